@@ -1,0 +1,148 @@
+//! `tdm-workbench bench physics`: MuJoCo stepping rates per task, single-threaded and batched.
+use crate::envs::{TASK_NAMES, make_env, make_task};
+use crate::sim::{RolloutWorkers, Sim};
+use clap::{Args, Subcommand};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Physics steps/s per task: an env stepping alone, raw stepping, and K x N batched rollouts
+    /// from one state on one thread and on all cores.
+    Physics(PhysicsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PhysicsArgs {
+    /// Candidates per batch (K).
+    #[arg(long, default_value_t = 128)]
+    candidates: usize,
+    /// Control steps per candidate (N).
+    #[arg(long, default_value_t = 100)]
+    horizon: usize,
+    /// Worker threads for the batched run (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Each timing is the best of this many runs.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Tasks to measure (default: all).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+}
+
+pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Physics(args) => physics(args),
+    }
+}
+
+fn best_of(repeats: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..repeats.max(1) {
+        let start = Instant::now();
+        f()?;
+        best = best.min(start.elapsed());
+    }
+    Ok(best)
+}
+
+fn physics(args: &PhysicsArgs) -> anyhow::Result<()> {
+    let tasks: Vec<String> = if args.tasks.is_empty() {
+        TASK_NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.tasks.clone()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (k, n) = (args.candidates, args.horizon);
+    println!(
+        "physics benchmark: K = {k} candidates x N = {n} control steps per batch, {cores} cores, best of {}",
+        args.repeats
+    );
+    println!(
+        "{:<18} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
+        "task", "env 1 thr", "raw 1 thr", "batch 1 thr", "batch all", "speed-up", "overhead"
+    );
+    for name in &tasks {
+        let task = make_task(name)?;
+        let spec = task.spec().clone();
+        let mut env = make_env(name)?;
+        env.reset(0)?;
+        let state = env.state();
+        let mut rng = StdRng::seed_from_u64(1);
+        let actions: Vec<f64> = (0..k * n * spec.action_size)
+            .map(|_| rng.random_range(-1.0..=1.0))
+            .collect();
+        let physics_steps = (k * n * spec.substeps) as f64;
+
+        // An environment stepping alone (episode restarts included), one thread.
+        let env_steps = k * n;
+        let env_time = best_of(args.repeats, || {
+            env.reset(0)?;
+            for chunk in actions.chunks_exact(spec.action_size).take(env_steps) {
+                if env.steps_taken() >= spec.episode_steps {
+                    env.reset(0)?;
+                }
+                // A diverged episode restarts; the benchmark measures stepping, not the policy.
+                if env.step(chunk).is_err() {
+                    env.reset(0)?;
+                }
+            }
+            Ok(())
+        })?;
+
+        // Raw stepping: one restore, then all K x N controls straight, no observations.
+        let mut sim = Sim::new(task.model().clone());
+        let raw_time = best_of(args.repeats, || {
+            sim.set_state(&state)?;
+            for chunk in actions.chunks_exact(spec.action_size) {
+                if sim.step(chunk, spec.substeps).is_err() {
+                    sim.set_state(&state)?;
+                }
+            }
+            Ok(())
+        })?;
+
+        let mut serial = RolloutWorkers::new(task.model().clone(), 1);
+        let serial_time = best_of(args.repeats, || {
+            serial.run(&state, task.as_ref(), &actions, k, n)?;
+            Ok(())
+        })?;
+        let mut parallel = RolloutWorkers::new(task.model().clone(), args.threads);
+        let parallel_time = best_of(args.repeats, || {
+            parallel.run(&state, task.as_ref(), &actions, k, n)?;
+            Ok(())
+        })?;
+
+        let rate = |d: Duration| physics_steps / d.as_secs_f64();
+        println!(
+            "{:<18} {:>12} {:>12} {:>12} {:>12} {:>8.2}x {:>8.1}%",
+            spec.name,
+            human(rate(env_time)),
+            human(rate(raw_time)),
+            human(rate(serial_time)),
+            human(rate(parallel_time)),
+            serial_time.as_secs_f64() / parallel_time.as_secs_f64(),
+            100.0 * (serial_time.as_secs_f64() / raw_time.as_secs_f64() - 1.0),
+        );
+    }
+    println!(
+        "\nrates are physics steps/s. speed-up = batch 1 thr time / batch all time ({} threads).\n\
+         overhead = batch 1 thr time / raw time - 1: per-rollout state restore, observations and rewards.",
+        if args.threads == 0 {
+            cores
+        } else {
+            args.threads
+        }
+    );
+    Ok(())
+}
+
+fn human(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.2}M/s", rate / 1e6)
+    } else {
+        format!("{:.1}k/s", rate / 1e3)
+    }
+}

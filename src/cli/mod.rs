@@ -1,0 +1,48 @@
+//! The command line: `envs`, `rollout`, `bench physics`. A thin layer: parse, call the library,
+//! print. Errors become one clear line on stderr and a non-zero exit code.
+
+mod bench;
+mod envs;
+mod rollout;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tdm-workbench",
+    version,
+    about = "A workbench for transformer dynamics models for control, on real MuJoCo"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the tasks with their observation/action sizes and timesteps.
+    Envs,
+    /// Run episodes with a simple policy and print each episode's return.
+    Rollout(rollout::RolloutArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Parses `std::env::args` and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Envs => envs::run(),
+        Command::Rollout(args) => rollout::run(&args),
+        Command::Bench(cmd) => bench::run(&cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

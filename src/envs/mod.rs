@@ -1,0 +1,19 @@
+//! Environments: the [`Env`] trait the rest of the workbench drives, the per-task [`Task`]
+//! definitions (MJCF, observations, rewards, initial states), and the registry of task names.
+//!
+//! - [`suite`]: dm_control-faithful cartpole swing-up, walker stand/walk, humanoid stand.
+//! - [`MjcfTask`]: any MJCF file (observation qpos, qvel; no reward).
+
+mod env;
+mod error;
+mod mjcf_task;
+mod registry;
+pub mod reward;
+mod spec;
+pub mod suite;
+
+pub use env::{Env, MujocoEnv, Step};
+pub use error::EnvError;
+pub use mjcf_task::MjcfTask;
+pub use registry::{TASK_NAMES, make_env, make_task};
+pub use spec::{EnvSpec, Task};

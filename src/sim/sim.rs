@@ -1,0 +1,172 @@
+//! One simulation: a shared model and one `MjData`, stepped with a control vector.
+use super::error::SimError;
+use super::log::take_last_warning;
+use super::model::SimModel;
+use super::state::{STATE_SPEC, SimState};
+use mujoco_rs::prelude::{MjData, MjModel, MjtIntegrator, MjtWarning};
+use std::sync::Arc;
+
+/// MuJoCo data bound to a shared model.
+pub type Data = MjData<Arc<MjModel>>;
+
+/// The warnings that mean the state is no longer trustworthy.
+const DIVERGENCE_WARNINGS: [MjtWarning; 3] = [
+    MjtWarning::mjWARN_BADQPOS,
+    MjtWarning::mjWARN_BADQVEL,
+    MjtWarning::mjWARN_BADQACC,
+];
+
+/// A model plus one `MjData`.
+///
+/// Invariant kept by every method: the position- and velocity-dependent quantities (body poses,
+/// sensors, sub-tree velocities) are up to date with `qpos`/`qvel`, as after dm_control's
+/// `physics.step()`, so observations and rewards can be read straight after a step.
+pub struct Sim {
+    model: SimModel,
+    data: Data,
+}
+
+impl Sim {
+    /// A fresh simulation at the model's reference configuration.
+    pub fn new(model: SimModel) -> Self {
+        let mut data = MjData::new(Arc::clone(model.mj()));
+        data.forward();
+        Self { model, data }
+    }
+
+    pub fn model(&self) -> &SimModel {
+        &self.model
+    }
+
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+
+    /// Mutable access for task code that sets positions directly; call [`Sim::forward`] after.
+    pub fn data_mut(&mut self) -> &mut Data {
+        &mut self.data
+    }
+
+    /// Recomputes everything derived from the current state (mj_forward).
+    pub fn forward(&mut self) {
+        self.data.forward();
+    }
+
+    /// Resets to the model's reference configuration.
+    pub fn reset(&mut self) {
+        self.data.reset();
+        self.data.forward();
+    }
+
+    /// Simulation time in seconds.
+    pub fn time_secs(&self) -> f64 {
+        self.data.time()
+    }
+
+    /// Saves the full integration state.
+    pub fn state(&self) -> SimState {
+        SimState {
+            model_signature: self.model.mj().signature(),
+            values: self.data.state(STATE_SPEC).into_vec(),
+        }
+    }
+
+    /// Restores a state saved from a model with the same signature.
+    pub fn set_state(&mut self, state: &SimState) -> Result<(), SimError> {
+        restore(&mut self.data, state)
+    }
+
+    /// Applies `ctrl` (clamped to each actuator's control range where the model limits it) and
+    /// advances `substeps` physics steps.
+    pub fn step(&mut self, ctrl: &[f64], substeps: usize) -> Result<(), SimError> {
+        step_data(&mut self.data, self.model.mj(), ctrl, substeps)
+    }
+}
+
+/// Restores `state` into `data`, then brings derived quantities up to date.
+pub(crate) fn restore(data: &mut Data, state: &SimState) -> Result<(), SimError> {
+    let expected = data.model().signature();
+    if state.model_signature != expected {
+        return Err(SimError::BadState(format!(
+            "saved for model signature {:#x}, this model has {expected:#x}",
+            state.model_signature
+        )));
+    }
+    data.set_state(&state.values, STATE_SPEC)
+        .map_err(|e| SimError::BadState(e.to_string()))?;
+    sync_derived(data);
+    Ok(())
+}
+
+/// Brings poses, sensors and sub-tree velocities up to date with the state (mj_step1).
+fn sync_derived(data: &mut Data) {
+    data.step1();
+}
+
+fn warning_counts(data: &Data) -> [i32; 3] {
+    let w = data.warning();
+    DIVERGENCE_WARNINGS.map(|k| w[k as usize].number)
+}
+
+/// Steps `data` with `ctrl` for `substeps` physics steps, reporting divergence as an error.
+pub(crate) fn step_data(
+    data: &mut Data,
+    model: &MjModel,
+    ctrl: &[f64],
+    substeps: usize,
+) -> Result<(), SimError> {
+    let nu = model.nu() as usize;
+    if ctrl.len() != nu {
+        return Err(SimError::BadControl(format!(
+            "expected {nu} controls, got {}",
+            ctrl.len()
+        )));
+    }
+    if let Some(i) = ctrl.iter().position(|u| !u.is_finite()) {
+        return Err(SimError::BadControl(format!(
+            "control {i} is not finite ({})",
+            ctrl[i]
+        )));
+    }
+    {
+        let limited = model.actuator_ctrllimited();
+        let range = model.actuator_ctrlrange();
+        let dst = data.ctrl_mut();
+        for (i, (d, &u)) in dst.iter_mut().zip(ctrl).enumerate() {
+            *d = if limited[i] {
+                u.clamp(range[i][0], range[i][1])
+            } else {
+                u
+            };
+        }
+    }
+    let before = warning_counts(data);
+    let rk4 = model.opt().integrator == MjtIntegrator::mjINT_RK4 as i32;
+    if rk4 {
+        for _ in 0..substeps {
+            data.step();
+        }
+        data.step1();
+    } else {
+        // dm_control's "legacy step": the state already went through mj_step1, so finish this
+        // step with mj_step2, take the remaining full steps, and end with mj_step1 so that poses
+        // and sensors match the new state. Same work as `substeps` full steps.
+        for _ in 0..substeps {
+            data.step2();
+            data.step1();
+        }
+    }
+    let after = warning_counts(data);
+    let diverged = before != after
+        || data.qpos().iter().any(|x| !x.is_finite())
+        || data.qvel().iter().any(|x| !x.is_finite());
+    if diverged {
+        let message = take_last_warning()
+            .unwrap_or_else(|| "NaN, Inf or huge value in the state".to_string());
+        return Err(SimError::Diverged {
+            time_secs: data.time(),
+            message,
+        });
+    }
+    Ok(())
+}

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -30,13 +30,22 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// What `tdm-workbench` with no command shows: the commands and the tasks.
+fn overview() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    Cli::command().print_help()?;
+    println!();
+    envs::run()
+}
+
 /// Parses `std::env::args` and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Envs => envs::run(),
-        Command::Rollout(args) => rollout::run(&args),
-        Command::Bench(cmd) => bench::run(&cmd),
+        None => overview(),
+        Some(Command::Envs) => envs::run(),
+        Some(Command::Rollout(args)) => rollout::run(&args),
+        Some(Command::Bench(cmd)) => bench::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -43,7 +43,7 @@ pub fn run(args: &RolloutArgs) -> anyhow::Result<()> {
     for ep in 0..args.episodes {
         let seed = args.seed + ep as u64;
         env.reset(seed)?;
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_0F_AC7104);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_0FAC_7104);
         let mut total = 0.0;
         let mut action = vec![0.0; spec.action_size];
         let mut outcome = Ok(());

@@ -5,7 +5,7 @@
 //! result is bit-identical to a serial run whatever the thread count.
 use super::error::SimError;
 use super::model::SimModel;
-use super::sim::{Data, restore, step_data};
+use super::simulation::{Data, restore, step_data};
 use super::state::SimState;
 use mujoco_rs::prelude::MjData;
 use std::sync::Arc;

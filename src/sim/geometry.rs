@@ -1,6 +1,6 @@
 //! Scene geometry as plain data (no GPU types): what a renderer needs to draw a MuJoCo scene.
 use super::model::SimModel;
-use super::sim::Data;
+use super::simulation::Data;
 use mujoco_rs::prelude::{MjtGeomBase, MjtObjBase};
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@ mod error;
 mod geometry;
 mod log;
 mod model;
-mod sim;
+mod simulation;
 mod state;
 
 pub use batch::{BatchRollout, RolloutTask, RolloutWorkers};
@@ -17,7 +17,7 @@ pub use error::SimError;
 pub use geometry::{GeomKind, GeomShape, MeshData, SceneGeometry};
 pub use log::install_handlers;
 pub use model::SimModel;
-pub use sim::{Data, Sim};
+pub use simulation::{Data, Sim};
 pub use state::SimState;
 
 /// MuJoCo's own types, re-exported for the layers that read data directly (tasks, rewards).

@@ -130,3 +130,62 @@ fn a_diverging_model_fails_its_episodes_without_crashing() {
     );
     assert!(stderr.contains("2 of 2 episodes diverged"), "{stderr}");
 }
+
+#[test]
+fn morph_generate_writes_trees_mjcf_and_an_index_that_show_and_rollout_accept() {
+    let dir = std::env::temp_dir().join(format!("tdm-morph-{}", std::process::id()));
+    let out = dir.to_string_lossy().to_string();
+    let (ok, stdout, stderr) = workbench(&[
+        "morph", "generate", "--family", "chain", "--dof", "4..=20", "--count", "6", "--seed", "0",
+        "--out", &out,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("wrote 6 chain walkers"), "{stdout}");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let entries = index.as_array().unwrap();
+    assert_eq!(entries.len(), 6);
+    for e in entries {
+        let dof = e["dof"].as_u64().unwrap();
+        assert!((4..=20).contains(&dof));
+        assert!(dir.join(e["mjcf"].as_str().unwrap()).exists());
+    }
+    let first = dir.join(entries[0]["json"].as_str().unwrap());
+    let (ok, stdout, _) = workbench(&["morph", "show", &first.to_string_lossy()]);
+    assert!(ok);
+    assert!(
+        stdout.contains(&format!("{} degrees of freedom", entries[0]["dof"])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("obeys the chain family's rule"), "{stdout}");
+    let env = format!("walker:{}", first.display());
+    let (ok, stdout, stderr) = workbench(&[
+        "rollout",
+        "--env",
+        &env,
+        "--episodes",
+        "1",
+        "--max-steps",
+        "50",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("episode 0 (seed 0): return"), "{stdout}");
+    // The generated MJCF opens on its own too.
+    let mjcf = format!(
+        "mjcf:{}",
+        dir.join(entries[0]["mjcf"].as_str().unwrap()).display()
+    );
+    let (ok, _, stderr) = workbench(&[
+        "rollout",
+        "--env",
+        &mjcf,
+        "--episodes",
+        "1",
+        "--max-steps",
+        "20",
+    ]);
+    assert!(ok, "{stderr}");
+
+    let (ok, _, stderr) = workbench(&["morph", "generate", "--family", "shrub", "--out", &out]);
+    assert!(!ok && stderr.contains("'shrub'"), "{stderr}");
+}

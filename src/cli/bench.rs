@@ -60,8 +60,9 @@ fn physics(args: &PhysicsArgs) -> anyhow::Result<()> {
         "physics benchmark: K = {k} candidates x N = {n} control steps per batch, {cores} cores, best of {}",
         args.repeats
     );
+    let w = tasks.iter().map(String::len).max().unwrap_or(0).max(18);
     println!(
-        "{:<18} {:>12} {:>12} {:>12} {:>9} {:>9}",
+        "{:<w$} {:>12} {:>12} {:>12} {:>9} {:>9}",
         "task", "env 1 thr", "batch 1 thr", "batch all", "speed-up", "overhead"
     );
     for name in &tasks {
@@ -122,8 +123,8 @@ fn physics(args: &PhysicsArgs) -> anyhow::Result<()> {
 
         let rate = |d: Duration| physics_steps / d.as_secs_f64();
         println!(
-            "{:<18} {:>12} {:>12} {:>12} {:>8.2}x {:>8.1}%",
-            spec.name,
+            "{:<w$} {:>12} {:>12} {:>12} {:>8.2}x {:>8.1}%",
+            name,
             human(rate(env_time)),
             human(rate(serial_time)),
             human(rate(parallel_time)),

@@ -3,6 +3,7 @@
 
 mod bench;
 mod envs;
+mod morph;
 mod rollout;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,9 @@ enum Command {
     Envs,
     /// Run episodes with a simple policy and print each episode's return.
     Rollout(rollout::RolloutArgs),
+    /// Walker morphologies: generate, show.
+    #[command(subcommand)]
+    Morph(morph::MorphCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -45,6 +49,7 @@ pub fn main() -> ExitCode {
         None => overview(),
         Some(Command::Envs) => envs::run(),
         Some(Command::Rollout(args)) => rollout::run(&args),
+        Some(Command::Morph(cmd)) => morph::run(&cmd),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
     };
     match result {

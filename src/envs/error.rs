@@ -7,6 +7,8 @@ pub enum EnvError {
     UnknownTask { name: String, known: String },
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Tree(#[from] crate::envs::walkers::TreeError),
     #[error("action has {got} values, the task takes {expected}")]
     ActionSize { expected: usize, got: usize },
     #[error("cannot initialise the episode: {0}")]

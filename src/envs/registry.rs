@@ -4,6 +4,7 @@ use super::error::EnvError;
 use super::mjcf_task::MjcfTask;
 use super::spec::Task;
 use super::suite::{CartpoleSwingup, HumanoidStand, PlanarWalker, WalkerGoal};
+use super::walkers::CorridorRun;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +17,12 @@ pub const TASK_NAMES: [&str; 4] = [
 ];
 
 /// Builds the task named `name` (compiles its model once; share the `Arc` between workers).
-/// `mjcf:PATH`, or a name ending in `.xml`, opens any MJCF file as an [`MjcfTask`].
+/// `walker:TREE.json` opens a walker morphology on the corridor run task; `mjcf:PATH`, or a
+/// name ending in `.xml`, opens any MJCF file as an [`MjcfTask`].
 pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
+    if let Some(path) = name.strip_prefix("walker:") {
+        return Ok(Arc::new(CorridorRun::from_file(Path::new(path))?));
+    }
     if let Some(path) = name
         .strip_prefix("mjcf:")
         .or(name.ends_with(".xml").then_some(name))
@@ -32,7 +37,10 @@ pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
         _ => {
             return Err(EnvError::UnknownTask {
                 name: name.to_string(),
-                known: format!("{}, or mjcf:FILE.xml", TASK_NAMES.join(", ")),
+                known: format!(
+                    "{}, walker:TREE.json, or mjcf:FILE.xml",
+                    TASK_NAMES.join(", ")
+                ),
             });
         }
     })

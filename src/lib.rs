@@ -3,13 +3,21 @@
 //!
 //! Layers, bottom up (see ARCHITECTURE.md):
 //! - [`sim`]: MuJoCo models, stepping, state snapshots, parallel batched rollouts, geometry.
-//! - [`envs`]: the `Env` trait, dm_control-faithful suite tasks, rewards.
+//! - [`envs`]: the `Env` trait, dm_control-faithful suite tasks, procedural walkers, rewards.
+//! - [`tokenize`]: the Gato-style tokenizer (mu-law, 1024 bins, one token per scalar).
+//! - [`data`]: trajectory datasets (safetensors + meta.json) and the collection loop.
 //! - [`files`]: atomic writes, for every layer that saves.
+//! - [`models`]: the `DynamicsModel` trait; ground truth (MuJoCo rollouts).
+//! - [`plan`]: action noise, the random-shooting planner, MPC, evaluation.
 //! - [`cli`]: the command line, a thin layer over the others.
 //!
 //! The core layers never depend on a GUI crate (egui, eframe, wgpu, rfd); a test checks it.
 
 pub mod cli;
+pub mod data;
 pub mod envs;
 pub mod files;
+pub mod models;
+pub mod plan;
 pub mod sim;
+pub mod tokenize;

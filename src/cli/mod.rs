@@ -2,8 +2,11 @@
 //! print. Errors become one clear line on stderr and a non-zero exit code.
 
 mod bench;
+mod collect;
 mod envs;
+mod eval;
 mod morph;
+mod progress;
 mod rollout;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +29,13 @@ enum Command {
     Envs,
     /// Run episodes with a simple policy and print each episode's return.
     Rollout(rollout::RolloutArgs),
+    /// Collect a dataset with a policy (ground-truth MPC, Brownian noise, ...).
+    Collect(collect::CollectArgs),
+    /// Datasets: merge shards, check and summarise.
+    #[command(subcommand)]
+    Data(collect::DataCommand),
+    /// MPC returns per planner setting, with 68% confidence intervals.
+    Eval(eval::EvalArgs),
     /// Walker morphologies: generate, show.
     #[command(subcommand)]
     Morph(morph::MorphCommand),
@@ -49,6 +59,9 @@ pub fn main() -> ExitCode {
         None => overview(),
         Some(Command::Envs) => envs::run(),
         Some(Command::Rollout(args)) => rollout::run(&args),
+        Some(Command::Collect(args)) => collect::run(&args),
+        Some(Command::Data(cmd)) => collect::data(&cmd),
+        Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Morph(cmd)) => morph::run(&cmd),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
     };

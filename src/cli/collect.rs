@@ -1,0 +1,199 @@
+//! `tdm-workbench collect` and `tdm-workbench data ...`.
+use super::progress::bar;
+use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect, merge};
+use crate::envs::{make_env, make_task};
+use crate::models::GroundTruth;
+use crate::plan::{
+    MpcAgent, NoiseConfig, NoiseKind, NoisePolicy, Objective, PlannerConfig, UniformPolicy,
+    ZeroPolicy, mean_ci68,
+};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CollectPolicy {
+    /// MPC with the ground-truth model (expert-ish data, as the paper trains on).
+    GtMpc,
+    /// Actions from one Brownian random walk per episode (random data).
+    Brownian,
+    /// Independent uniform random actions.
+    Uniform,
+    /// All-zero actions.
+    Zero,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[arg(long)]
+    env: String,
+    #[arg(long, value_enum)]
+    policy: CollectPolicy,
+    /// Planner samples K (gt-mpc).
+    #[arg(long, default_value_t = 128)]
+    samples: usize,
+    /// Planner horizon N (gt-mpc).
+    #[arg(long, default_value_t = 50)]
+    horizon: usize,
+    /// brownian, white or pink: the planner's candidates (gt-mpc) or the actions (brownian).
+    #[arg(long, default_value = "brownian")]
+    noise: String,
+    /// Noise variance sigma^2.
+    #[arg(long, default_value_t = 2.0)]
+    variance: f64,
+    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
+    /// shifted one step, stays a candidate).
+    #[arg(long)]
+    no_warm_start: bool,
+    /// Episodes in the whole collection (all shards).
+    #[arg(long)]
+    episodes: usize,
+    /// Episode i starts from seed + i.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// This job's share, i/n: episodes with index % n == i.
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Cut episodes to this many steps (default: the task's time limit).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Join datasets (e.g. the shards of one collection) into a new one.
+    Merge {
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a dataset and print its summary.
+    Info { dir: PathBuf },
+}
+
+pub fn noise_config(kind: &str, variance: f64) -> anyhow::Result<NoiseConfig> {
+    let Some(kind) = NoiseKind::parse(kind) else {
+        bail!("--noise '{kind}': expected brownian, white or pink");
+    };
+    if !(variance.is_finite() && variance > 0.0) {
+        bail!("--variance {variance}: must be a positive number");
+    }
+    Ok(NoiseConfig { kind, variance })
+}
+
+pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
+    let shard = Shard::parse(&args.shard)?;
+    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let mut env = make_env(&args.env)?;
+    let spec = task.spec().clone();
+    let noise = noise_config(&args.noise, args.variance)?;
+    let steps = args
+        .max_steps
+        .unwrap_or(spec.episode_steps)
+        .min(spec.episode_steps);
+    let mut policy: Box<dyn Policy> = match args.policy {
+        CollectPolicy::GtMpc => {
+            let config = PlannerConfig {
+                candidates: args.samples,
+                horizon_steps: args.horizon,
+                noise,
+                objective: Objective::Auto,
+                seed: args.seed,
+                keep_best: !args.no_warm_start,
+            };
+            Box::new(MpcAgent::new(
+                config,
+                Box::new(GroundTruth::new(task.clone(), 0)),
+                task.clone(),
+            ))
+        }
+        CollectPolicy::Brownian => Box::new(NoisePolicy::new(noise, spec.action_size, steps)),
+        CollectPolicy::Uniform => Box::new(UniformPolicy::default()),
+        CollectPolicy::Zero => Box::new(ZeroPolicy),
+    };
+    let mut description = policy.describe();
+    description["max_steps"] = steps.into();
+    let mut dataset = Dataset::create_or_resume(
+        &args.out,
+        EnvInfo::from_spec(&spec),
+        description,
+        args.seed,
+        shard.label(),
+    )?;
+    let opts = CollectOptions {
+        episodes: args.episodes,
+        shard,
+        max_steps: steps,
+    };
+    let mut returns = Vec::new();
+    let summary = collect(env.as_mut(), policy.as_mut(), &mut dataset, &opts, |p| {
+        if let Some(r) = p.last_return {
+            returns.push(r);
+        }
+        let extra = match p.last_return {
+            Some(r) => format!(" episodes, last return {r:.1}"),
+            None => format!(" episodes, episode {} diverged", p.last_index),
+        };
+        bar(p.done, p.total, "", &extra, p.elapsed_secs);
+    })?;
+    let ci = mean_ci68(&summary.returns);
+    println!(
+        "{}: collected {} episodes ({} steps) in {:.1}s, {} already there, {} diverged; return {:.1} [{:.1}, {:.1}] (mean, 68% CI)",
+        args.out.display(),
+        summary.collected,
+        summary.steps,
+        summary.elapsed_secs,
+        summary.skipped_existing,
+        summary.failed.len(),
+        ci.mean,
+        ci.low,
+        ci.high
+    );
+    for (i, why) in &summary.failed {
+        println!("  episode {i}: {why}");
+    }
+    let m = dataset.meta();
+    println!(
+        "dataset now holds {} episodes, {} steps",
+        m.episode_count, m.step_count
+    );
+    Ok(())
+}
+
+pub fn data(cmd: &DataCommand) -> anyhow::Result<()> {
+    match cmd {
+        DataCommand::Merge { inputs, out } => {
+            let ds = merge(inputs, out)?;
+            let m = ds.meta();
+            println!(
+                "{}: merged {} datasets, {} episodes, {} steps",
+                out.display(),
+                inputs.len(),
+                m.episode_count,
+                m.step_count
+            );
+        }
+        DataCommand::Info { dir } => {
+            let ds = Dataset::open(dir)?;
+            let m = ds.meta();
+            let returns: Vec<f64> = m.episodes.iter().map(|e| e.total_reward).collect();
+            let ci = mean_ci68(&returns);
+            println!(
+                "{}: {} ({} obs, {} act), policy {}, {} episodes, {} steps, return {:.1} [{:.1}, {:.1}]",
+                dir.display(),
+                m.env.name,
+                m.env.observation_size,
+                m.env.action_size,
+                m.policy,
+                m.episode_count,
+                m.step_count,
+                ci.mean,
+                ci.low,
+                ci.high
+            );
+        }
+    }
+    Ok(())
+}

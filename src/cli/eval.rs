@@ -1,0 +1,121 @@
+//! `tdm-workbench eval`: MPC returns per planner setting, with 68% confidence intervals.
+use super::collect::noise_config;
+use crate::envs::make_task;
+use crate::files::atomic_write;
+use crate::models::{DynamicsModel, GroundTruth, ModelError};
+use crate::plan::{EvalSetting, Objective, PlannerConfig, evaluate};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long)]
+    env: String,
+    /// gt (ground truth).
+    #[arg(long, default_value = "gt")]
+    model: String,
+    /// Samples K, comma-separated for a sweep.
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    samples: Vec<usize>,
+    /// Horizons N, comma-separated for a sweep.
+    #[arg(long, value_delimiter = ',', default_value = "50")]
+    horizon: Vec<usize>,
+    #[arg(long, default_value = "brownian")]
+    noise: String,
+    #[arg(long, default_value_t = 2.0)]
+    variance: f64,
+    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
+    /// shifted one step, stays a candidate).
+    #[arg(long)]
+    no_warm_start: bool,
+    #[arg(long, default_value_t = 4)]
+    episodes: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    max_steps: Option<usize>,
+    /// Write the results here as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let noise = noise_config(&args.noise, args.variance)?;
+    if args.model != "gt" {
+        bail!("--model '{}': expected gt", args.model);
+    }
+    let settings: Vec<EvalSetting> = args
+        .samples
+        .iter()
+        .flat_map(|&k| {
+            args.horizon.iter().map(move |&n| EvalSetting {
+                candidates: k,
+                horizon_steps: n,
+            })
+        })
+        .collect();
+    if settings
+        .iter()
+        .any(|s| s.candidates == 0 || s.horizon_steps == 0)
+    {
+        bail!("--samples and --horizon must be positive");
+    }
+    let base = PlannerConfig {
+        noise,
+        objective: Objective::Auto,
+        seed: args.seed,
+        keep_best: !args.no_warm_start,
+        ..PlannerConfig::default()
+    };
+    let gt_task = task.clone();
+    let mut make_model = move || -> Result<Box<dyn DynamicsModel>, ModelError> {
+        Ok(Box::new(GroundTruth::new(gt_task.clone(), 0)))
+    };
+    let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
+    println!(
+        "{:<18} {:<14} {:>5} {:>5} {:>10} {:>22} {:>9}",
+        "env", "model", "K", "N", "episodes", "return (68% CI)", "ms/plan"
+    );
+    let results = evaluate(
+        &task,
+        &mut make_model,
+        &settings,
+        base,
+        args.episodes,
+        args.seed,
+        steps,
+        &mut |s, done| {
+            if done == s.episodes {
+                println!(
+                    "{:<18} {:<14} {:>5} {:>5} {:>10} {:>8.1} [{:>6.1}, {:>6.1}] {:>9.1}",
+                    s.env,
+                    s.model,
+                    s.candidates,
+                    s.horizon_steps,
+                    done,
+                    s.return_ci68.mean,
+                    s.return_ci68.low,
+                    s.return_ci68.high,
+                    s.mean_plan_ms
+                );
+            } else {
+                eprint!(
+                    "\r  K={} N={}: episode {done}/{} return {:.1}   ",
+                    s.candidates,
+                    s.horizon_steps,
+                    s.episodes,
+                    s.returns[done - 1]
+                );
+            }
+        },
+    )?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&results)?;
+        atomic_write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! A dataset folder: `meta.json` plus one safetensors file per episode.
+use super::episode::Episode;
+use super::error::DataError;
+use crate::envs::EnvSpec;
+use crate::files::atomic_write;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const DATASET_FORMAT_VERSION: u32 = 1;
+const META: &str = "meta.json";
+
+/// The environment a dataset was recorded in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvInfo {
+    pub name: String,
+    pub observation_size: usize,
+    pub action_size: usize,
+    pub control_dt_secs: f64,
+    pub observation_labels: Vec<String>,
+    pub action_labels: Vec<String>,
+}
+
+impl EnvInfo {
+    pub fn from_spec(spec: &EnvSpec) -> Self {
+        Self {
+            name: spec.name.clone(),
+            observation_size: spec.observation_size,
+            action_size: spec.action_size,
+            control_dt_secs: spec.control_dt_secs(),
+            observation_labels: spec.observation_labels.clone(),
+            action_labels: spec.action_labels.clone(),
+        }
+    }
+}
+
+/// One episode's entry in `meta.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpisodeEntry {
+    /// The episode's index in the collection (seed = base_seed + index).
+    pub index: usize,
+    pub seed: u64,
+    pub file: String,
+    pub steps: usize,
+    #[serde(rename = "return")]
+    pub total_reward: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetMeta {
+    pub format_version: u32,
+    pub env: EnvInfo,
+    /// What collected the data, e.g. `{"kind": "gt-mpc", "samples": 128, ...}`.
+    pub policy: serde_json::Value,
+    pub base_seed: u64,
+    /// `"i/n"` for a shard of a bigger collection; absent for a whole or merged dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub episode_count: usize,
+    pub step_count: usize,
+    pub episodes: Vec<EpisodeEntry>,
+}
+
+/// An open dataset folder.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    dir: PathBuf,
+    meta: DatasetMeta,
+}
+
+fn episode_file(index: usize) -> String {
+    format!("episode_{index:06}.safetensors")
+}
+
+fn read_meta(dir: &Path) -> Result<DatasetMeta, DataError> {
+    let path = dir.join(META);
+    let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
+    let meta: DatasetMeta =
+        serde_json::from_str(&text).map_err(|e| DataError::format(&path, e.to_string()))?;
+    if meta.format_version > DATASET_FORMAT_VERSION {
+        return Err(DataError::format(
+            &path,
+            format!(
+                "format version {} is newer than this build reads ({DATASET_FORMAT_VERSION})",
+                meta.format_version
+            ),
+        ));
+    }
+    let steps: usize = meta.episodes.iter().map(|e| e.steps).sum();
+    if meta.episode_count != meta.episodes.len() || meta.step_count != steps {
+        return Err(DataError::format(
+            &path,
+            format!(
+                "counts disagree: episode_count {} / step_count {} but {} episodes with {steps} steps are listed",
+                meta.episode_count,
+                meta.step_count,
+                meta.episodes.len()
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+impl Dataset {
+    /// Opens a dataset and checks every episode file against `meta.json`.
+    pub fn open(dir: &Path) -> Result<Self, DataError> {
+        let meta = read_meta(dir)?;
+        let ds = Self {
+            dir: dir.to_path_buf(),
+            meta,
+        };
+        for entry in &ds.meta.episodes {
+            ds.load(entry)?;
+        }
+        Ok(ds)
+    }
+
+    /// Opens the dataset in `dir` to add to it, or creates it. An existing dataset must have
+    /// been recorded in the same environment with the same policy and base seed.
+    pub fn create_or_resume(
+        dir: &Path,
+        env: EnvInfo,
+        policy: serde_json::Value,
+        base_seed: u64,
+        shard: Option<String>,
+    ) -> Result<Self, DataError> {
+        if dir.join(META).exists() {
+            let ds = Self::open(dir)?;
+            let m = &ds.meta;
+            let meta_path = dir.join(META);
+            if m.env != env {
+                return Err(DataError::format(
+                    meta_path,
+                    format!(
+                        "holds data of '{}' ({} obs, {} act), not '{}' ({} obs, {} act)",
+                        m.env.name,
+                        m.env.observation_size,
+                        m.env.action_size,
+                        env.name,
+                        env.observation_size,
+                        env.action_size
+                    ),
+                ));
+            }
+            if m.policy != policy || m.base_seed != base_seed || m.shard != shard {
+                return Err(DataError::format(
+                    meta_path,
+                    format!(
+                        "was collected with policy {}, seed {}, shard {:?}; this run asks for policy {policy}, seed {base_seed}, shard {shard:?} (use another --out)",
+                        m.policy, m.base_seed, m.shard
+                    ),
+                ));
+            }
+            return Ok(ds);
+        }
+        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+        let ds = Self {
+            dir: dir.to_path_buf(),
+            meta: DatasetMeta {
+                format_version: DATASET_FORMAT_VERSION,
+                env,
+                policy,
+                base_seed,
+                shard,
+                episode_count: 0,
+                step_count: 0,
+                episodes: Vec::new(),
+            },
+        };
+        ds.write_meta()?;
+        Ok(ds)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn meta(&self) -> &DatasetMeta {
+        &self.meta
+    }
+
+    pub fn contains(&self, index: usize) -> bool {
+        self.meta.episodes.iter().any(|e| e.index == index)
+    }
+
+    fn write_meta(&self) -> Result<(), DataError> {
+        let path = self.dir.join(META);
+        let text = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| DataError::format(&path, e.to_string()))?;
+        atomic_write(&path, text.as_bytes()).map_err(|e| DataError::io(&path, e))
+    }
+
+    /// Adds (or replaces) episode `index`: the episode file first, then `meta.json`.
+    pub fn append(&mut self, index: usize, seed: u64, episode: &Episode) -> Result<(), DataError> {
+        let env = &self.meta.env;
+        if episode.observation_size != env.observation_size
+            || episode.action_size != env.action_size
+        {
+            return Err(DataError::Mismatch(format!(
+                "episode has {} obs / {} act, the dataset {} / {}",
+                episode.observation_size,
+                episode.action_size,
+                env.observation_size,
+                env.action_size
+            )));
+        }
+        let file = episode_file(index);
+        let path = self.dir.join(&file);
+        atomic_write(&path, &episode.to_safetensors()?).map_err(|e| DataError::io(&path, e))?;
+        self.meta.episodes.retain(|e| e.index != index);
+        self.meta.episodes.push(EpisodeEntry {
+            index,
+            seed,
+            file,
+            steps: episode.len(),
+            total_reward: episode.total_reward(),
+        });
+        self.meta.episodes.sort_by_key(|e| e.index);
+        self.meta.episode_count = self.meta.episodes.len();
+        self.meta.step_count = self.meta.episodes.iter().map(|e| e.steps).sum();
+        self.write_meta()
+    }
+
+    /// Reads one episode and checks it against its entry and the dataset's sizes.
+    pub fn load(&self, entry: &EpisodeEntry) -> Result<Episode, DataError> {
+        let path = self.dir.join(&entry.file);
+        let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;
+        let ep = Episode::from_safetensors(&bytes, &path)?;
+        let env = &self.meta.env;
+        if ep.observation_size != env.observation_size
+            || ep.action_size != env.action_size
+            || ep.len() != entry.steps
+        {
+            return Err(DataError::format(
+                &path,
+                format!(
+                    "disagrees with meta.json: {} steps of {} obs / {} act, meta.json says {} steps of {} / {}",
+                    ep.len(),
+                    ep.observation_size,
+                    ep.action_size,
+                    entry.steps,
+                    env.observation_size,
+                    env.action_size
+                ),
+            ));
+        }
+        Ok(ep)
+    }
+
+    /// Every episode, in index order.
+    pub fn episodes(&self) -> Result<Vec<Episode>, DataError> {
+        self.meta.episodes.iter().map(|e| self.load(e)).collect()
+    }
+}
+
+/// Joins datasets (typically the shards of one collection) into `out`. They must share the
+/// environment, the policy and the base seed; an episode index present twice must be the same
+/// episode (same seed and steps), and is kept once.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Dataset, DataError> {
+    let Some(first) = inputs.first() else {
+        return Err(DataError::Mismatch("nothing to merge".into()));
+    };
+    if out.join(META).exists() {
+        return Err(DataError::format(
+            out.join(META),
+            "already exists; merge writes a new dataset (pick another --out)",
+        ));
+    }
+    let sources: Vec<Dataset> = inputs
+        .iter()
+        .map(|p| Dataset::open(p))
+        .collect::<Result<_, _>>()?;
+    let base = &sources[0].meta;
+    for (src, path) in sources.iter().zip(inputs) {
+        let m = &src.meta;
+        if m.env != base.env || m.policy != base.policy || m.base_seed != base.base_seed {
+            return Err(DataError::Mismatch(format!(
+                "{} was recorded with another environment, policy or seed than {}",
+                path.display(),
+                first.display()
+            )));
+        }
+    }
+    let mut merged = Dataset::create_or_resume(
+        out,
+        base.env.clone(),
+        base.policy.clone(),
+        base.base_seed,
+        None,
+    )?;
+    for src in &sources {
+        for entry in &src.meta.episodes {
+            if let Some(have) = merged.meta.episodes.iter().find(|e| e.index == entry.index) {
+                if have.seed != entry.seed || have.steps != entry.steps {
+                    return Err(DataError::Mismatch(format!(
+                        "episode {} differs between shards (seed {} vs {})",
+                        entry.index, have.seed, entry.seed
+                    )));
+                }
+                continue;
+            }
+            let ep = src.load(entry)?;
+            merged.append(entry.index, entry.seed, &ep)?;
+        }
+    }
+    Ok(merged)
+}

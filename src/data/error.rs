@@ -1,0 +1,38 @@
+//! Errors of the data layer; every one names the file it is about.
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Format { path: PathBuf, message: String },
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("bad shard '{0}': expected i/n with 0 <= i < n, e.g. 0/4")]
+    BadShard(String),
+    #[error("policy failed: {0}")]
+    Policy(String),
+    #[error(transparent)]
+    Env(#[from] crate::envs::EnvError),
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::Format {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

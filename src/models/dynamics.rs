@@ -1,0 +1,81 @@
+//! The contract every dynamics model meets.
+use crate::data::Episode;
+use crate::sim::{BatchRollout, SimError, SimState};
+
+/// What a model may condition on when imagining: the episode so far (its last observation is
+/// the current one, o_t) and, for models that need it, the real simulator state.
+#[derive(Clone, Copy)]
+pub struct PlanContext<'a> {
+    pub history: &'a Episode,
+    pub state: Option<&'a SimState>,
+}
+
+impl PlanContext<'_> {
+    /// The current observation o_t.
+    pub fn observation(&self) -> &[f32] {
+        self.history.observation(self.history.len())
+    }
+}
+
+/// K imagined trajectories of N steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imagined {
+    pub candidates: usize,
+    pub horizon_steps: usize,
+    pub observation_size: usize,
+    /// `[K][N][n]`: o_{t+1} .. o_{t+N} per candidate.
+    pub observations: Vec<f64>,
+    /// `[K][N]`: r_t .. r_{t+N-1}, where the model predicts rewards.
+    pub rewards: Option<Vec<f64>>,
+    /// Per candidate: the step where its imagination broke down and why (e.g. the simulation
+    /// diverged); such a candidate is never chosen.
+    pub failures: Vec<Option<(usize, String)>>,
+}
+
+impl Imagined {
+    pub fn observation(&self, k: usize, t: usize) -> &[f64] {
+        let start = (k * self.horizon_steps + t) * self.observation_size;
+        &self.observations[start..start + self.observation_size]
+    }
+}
+
+impl From<BatchRollout> for Imagined {
+    fn from(b: BatchRollout) -> Self {
+        Self {
+            candidates: b.candidates,
+            horizon_steps: b.horizon_steps,
+            observation_size: b.observation_size,
+            observations: b.observations,
+            rewards: Some(b.rewards),
+            failures: b.failures,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0} needs the simulator state, and none was given")]
+    NeedsState(String),
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error("sizes do not fit: {0}")]
+    Shape(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Predicts what K action sequences of N steps will do from the current situation.
+pub trait DynamicsModel: Send {
+    /// A short name for tables and the UI ("ground truth", "tdm (cartpole.safetensors)", ...).
+    fn name(&self) -> String;
+    /// Whether [`Imagined::rewards`] is filled.
+    fn predicts_rewards(&self) -> bool;
+    /// `actions` is `[K][N][m]`, row-major.
+    fn imagine(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        actions: &[f64],
+        candidates: usize,
+        horizon_steps: usize,
+    ) -> Result<Imagined, ModelError>;
+}

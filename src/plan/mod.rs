@@ -1,0 +1,16 @@
+//! Planning: action noise, the random-shooting planner, simple policies, the MPC loop and its
+//! evaluation (returns with 68% confidence intervals, prediction error against ground truth).
+
+mod eval;
+mod mpc;
+mod noise;
+mod planner;
+mod policies;
+mod stats;
+
+pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
+pub use mpc::{EpisodeResult, MpcAgent, run_mpc_episode};
+pub use noise::{NoiseConfig, NoiseKind};
+pub use planner::{Objective, Plan, Planner, PlannerConfig, ProposalPolicy};
+pub use policies::{NoisePolicy, UniformPolicy, ZeroPolicy};
+pub use stats::{MeanCi, mean_ci68};

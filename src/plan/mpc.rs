@@ -1,0 +1,133 @@
+//! The MPC loop: plan, act on the real environment, repeat.
+use super::planner::{Plan, Planner, PlannerConfig};
+use crate::data::{DataError, Episode, Policy};
+use crate::envs::{Env, EnvError, Task};
+use crate::models::{DynamicsModel, PlanContext};
+use crate::sim::SimError;
+use std::sync::Arc;
+
+/// A planner and a model acting in one task.
+pub struct MpcAgent {
+    planner: Planner,
+    model: Box<dyn DynamicsModel>,
+    task: Arc<dyn Task>,
+    last_plan: Option<Plan>,
+    plan_secs: Vec<f64>,
+}
+
+impl MpcAgent {
+    pub fn new(config: PlannerConfig, model: Box<dyn DynamicsModel>, task: Arc<dyn Task>) -> Self {
+        Self {
+            planner: Planner::new(config),
+            model,
+            task,
+            last_plan: None,
+            plan_secs: Vec::new(),
+        }
+    }
+
+    pub fn planner(&mut self) -> &mut Planner {
+        &mut self.planner
+    }
+
+    pub fn model(&mut self) -> &mut dyn DynamicsModel {
+        self.model.as_mut()
+    }
+
+    /// The most recent plan (all candidates, scores, the winner).
+    pub fn last_plan(&self) -> Option<&Plan> {
+        self.last_plan.as_ref()
+    }
+
+    /// Seconds spent in each planning step so far.
+    pub fn plan_secs(&self) -> &[f64] {
+        &self.plan_secs
+    }
+
+    /// Plans from the current state of `env` with `history` as the episode so far.
+    pub fn plan(
+        &mut self,
+        env: &dyn Env,
+        history: &Episode,
+    ) -> Result<&Plan, crate::models::ModelError> {
+        let state = env.state();
+        let ctx = PlanContext {
+            history,
+            state: Some(&state),
+        };
+        let plan = self
+            .planner
+            .plan(self.model.as_mut(), self.task.as_ref(), &ctx)?;
+        self.plan_secs.push(plan.elapsed_secs);
+        Ok(self.last_plan.insert(plan))
+    }
+}
+
+impl Policy for MpcAgent {
+    fn describe(&self) -> serde_json::Value {
+        let c = self.planner.config();
+        serde_json::json!({
+            "kind": "mpc",
+            "model": self.model.name(),
+            "samples": c.candidates,
+            "horizon": c.horizon_steps,
+            "noise": c.noise.kind,
+            "variance": c.noise.variance,
+            "objective": c.objective,
+        })
+    }
+
+    fn begin_episode(&mut self, seed: u64) {
+        self.planner
+            .reseed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.planner.config().seed);
+        self.last_plan = None;
+    }
+
+    fn act(&mut self, env: &dyn Env, episode: &Episode) -> Result<Vec<f64>, DataError> {
+        self.plan(env, episode)
+            .map(|p| p.action.clone())
+            .map_err(|e| DataError::Policy(e.to_string()))
+    }
+}
+
+/// One MPC episode's outcome.
+#[derive(Clone, Debug)]
+pub struct EpisodeResult {
+    pub total_reward: f64,
+    pub episode: Episode,
+    /// Set if the episode ended early because the simulation diverged.
+    pub failure: Option<String>,
+    pub mean_plan_ms: f64,
+}
+
+/// Runs one episode of at most `max_steps` with `agent` from `env.reset(seed)`.
+pub fn run_mpc_episode(
+    env: &mut dyn Env,
+    agent: &mut MpcAgent,
+    seed: u64,
+    max_steps: usize,
+) -> Result<EpisodeResult, DataError> {
+    agent.begin_episode(seed);
+    let first_plan = agent.plan_secs.len();
+    let obs = env.reset(seed)?;
+    let mut episode = Episode::new(&obs, env.spec().action_size);
+    let mut failure = None;
+    for _ in 0..max_steps.min(env.spec().episode_steps) {
+        let action = agent.act(&*env, &episode)?;
+        match env.step(&action) {
+            Ok(s) => episode.push(&action, s.reward, &s.observation),
+            Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
+                failure = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let times = &agent.plan_secs[first_plan..];
+    Ok(EpisodeResult {
+        total_reward: episode.total_reward(),
+        mean_plan_ms: 1e3 * times.iter().sum::<f64>() / times.len().max(1) as f64,
+        episode,
+        failure,
+    })
+}

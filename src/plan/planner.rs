@@ -1,0 +1,235 @@
+//! The random-shooting planner (section 4.1 of the paper): sample K candidate action sequences
+//! of N steps, imagine them with a dynamics model, score each by its undiscounted sum of rewards,
+//! act on the first action of the best.
+use super::noise::NoiseConfig;
+use crate::envs::Task;
+use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// How a candidate is scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// R(o') from predicted observations where the task allows it, else predicted rewards.
+    Auto,
+    /// Sum over the horizon of R(o_{t+k}) computed from the predicted observations (eq. 5).
+    FromObservations,
+    /// Sum over the horizon of the model's predicted rewards (eq. 6).
+    PredictedRewards,
+}
+
+impl Objective {
+    /// The objective actually used for `task`: `Auto` becomes `FromObservations` where the
+    /// task computes rewards from observations, `PredictedRewards` otherwise.
+    pub fn resolve(self, task: &dyn Task) -> Objective {
+        match self {
+            Objective::Auto => {
+                let spec = task.spec();
+                let probe = task.reward_from_observation(
+                    &vec![0.0; spec.observation_size],
+                    &vec![0.0; spec.action_size],
+                );
+                if probe.is_some() {
+                    Objective::FromObservations
+                } else {
+                    Objective::PredictedRewards
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannerConfig {
+    /// K.
+    pub candidates: usize,
+    /// N.
+    pub horizon_steps: usize,
+    pub noise: NoiseConfig,
+    pub objective: Objective,
+    pub seed: u64,
+    /// Keep the previous plan's winner, shifted one step (its last action repeated), as
+    /// candidate 0: the usual MPC warm start. Off, every candidate is fresh noise, as in the
+    /// paper's planner.
+    #[serde(default)]
+    pub keep_best: bool,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        Self {
+            candidates: 128,
+            horizon_steps: 50,
+            noise: NoiseConfig::default(),
+            objective: Objective::Auto,
+            seed: 0,
+            keep_best: true,
+        }
+    }
+}
+
+/// A proposal policy (section 5.1.1): mean actions for imagined observations, around which the
+/// planner adds Brownian noise. Models that can imagine step by step use it; the TDM's BC view
+/// implements it.
+pub trait ProposalPolicy: Send {
+    /// Mean actions `[K][m]` for observations `[K][n]`.
+    fn mean_actions(
+        &mut self,
+        observations: &[f64],
+        candidates: usize,
+    ) -> Result<Vec<f64>, ModelError>;
+}
+
+/// One planning step's result: the action to take, and everything needed to draw it.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub action: Vec<f64>,
+    pub action_size: usize,
+    /// `[K][N][m]`.
+    pub actions: Vec<f64>,
+    pub imagined: Imagined,
+    /// Per candidate; `-inf` for candidates whose imagination failed.
+    pub scores: Vec<f64>,
+    pub best: usize,
+    pub objective: Objective,
+    pub elapsed_secs: f64,
+}
+
+impl Plan {
+    pub fn candidates(&self) -> usize {
+        self.imagined.candidates
+    }
+
+    pub fn horizon_steps(&self) -> usize {
+        self.imagined.horizon_steps
+    }
+
+    /// Candidate `k`'s action at step `t`.
+    pub fn candidate_action(&self, k: usize, t: usize) -> &[f64] {
+        let start = (k * self.horizon_steps() + t) * self.action_size;
+        &self.actions[start..start + self.action_size]
+    }
+
+    /// The per-step rewards the objective summed for candidate `k`.
+    pub fn step_rewards(&self, task: &dyn Task, k: usize) -> Vec<f64> {
+        let n = self.horizon_steps();
+        (0..n)
+            .map(|t| match self.objective {
+                Objective::PredictedRewards => self
+                    .imagined
+                    .rewards
+                    .as_ref()
+                    .map_or(f64::NAN, |r| r[k * n + t]),
+                _ => task
+                    .reward_from_observation(
+                        self.imagined.observation(k, t),
+                        self.candidate_action(k, t),
+                    )
+                    .unwrap_or(f64::NAN),
+            })
+            .collect()
+    }
+}
+
+pub struct Planner {
+    config: PlannerConfig,
+    rng: StdRng,
+    /// The last winner's actions `[N][m]`, for `keep_best`.
+    previous_best: Option<Vec<f64>>,
+}
+
+impl Planner {
+    pub fn new(config: PlannerConfig) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(config.seed),
+            config,
+            previous_best: None,
+        }
+    }
+
+    pub fn config(&self) -> &PlannerConfig {
+        &self.config
+    }
+
+    /// Changes the settings (live tuning); the random stream continues.
+    pub fn set_config(&mut self, config: PlannerConfig) {
+        if config.seed != self.config.seed {
+            self.rng = StdRng::seed_from_u64(config.seed);
+        }
+        self.config = config;
+    }
+
+    /// Restarts the random stream (e.g. at the start of an episode).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(seed);
+        self.previous_best = None;
+    }
+
+    /// Plans one step.
+    pub fn plan(
+        &mut self,
+        model: &mut dyn DynamicsModel,
+        task: &dyn Task,
+        ctx: &PlanContext<'_>,
+    ) -> Result<Plan, ModelError> {
+        let start = Instant::now();
+        let (k, n) = (
+            self.config.candidates.max(1),
+            self.config.horizon_steps.max(1),
+        );
+        let m = task.spec().action_size;
+        let objective = self.config.objective.resolve(task);
+        if objective == Objective::PredictedRewards && !model.predicts_rewards() {
+            return Err(ModelError::Other(format!(
+                "{} does not predict rewards, and {} has no reward from observations",
+                model.name(),
+                task.spec().name
+            )));
+        }
+        let mut actions = self.config.noise.sample(&mut self.rng, k, n, m);
+        if self.config.keep_best
+            && let Some(prev) = self.previous_best.as_ref().filter(|p| p.len() == n * m)
+        {
+            actions[..(n - 1) * m].copy_from_slice(&prev[m..]);
+            actions[(n - 1) * m..n * m].copy_from_slice(&prev[(n - 1) * m..]);
+        }
+        let imagined = model.imagine(ctx, &actions, k, n)?;
+        let mut plan = Plan {
+            action: Vec::new(),
+            action_size: m,
+            actions,
+            imagined,
+            scores: Vec::new(),
+            best: 0,
+            objective,
+            elapsed_secs: 0.0,
+        };
+        plan.scores = (0..k)
+            .map(|c| {
+                if plan.imagined.failures[c].is_some() {
+                    f64::NEG_INFINITY
+                } else {
+                    let s: f64 = plan.step_rewards(task, c).iter().sum();
+                    if s.is_nan() { f64::NEG_INFINITY } else { s }
+                }
+            })
+            .collect();
+        plan.best = plan
+            .scores
+            .iter()
+            .enumerate()
+            .fold((0, f64::NEG_INFINITY), |(bi, bs), (i, &s)| {
+                if s > bs { (i, s) } else { (bi, bs) }
+            })
+            .0;
+        plan.action = plan.candidate_action(plan.best, 0).to_vec();
+        let b = plan.best * n * m;
+        self.previous_best = Some(plan.actions[b..b + n * m].to_vec());
+        plan.elapsed_secs = start.elapsed().as_secs_f64();
+        Ok(plan)
+    }
+}

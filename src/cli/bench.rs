@@ -1,5 +1,8 @@
 //! `tdm-workbench bench physics`: MuJoCo stepping rates per task, single-threaded and batched.
+use crate::data::Episode;
 use crate::envs::{TASK_NAMES, make_env, make_task};
+use crate::models::{GroundTruth, PlanContext};
+use crate::plan::{Planner, PlannerConfig};
 use crate::sim::{RolloutWorkers, Sim};
 use clap::{Args, Subcommand};
 use rand::rngs::StdRng;
@@ -11,6 +14,22 @@ pub enum BenchCommand {
     /// Physics steps/s per task: an env stepping alone, and K x N batched rollouts from one
     /// state on one thread and on all cores; the per-rollout overhead against raw stepping.
     Physics(PhysicsArgs),
+    /// One ground-truth planning step (sample K x N Brownian candidates, roll them out in
+    /// MuJoCo from the current state, score them), on one thread and on all cores.
+    Plan(PlanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[arg(long, default_value = "cartpole-swingup")]
+    env: String,
+    #[arg(long, default_value_t = 128)]
+    samples: usize,
+    #[arg(long, default_value_t = 100)]
+    horizon: usize,
+    /// Each timing is the best (and the median) of this many planning steps.
+    #[arg(long, default_value_t = 20)]
+    repeats: usize,
 }
 
 #[derive(Args, Debug)]
@@ -35,6 +54,7 @@ pub struct PhysicsArgs {
 pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Physics(args) => physics(args),
+        BenchCommand::Plan(args) => plan(args),
     }
 }
 
@@ -142,6 +162,49 @@ fn physics(args: &PhysicsArgs) -> anyhow::Result<()> {
             args.threads
         }
     );
+    Ok(())
+}
+
+fn plan(args: &PlanArgs) -> anyhow::Result<()> {
+    let task = make_task(&args.env)?;
+    let mut env = make_env(&args.env)?;
+    let obs = env.reset(0)?;
+    let history = Episode::new(&obs, task.spec().action_size);
+    let state = env.state();
+    let ctx = PlanContext {
+        history: &history,
+        state: Some(&state),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "ground-truth planning step, {}: K = {} x N = {} ({} physics steps)",
+        args.env,
+        args.samples,
+        args.horizon,
+        args.samples * args.horizon * task.spec().substeps
+    );
+    for threads in [1, cores] {
+        let mut model = GroundTruth::new(task.clone(), threads);
+        let config = PlannerConfig {
+            candidates: args.samples,
+            horizon_steps: args.horizon,
+            ..PlannerConfig::default()
+        };
+        let mut planner = Planner::new(config);
+        let mut times = Vec::new();
+        for _ in 0..args.repeats.max(1) {
+            let start = Instant::now();
+            planner.plan(&mut model, task.as_ref(), &ctx)?;
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "tdm-workbench: {threads} thread(s): {:.1} ms best, {:.1} ms median (of {})",
+            times[0],
+            times[times.len() / 2],
+            times.len()
+        );
+    }
     Ok(())
 }
 

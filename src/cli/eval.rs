@@ -2,6 +2,7 @@
 use super::collect::noise_config;
 use crate::envs::make_task;
 use crate::files::atomic_write;
+use crate::models::tdm::{Decoding, TdmModel};
 use crate::models::{DynamicsModel, GroundTruth, ModelError};
 use crate::plan::{EvalSetting, Objective, PlannerConfig, evaluate};
 use anyhow::{Context, bail};
@@ -12,9 +13,12 @@ use std::path::PathBuf;
 pub struct EvalArgs {
     #[arg(long)]
     env: String,
-    /// gt (ground truth).
+    /// gt (ground truth), or a TDM checkpoint: tdm:FILE.safetensors (or just the file).
     #[arg(long, default_value = "gt")]
     model: String,
+    /// How the TDM turns its predicted distributions into values: expectation, greedy, sampled.
+    #[arg(long, default_value = "expectation")]
+    decoding: String,
     /// Samples K, comma-separated for a sweep.
     #[arg(long, value_delimiter = ',', default_value = "128")]
     samples: Vec<usize>,
@@ -43,8 +47,19 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let noise = noise_config(&args.noise, args.variance)?;
-    if args.model != "gt" {
-        bail!("--model '{}': expected gt", args.model);
+    let Some(decoding) = Decoding::parse(&args.decoding) else {
+        bail!(
+            "--decoding '{}': expected expectation, greedy or sampled",
+            args.decoding
+        );
+    };
+    let checkpoint = match args.model.as_str() {
+        "gt" => None,
+        m => Some(PathBuf::from(m.strip_prefix("tdm:").unwrap_or(m))),
+    };
+    if let Some(path) = &checkpoint {
+        // Fail early, with the checkpoint's own message.
+        TdmModel::load(path, task.spec())?;
     }
     let settings: Vec<EvalSetting> = args
         .samples
@@ -71,7 +86,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let gt_task = task.clone();
     let mut make_model = move || -> Result<Box<dyn DynamicsModel>, ModelError> {
-        Ok(Box::new(GroundTruth::new(gt_task.clone(), 0)))
+        Ok(match &checkpoint {
+            None => Box::new(GroundTruth::new(gt_task.clone(), 0)),
+            Some(path) => {
+                let mut m = TdmModel::load(path, gt_task.spec())?;
+                m.decoding = decoding;
+                Box::new(m)
+            }
+        })
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
     println!(

@@ -8,6 +8,7 @@ mod eval;
 mod morph;
 mod progress;
 mod rollout;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ enum Command {
     Data(collect::DataCommand),
     /// MPC returns per planner setting, with 68% confidence intervals.
     Eval(eval::EvalArgs),
+    /// Train, resume or fine-tune a TDM on datasets.
+    Train(train::TrainArgs),
     /// Walker morphologies: generate, show.
     #[command(subcommand)]
     Morph(morph::MorphCommand),
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Some(Command::Data(cmd)) => collect::data(&cmd),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Morph(cmd)) => morph::run(&cmd),
+        Some(Command::Train(args)) => train::run(&args),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
     };
     match result {

@@ -1,0 +1,160 @@
+//! `tdm-workbench train`: train, resume or fine-tune a TDM from datasets.
+use super::progress::{bar, duration};
+use crate::models::tdm::{AdamWConfig, LossWeights, TdmConfig, TrainOptions, train};
+use crate::tokenize::{Tokenizer, TokenizerConfig};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Dataset folders (several for a generalist), comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    data: Vec<PathBuf>,
+    /// The checkpoint to write (and, with --resume, to continue).
+    #[arg(long)]
+    out: PathBuf,
+    /// Model size for a new model: tiny, small, base, large.
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Override the preset's context window (tokens).
+    #[arg(long)]
+    context: Option<usize>,
+    #[arg(long, default_value_t = 2000)]
+    steps: u64,
+    /// Windows per batch.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 100)]
+    warmup: u64,
+    /// Clip gradients to this global norm (0: off).
+    #[arg(long, default_value_t = 1.0)]
+    clip: f64,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Fraction of each dataset's episodes held out for the held-out loss.
+    #[arg(long, default_value_t = 0.1)]
+    held_out: f64,
+    /// Weight of action tokens in the loss (above 0 the model also learns a BC policy).
+    #[arg(long, default_value_t = 0.0)]
+    bc_weight: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 100)]
+    eval_every: u64,
+    #[arg(long, default_value_t = 250)]
+    save_every: u64,
+    /// Continue the run in --out exactly where it stopped.
+    #[arg(long)]
+    resume: bool,
+    /// Start from this checkpoint's weights (fine-tuning, the few-shot setting).
+    #[arg(long)]
+    init: Option<PathBuf>,
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    if args.resume && args.init.is_some() {
+        bail!("--resume and --init exclude each other");
+    }
+    if args.batch == 0 || args.steps == 0 {
+        bail!("--batch and --steps must be positive");
+    }
+    let vocab = Tokenizer::new(TokenizerConfig::default())?.vocab_size() as usize;
+    let Some(mut model) = TdmConfig::preset(&args.preset, vocab) else {
+        bail!(
+            "--preset '{}': expected tiny, small, base or large",
+            args.preset
+        );
+    };
+    if let Some(c) = args.context {
+        model.context_tokens = c;
+    }
+    let opts = TrainOptions {
+        model,
+        steps: args.steps,
+        batch: args.batch,
+        lr: args.lr,
+        warmup: args.warmup,
+        clip: args.clip,
+        adamw: AdamWConfig {
+            weight_decay: args.weight_decay,
+            ..AdamWConfig::default()
+        },
+        held_out: args.held_out,
+        loss: LossWeights {
+            actions: args.bc_weight,
+            ..LossWeights::default()
+        },
+        seed: args.seed,
+        eval_every: args.eval_every,
+        save_every: args.save_every,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Ctrl-C: finish the current step, save, exit cleanly.
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    eprintln!(
+        "training {} ({} parameters, context {} tokens) on {} dataset(s) -> {}",
+        if args.resume {
+            "resumed run".to_string()
+        } else {
+            format!("'{}' model", args.preset)
+        },
+        model.parameter_count(),
+        model.context_tokens,
+        args.data.len(),
+        args.out.display()
+    );
+    let summary = train(
+        &opts,
+        &args.data,
+        &args.out,
+        args.resume,
+        args.init.as_deref(),
+        &stop,
+        |p| {
+            if p.step % 10 == 0 || p.step == p.total_steps {
+                let held = p
+                    .held_out_loss
+                    .map_or(String::new(), |h| format!(", held-out {h:.3}"));
+                let extra = format!(
+                    " steps, loss {:.3}{held}, lr {:.1e}, {:.0} tok/s",
+                    p.loss, p.lr, p.tokens_per_sec
+                );
+                bar(
+                    p.step as usize,
+                    p.total_steps as usize,
+                    "",
+                    &extra,
+                    p.elapsed_secs,
+                );
+            }
+        },
+    )?;
+    println!(
+        "{}: {} steps ({} tokens in all), final loss {:.4}, held-out {}, {:.0} tokens/s, {} this run{}",
+        args.out.display(),
+        summary.steps,
+        summary.tokens,
+        summary.final_loss,
+        summary
+            .held_out_loss
+            .map_or("-".into(), |h| format!("{h:.4}")),
+        summary.tokens_per_sec,
+        duration(summary.elapsed_secs),
+        if summary.stopped_early {
+            " (stopped early; --resume continues)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}

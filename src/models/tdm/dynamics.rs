@@ -1,0 +1,402 @@
+//! The TDM as a [`DynamicsModel`]: the episode history is encoded once per plan as a shared
+//! prefix; then all K candidates are decoded together, action and separator tokens forced,
+//! reward and observation tokens predicted.
+use super::checkpoint::{self, CheckpointError};
+use super::config::CheckpointMeta;
+use super::infer::{KvCache, Scratch, Weights};
+use super::sequence::TokenSeq;
+use crate::data::{EnvInfo, Episode};
+use crate::envs::EnvSpec;
+use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
+use crate::tokenize::Tokenizer;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How a predicted token is chosen from the model's distribution over bins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Decoding {
+    /// The most likely bin.
+    Greedy,
+    /// A bin drawn from the distribution (seeded).
+    Sampled,
+    /// The expected value over bin centres (default): the smoothest prediction for planning;
+    /// the token fed back is the bin of that value.
+    #[default]
+    Expectation,
+}
+
+impl Decoding {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "greedy" => Some(Self::Greedy),
+            "sampled" => Some(Self::Sampled),
+            "expectation" => Some(Self::Expectation),
+            _ => None,
+        }
+    }
+}
+
+/// A trained TDM ready to plan in one environment.
+pub struct TdmModel {
+    weights: Arc<Weights>,
+    tokenizer: Tokenizer,
+    meta: CheckpointMeta,
+    source: PathBuf,
+    observation_size: usize,
+    action_size: usize,
+    pub decoding: Decoding,
+    /// Worker threads for decoding the candidates (0: one per core).
+    pub threads: usize,
+    seed: u64,
+    plans: u64,
+}
+
+impl TdmModel {
+    /// Loads a checkpoint for an environment; refuses one whose observation/action sizes match
+    /// none of the environments the checkpoint was trained on.
+    pub fn load(path: &Path, spec: &EnvSpec) -> Result<Self, ModelError> {
+        let loaded = checkpoint::load(path).map_err(|e| ModelError::Other(e.to_string()))?;
+        Self::from_parts(loaded.meta, &loaded.varmap, path, spec)
+    }
+
+    pub fn from_parts(
+        meta: CheckpointMeta,
+        varmap: &candle_nn::VarMap,
+        source: &Path,
+        spec: &EnvSpec,
+    ) -> Result<Self, ModelError> {
+        let fits = |e: &EnvInfo| {
+            e.observation_size == spec.observation_size && e.action_size == spec.action_size
+        };
+        if !meta.envs.iter().any(fits) {
+            let trained: Vec<String> = meta
+                .envs
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({} obs, {} act)",
+                        e.name, e.observation_size, e.action_size
+                    )
+                })
+                .collect();
+            return Err(ModelError::Shape(format!(
+                "{}: trained on {}; '{}' has {} obs, {} act",
+                source.display(),
+                trained.join(", "),
+                spec.name,
+                spec.observation_size,
+                spec.action_size
+            )));
+        }
+        let step = Tokenizer::step_len(spec.observation_size, spec.action_size);
+        if step > meta.model.max_step_tokens {
+            return Err(ModelError::Shape(format!(
+                "a step of '{}' is {step} tokens, the model knows {}",
+                spec.name, meta.model.max_step_tokens
+            )));
+        }
+        let tokenizer =
+            Tokenizer::new(meta.tokenizer).map_err(|e| ModelError::Other(e.to_string()))?;
+        let weights = Weights::from_varmap(meta.model, varmap)
+            .map_err(|e| ModelError::Other(format!("{}: {e}", source.display())))?;
+        Ok(Self {
+            weights: Arc::new(weights),
+            tokenizer,
+            meta,
+            source: source.to_path_buf(),
+            observation_size: spec.observation_size,
+            action_size: spec.action_size,
+            decoding: Decoding::default(),
+            threads: 0,
+            seed: 0,
+            plans: 0,
+        })
+    }
+
+    pub fn meta(&self) -> &CheckpointMeta {
+        &self.meta
+    }
+
+    /// The history as tokens: its steps `[sep, o, a, r]` then `[sep, o_t]`, cut to the last
+    /// whole steps that fit the context window.
+    fn history_tokens(&self, history: &Episode) -> Result<TokenSeq, ModelError> {
+        let tok = &self.tokenizer;
+        let step = Tokenizer::step_len(self.observation_size, self.action_size);
+        let keep_steps = (self
+            .meta
+            .model
+            .context_tokens
+            .saturating_sub(1 + self.observation_size))
+            / step;
+        let t_now = history.len();
+        let first = t_now.saturating_sub(keep_steps);
+        let f = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+        let mut seq = TokenSeq::default();
+        let mut buf = Vec::new();
+        let err = |e: crate::tokenize::TokenError| ModelError::Other(e.to_string());
+        for t in first..=t_now {
+            buf.clear();
+            if t < t_now {
+                tok.encode_step(
+                    &f(history.observation(t)),
+                    &f(history.action(t)),
+                    history.rewards[t] as f64,
+                    &mut buf,
+                )
+                .map_err(err)?;
+            } else {
+                tok.encode_observation_prefix(&f(history.observation(t)), &mut buf)
+                    .map_err(err)?;
+            }
+            for (i, &x) in buf.iter().enumerate() {
+                seq.push(x, i as u32);
+            }
+        }
+        Ok(seq)
+    }
+}
+
+fn softmax_in_place(v: &mut [f32]) {
+    let max = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    v.iter_mut().for_each(|x| *x /= sum);
+}
+
+/// Picks a bin from `logits` (one row) and returns (bin, value).
+fn choose(
+    logits: &mut [f32],
+    decoding: Decoding,
+    value_of: impl Fn(u32) -> f64,
+    encode: impl Fn(f64) -> u32,
+    rng: &mut StdRng,
+) -> (u32, f64) {
+    match decoding {
+        Decoding::Greedy => {
+            let (i, _) =
+                logits
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                        if v > bv { (i, v) } else { (bi, bv) }
+                    });
+            (i as u32, value_of(i as u32))
+        }
+        Decoding::Sampled => {
+            softmax_in_place(logits);
+            let mut u: f32 = rng.random();
+            for (i, &p) in logits.iter().enumerate() {
+                u -= p;
+                if u <= 0.0 {
+                    return (i as u32, value_of(i as u32));
+                }
+            }
+            let last = logits.len() as u32 - 1;
+            (last, value_of(last))
+        }
+        Decoding::Expectation => {
+            softmax_in_place(logits);
+            let value: f64 = logits
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| p as f64 * value_of(i as u32))
+                .sum();
+            (encode(value), value)
+        }
+    }
+}
+
+struct Job<'a> {
+    actions: &'a [f64],
+    observations: &'a mut [f64],
+    rewards: &'a mut [f64],
+    seed: u64,
+}
+
+impl TdmModel {
+    fn decode_chunk(&self, prefix: &KvCache, n_steps: usize, job: Job<'_>) {
+        let (n, m) = (self.observation_size, self.action_size);
+        let k = job.rewards.len() / n_steps;
+        let tok = &self.tokenizer;
+        let bins = tok.bins() as usize;
+        let mut caches = vec![KvCache::new(self.meta.model.layers); k];
+        let mut s = Scratch::default();
+        let mut logits = Vec::new();
+        let mut rng = StdRng::seed_from_u64(job.seed);
+        let mut tokens = vec![0u32; k];
+        let obs_range = 0..bins;
+        let rew_range = tok.reward_offset() as usize..tok.reward_offset() as usize + bins;
+        for t in 0..n_steps {
+            // Actions (forced); the last one's logits predict the reward.
+            for j in 0..m {
+                for (c, slot) in tokens.iter_mut().enumerate() {
+                    let a = job.actions[(c * n_steps + t) * m + j];
+                    *slot = tok.encode_action(a).unwrap_or(tok.action_offset());
+                }
+                let want = (j + 1 == m).then(|| rew_range.clone());
+                let pos = vec![(1 + n + j) as u32; k];
+                self.weights.step(
+                    prefix,
+                    &mut caches,
+                    &tokens,
+                    &pos,
+                    want,
+                    &mut s,
+                    &mut logits,
+                );
+            }
+            for c in 0..k {
+                let row = &mut logits[c * bins..(c + 1) * bins];
+                let (bin, value) = choose(
+                    row,
+                    self.decoding,
+                    |i| tok.reward_bin_value(i),
+                    |v| tok.encode_reward(v).unwrap_or(tok.reward_offset()) - tok.reward_offset(),
+                    &mut rng,
+                );
+                job.rewards[c * n_steps + t] = value;
+                tokens[c] = tok.reward_offset() + bin;
+            }
+            // The reward, then the separator (forced); its logits predict o_1.
+            self.weights.step(
+                prefix,
+                &mut caches,
+                &tokens,
+                &vec![(1 + n + m) as u32; k],
+                None,
+                &mut s,
+                &mut logits,
+            );
+            tokens.iter_mut().for_each(|x| *x = tok.separator());
+            self.weights.step(
+                prefix,
+                &mut caches,
+                &tokens,
+                &vec![0; k],
+                Some(obs_range.clone()),
+                &mut s,
+                &mut logits,
+            );
+            for i in 0..n {
+                for c in 0..k {
+                    let row = &mut logits[c * bins..(c + 1) * bins];
+                    let (bin, value) = choose(
+                        row,
+                        self.decoding,
+                        |b| tok.observation_bin_value(b),
+                        |v| tok.encode_observation(v).unwrap_or(0),
+                        &mut rng,
+                    );
+                    job.observations[(c * n_steps + t) * n + i] = value;
+                    tokens[c] = bin;
+                }
+                // Feed o_i; its logits predict o_{i+1} (none needed after the last).
+                let want = (i + 1 < n).then(|| obs_range.clone());
+                self.weights.step(
+                    prefix,
+                    &mut caches,
+                    &tokens,
+                    &vec![(1 + i) as u32; k],
+                    want,
+                    &mut s,
+                    &mut logits,
+                );
+            }
+        }
+    }
+}
+
+impl DynamicsModel for TdmModel {
+    fn name(&self) -> String {
+        format!(
+            "tdm ({})",
+            self.source.file_name().map_or_else(
+                || self.source.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            )
+        )
+    }
+
+    fn predicts_rewards(&self) -> bool {
+        true
+    }
+
+    fn imagine(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        actions: &[f64],
+        candidates: usize,
+        horizon_steps: usize,
+    ) -> Result<Imagined, ModelError> {
+        let (n, m) = (self.observation_size, self.action_size);
+        if ctx.history.observation_size != n || ctx.history.action_size != m {
+            return Err(ModelError::Shape(format!(
+                "history has {} obs / {} act, the model was set up for {n} / {m}",
+                ctx.history.observation_size, ctx.history.action_size
+            )));
+        }
+        if actions.len() != candidates * horizon_steps * m {
+            return Err(ModelError::Shape(format!(
+                "{} action values for {candidates} x {horizon_steps} x {m}",
+                actions.len()
+            )));
+        }
+        let history = self.history_tokens(ctx.history)?;
+        let mut prefix = KvCache::new(self.meta.model.layers);
+        self.weights.encode(
+            &mut prefix,
+            &history.tokens,
+            &history.positions,
+            &mut Scratch::default(),
+        );
+        let mut observations = vec![0.0; candidates * horizon_steps * n];
+        let mut rewards = vec![0.0; candidates * horizon_steps];
+        let threads = if self.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |x| x.get())
+        } else {
+            self.threads
+        };
+        let per = candidates.div_ceil(threads.max(1)).max(1);
+        self.plans += 1;
+        let base_seed = self.seed ^ self.plans.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let this = &*self;
+        let prefix = &prefix;
+        std::thread::scope(|scope| {
+            for (i, ((acts, obs), rews)) in actions
+                .chunks(per * horizon_steps * m)
+                .zip(observations.chunks_mut(per * horizon_steps * n))
+                .zip(rewards.chunks_mut(per * horizon_steps))
+                .enumerate()
+            {
+                let job = Job {
+                    actions: acts,
+                    observations: obs,
+                    rewards: rews,
+                    seed: base_seed ^ i as u64,
+                };
+                scope.spawn(move || this.decode_chunk(prefix, horizon_steps, job));
+            }
+        });
+        Ok(Imagined {
+            candidates,
+            horizon_steps,
+            observation_size: n,
+            observations,
+            rewards: Some(rewards),
+            failures: vec![None; candidates],
+        })
+    }
+}
+
+impl From<CheckpointError> for ModelError {
+    fn from(e: CheckpointError) -> Self {
+        ModelError::Other(e.to_string())
+    }
+}

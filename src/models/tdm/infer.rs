@@ -1,0 +1,346 @@
+//! Fast batched decoding for planning: the TDM's weights as plain f32 arrays, a KV cache per
+//! sequence on top of one shared, read-only prefix cache (the episode history, encoded once per
+//! plan), matrix products through `matrixmultiply`'s sgemm for the whole batch at once, and
+//! attention over a sliding window of `context_tokens` (ALiBi needs no re-encoding when the
+//! window moves). Produces the same logits as the candle graph in `model.rs` (tested).
+use super::config::TdmConfig;
+use candle_nn::VarMap;
+use std::ops::Range;
+
+const LN_EPS: f32 = 1e-5;
+
+/// One linear layer: `weight` `[out][in]` (candle's layout), `bias` `[out]`.
+struct Lin {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    inp: usize,
+    out: usize,
+}
+
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+struct BlockW {
+    ln1: Norm,
+    qkv: Lin,
+    proj: Lin,
+    ln2: Norm,
+    fc1: Lin,
+    fc2: Lin,
+}
+
+/// The model's weights for the decode path.
+pub struct Weights {
+    pub cfg: TdmConfig,
+    tok: Vec<f32>,
+    pos: Vec<f32>,
+    blocks: Vec<BlockW>,
+    ln_f: Norm,
+    head: Lin,
+}
+
+fn get(varmap: &VarMap, name: &str) -> Result<Vec<f32>, String> {
+    let vars = varmap
+        .data()
+        .lock()
+        .map_err(|_| "variable map is poisoned".to_string())?;
+    let v = vars
+        .get(name)
+        .ok_or_else(|| format!("missing variable {name}"))?;
+    v.as_tensor()
+        .flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+impl Weights {
+    /// Copies the weights out of a model's variables.
+    pub fn from_varmap(cfg: TdmConfig, varmap: &VarMap) -> Result<Self, String> {
+        let lin = |p: &str, inp: usize, out: usize| -> Result<Lin, String> {
+            Ok(Lin {
+                weight: get(varmap, &format!("{p}.weight"))?,
+                bias: get(varmap, &format!("{p}.bias"))?,
+                inp,
+                out,
+            })
+        };
+        let norm = |p: &str| -> Result<Norm, String> {
+            Ok(Norm {
+                weight: get(varmap, &format!("{p}.weight"))?,
+                bias: get(varmap, &format!("{p}.bias"))?,
+            })
+        };
+        let (d, f) = (cfg.width, cfg.mlp_width);
+        let blocks = (0..cfg.layers)
+            .map(|i| {
+                let p = format!("blocks.{i}");
+                Ok(BlockW {
+                    ln1: norm(&format!("{p}.ln1"))?,
+                    qkv: lin(&format!("{p}.qkv"), d, 3 * d)?,
+                    proj: lin(&format!("{p}.proj"), d, d)?,
+                    ln2: norm(&format!("{p}.ln2"))?,
+                    fc1: lin(&format!("{p}.fc1"), d, f)?,
+                    fc2: lin(&format!("{p}.fc2"), f, d)?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            tok: get(varmap, "tok.weight")?,
+            pos: get(varmap, "pos.weight")?,
+            blocks,
+            ln_f: norm("ln_f")?,
+            head: lin("head", d, cfg.vocab_size)?,
+            cfg,
+        })
+    }
+}
+
+/// Keys and values of one sequence, per layer, `[len][d]` each.
+#[derive(Clone, Debug, Default)]
+pub struct KvCache {
+    keys: Vec<Vec<f32>>,
+    values: Vec<Vec<f32>>,
+    len: usize,
+}
+
+impl KvCache {
+    pub fn new(layers: usize) -> Self {
+        Self {
+            keys: vec![Vec::new(); layers],
+            values: vec![Vec::new(); layers],
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn clear(&mut self) {
+        self.keys
+            .iter_mut()
+            .chain(self.values.iter_mut())
+            .for_each(Vec::clear);
+        self.len = 0;
+    }
+}
+
+/// `y[k][out] = x[k][in] W^T + b`.
+fn linear(lin: &Lin, x: &[f32], rows: usize, y: &mut Vec<f32>) {
+    linear_raw(&lin.weight, &lin.bias, lin.inp, lin.out, x, rows, y);
+}
+
+/// `y[k][out] = x[k][inp] W^T + b` for `weight` `[out][inp]`.
+fn linear_raw(
+    weight: &[f32],
+    bias: &[f32],
+    inp: usize,
+    out: usize,
+    x: &[f32],
+    rows: usize,
+    y: &mut Vec<f32>,
+) {
+    debug_assert!(weight.len() == inp * out && bias.len() == out && x.len() >= rows * inp);
+    y.clear();
+    for _ in 0..rows {
+        y.extend_from_slice(bias);
+    }
+    // SAFETY: the slices hold rows x inp, out x inp and rows x out values, as the strides say.
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            inp,
+            out,
+            1.0,
+            x.as_ptr(),
+            inp as isize,
+            1,
+            weight.as_ptr(),
+            1,
+            inp as isize,
+            1.0,
+            y.as_mut_ptr(),
+            out as isize,
+            1,
+        );
+    }
+}
+
+fn layer_norm(norm: &Norm, x: &[f32], d: usize, y: &mut Vec<f32>) {
+    y.clear();
+    for row in x.chunks_exact(d) {
+        let mean = row.iter().sum::<f32>() / d as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+        let inv = 1.0 / (var + LN_EPS).sqrt();
+        y.extend(
+            row.iter()
+                .zip(&norm.weight)
+                .zip(&norm.bias)
+                .map(|((v, w), b)| (v - mean) * inv * w + b),
+        );
+    }
+}
+
+fn gelu(v: f32) -> f32 {
+    const C: f32 = 0.797_884_6; // sqrt(2 / pi)
+    0.5 * v * (1.0 + (C * v * (1.0 + 0.044715 * v * v)).tanh())
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Scratch buffers reused across decode steps.
+#[derive(Default)]
+pub struct Scratch {
+    x: Vec<f32>,
+    h: Vec<f32>,
+    qkv: Vec<f32>,
+    att: Vec<f32>,
+    tmp: Vec<f32>,
+    mlp: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl Weights {
+    #[allow(clippy::too_many_arguments)]
+    /// Feeds one token to each of `caches.len()` sequences, each continuing `prefix` (which may
+    /// be empty). Appends their keys/values to `caches`. When `logits` is `Some(range)`, writes
+    /// the logits of the vocabulary `range` for every sequence to `out` (`[k][range.len()]`).
+    pub fn step(
+        &self,
+        prefix: &KvCache,
+        caches: &mut [KvCache],
+        tokens: &[u32],
+        positions: &[u32],
+        logits: Option<Range<usize>>,
+        s: &mut Scratch,
+        out: &mut Vec<f32>,
+    ) {
+        let cfg = &self.cfg;
+        let (d, heads, dh) = (cfg.width, cfg.heads, cfg.head_dim());
+        let k = caches.len();
+        s.x.clear();
+        for (&t, &p) in tokens.iter().zip(positions) {
+            let (t, p) = (
+                t as usize * d,
+                (p as usize).min(cfg.max_step_tokens - 1) * d,
+            );
+            s.x.extend(
+                self.tok[t..t + d]
+                    .iter()
+                    .zip(&self.pos[p..p + d])
+                    .map(|(a, b)| a + b),
+            );
+        }
+        let scale = 1.0 / (dh as f32).sqrt();
+        for (l, b) in self.blocks.iter().enumerate() {
+            layer_norm(&b.ln1, &s.x, d, &mut s.h);
+            linear(&b.qkv, &s.h, k, &mut s.qkv);
+            s.att.clear();
+            s.att.resize(k * d, 0.0);
+            for (i, cache) in caches.iter_mut().enumerate() {
+                let row = &s.qkv[i * 3 * d..(i + 1) * 3 * d];
+                cache.keys[l].extend_from_slice(&row[d..2 * d]);
+                cache.values[l].extend_from_slice(&row[2 * d..3 * d]);
+                let own = cache.keys[l].len() / d;
+                let total = prefix.len + own;
+                let p = total - 1;
+                let first = (p + 1).saturating_sub(cfg.context_tokens);
+                for hd in 0..heads {
+                    let slope = cfg.alibi_slope(hd);
+                    let q = &row[hd * dh..(hd + 1) * dh];
+                    s.scores.clear();
+                    for j in first..total {
+                        let key = if j < prefix.len {
+                            &prefix.keys[l][j * d..(j + 1) * d]
+                        } else {
+                            &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
+                        };
+                        s.scores.push(
+                            dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - slope * (p - j) as f32,
+                        );
+                    }
+                    let max = s.scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0.0;
+                    for v in s.scores.iter_mut() {
+                        *v = (*v - max).exp();
+                        sum += *v;
+                    }
+                    let dst = &mut s.att[i * d + hd * dh..i * d + (hd + 1) * dh];
+                    for (jj, &w) in s.scores.iter().enumerate() {
+                        let j = first + jj;
+                        let val = if j < prefix.len {
+                            &prefix.values[l][j * d..(j + 1) * d]
+                        } else {
+                            &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
+                        };
+                        let w = w / sum;
+                        for (o, v) in dst.iter_mut().zip(&val[hd * dh..(hd + 1) * dh]) {
+                            *o += w * v;
+                        }
+                    }
+                }
+            }
+            linear(&b.proj, &s.att, k, &mut s.tmp);
+            s.x.iter_mut().zip(&s.tmp).for_each(|(x, y)| *x += y);
+            layer_norm(&b.ln2, &s.x, d, &mut s.h);
+            linear(&b.fc1, &s.h, k, &mut s.mlp);
+            s.mlp.iter_mut().for_each(|v| *v = gelu(*v));
+            linear(&b.fc2, &s.mlp, k, &mut s.tmp);
+            s.x.iter_mut().zip(&s.tmp).for_each(|(x, y)| *x += y);
+        }
+        for cache in caches.iter_mut() {
+            cache.len += 1;
+        }
+        if let Some(range) = logits {
+            layer_norm(&self.ln_f, &s.x, d, &mut s.h);
+            let weight = &self.head.weight[range.start * d..range.end * d];
+            linear_raw(
+                weight,
+                &self.head.bias[range.clone()],
+                d,
+                range.len(),
+                &s.h,
+                k,
+                out,
+            );
+        }
+    }
+
+    /// Encodes `tokens` into `cache` one at a time (batch of one).
+    pub fn encode(&self, cache: &mut KvCache, tokens: &[u32], positions: &[u32], s: &mut Scratch) {
+        let empty = KvCache::new(self.cfg.layers);
+        let mut out = Vec::new();
+        for (t, p) in tokens.iter().zip(positions) {
+            self.step(
+                &empty,
+                std::slice::from_mut(cache),
+                &[*t],
+                &[*p],
+                None,
+                s,
+                &mut out,
+            );
+        }
+    }
+}

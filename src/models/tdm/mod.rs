@@ -1,0 +1,21 @@
+//! The transformer dynamics model (TDM) of "A Generalist Dynamics Model for Control"
+//! (Schubert et al., 2023): the candle model and its training, checkpoints, and the fast
+//! batched decode path the planner uses.
+
+mod checkpoint;
+mod config;
+mod dynamics;
+mod infer;
+mod model;
+mod optim;
+mod sequence;
+mod train;
+
+pub use checkpoint::{CheckpointError, Loaded, load, load_train_state, save, train_state_path};
+pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
+pub use dynamics::{Decoding, TdmModel};
+pub use infer::{KvCache, Scratch, Weights};
+pub use model::Tdm;
+pub use optim::{AdamW, AdamWConfig, learning_rate};
+pub use sequence::{TokenSeq, Window, episode_tokens, sample_window};
+pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, train};

@@ -1,0 +1,212 @@
+//! The TDM: a decoder-only transformer over tokenized observations, actions and rewards
+//! (Schubert et al., 2023, section 3.1; Gato, Reed et al., 2022).
+//!
+//! Token embedding plus a learned *local* position embedding (the token's index within its
+//! environment step, as Gato's local observation positions), pre-LN blocks with causal
+//! multi-head attention biased by ALiBi (Press et al., 2022; so a sliding window works at
+//! inference without re-encoding), a GELU MLP, a final norm and a vocabulary head.
+//!
+//! This is the training graph (candle, with every op differentiable); `infer` has the fast
+//! batched decode path over the same weights.
+use super::config::TdmConfig;
+use candle_core::{D, DType, Device, Module, Result, Tensor};
+use candle_nn::{Embedding, Linear, VarBuilder, VarMap, embedding, linear, ops};
+
+const LN_EPS: f32 = 1e-5;
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Norm {
+    fn new(d: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(d, "weight", candle_nn::Init::Const(1.0))?,
+            bias: vb.get_with_hints(d, "bias", candle_nn::Init::Const(0.0))?,
+        })
+    }
+
+    /// The composed layer norm: candle's fused one has no backward pass.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        ops::layer_norm_slow(x, &self.weight, &self.bias, LN_EPS)
+    }
+}
+
+struct Block {
+    ln1: Norm,
+    qkv: Linear,
+    proj: Linear,
+    ln2: Norm,
+    fc1: Linear,
+    fc2: Linear,
+    heads: usize,
+}
+
+impl Block {
+    fn new(cfg: &TdmConfig, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.width;
+        Ok(Self {
+            ln1: Norm::new(d, vb.pp("ln1"))?,
+            qkv: linear(d, 3 * d, vb.pp("qkv"))?,
+            proj: linear(d, d, vb.pp("proj"))?,
+            ln2: Norm::new(d, vb.pp("ln2"))?,
+            fc1: linear(d, cfg.mlp_width, vb.pp("fc1"))?,
+            fc2: linear(cfg.mlp_width, d, vb.pp("fc2"))?,
+            heads: cfg.heads,
+        })
+    }
+
+    /// `x`: `[B, T, d]`; `bias`: `[H, T, T]` (ALiBi plus the causal mask).
+    fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let dh = d / self.heads;
+        let qkv = self
+            .qkv
+            .forward(&self.ln1.forward(x)?)?
+            .reshape((b, t, 3, self.heads, dh))?;
+        let q = qkv
+            .narrow(2, 0, 1)?
+            .squeeze(2)?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let k = qkv
+            .narrow(2, 1, 1)?
+            .squeeze(2)?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let v = qkv
+            .narrow(2, 2, 1)?
+            .squeeze(2)?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (dh as f64).sqrt()))?.broadcast_add(bias)?;
+        let att = ops::softmax(&scores, D::Minus1)?.matmul(&v)?;
+        let att = att.transpose(1, 2)?.reshape((b, t, d))?;
+        let x = (x + self.proj.forward(&att)?)?;
+        let h = self
+            .fc2
+            .forward(&self.fc1.forward(&self.ln2.forward(&x)?)?.gelu()?)?;
+        x + h
+    }
+}
+
+/// The transformer (training view).
+pub struct Tdm {
+    cfg: TdmConfig,
+    tokens: Embedding,
+    local_pos: Embedding,
+    blocks: Vec<Block>,
+    ln_f: Norm,
+    head: Linear,
+}
+
+impl Tdm {
+    /// Builds (or, with a loaded `VarBuilder`, reads) the model. Variable names:
+    /// `tok.weight`, `pos.weight`, `blocks.{i}.{ln1,qkv,proj,ln2,fc1,fc2}.*`, `ln_f.*`, `head.*`.
+    pub fn new(cfg: TdmConfig, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.width;
+        Ok(Self {
+            tokens: embedding(cfg.vocab_size, d, vb.pp("tok"))?,
+            local_pos: embedding(cfg.max_step_tokens, d, vb.pp("pos"))?,
+            blocks: (0..cfg.layers)
+                .map(|i| Block::new(&cfg, vb.pp(format!("blocks.{i}"))))
+                .collect::<Result<_>>()?,
+            ln_f: Norm::new(d, vb.pp("ln_f"))?,
+            head: linear(d, cfg.vocab_size, vb.pp("head"))?,
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &TdmConfig {
+        &self.cfg
+    }
+
+    /// Re-initialises every variable of `varmap` reproducibly from `seed` (GPT-2 style): weight
+    /// matrices and embeddings N(0, 0.02^2), residual output projections scaled by
+    /// 1/sqrt(2 layers), biases 0, norms 1 and 0. candle's own initialisers draw from an
+    /// unseeded generator.
+    pub fn init_weights(cfg: &TdmConfig, varmap: &VarMap, seed: u64) -> Result<()> {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal};
+        let vars = varmap
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("variable map is poisoned".into()))?;
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let resid = 0.02 / (2.0 * cfg.layers as f64).sqrt();
+        for name in names {
+            let var = &vars[name];
+            let shape = var.as_tensor().shape().clone();
+            let count = shape.elem_count();
+            let values: Vec<f32> = if name.ends_with(".bias") {
+                vec![0.0; count]
+            } else if name.starts_with("ln") || name.contains(".ln") {
+                vec![1.0; count]
+            } else {
+                let std = if name.ends_with("proj.weight") || name.ends_with("fc2.weight") {
+                    resid
+                } else {
+                    0.02
+                };
+                let normal =
+                    Normal::new(0.0, std).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                (0..count).map(|_| normal.sample(&mut rng) as f32).collect()
+            };
+            var.set(&Tensor::from_vec(values, shape, var.device())?)?;
+        }
+        Ok(())
+    }
+
+    /// The attention bias `[H, T, T]`: -slope_h (i - j) for j <= i, -inf above the diagonal.
+    pub fn attention_bias(cfg: &TdmConfig, t: usize, device: &Device) -> Result<Tensor> {
+        let mut bias = vec![0f32; cfg.heads * t * t];
+        for h in 0..cfg.heads {
+            let slope = cfg.alibi_slope(h);
+            for i in 0..t {
+                for j in 0..t {
+                    bias[(h * t + i) * t + j] = if j <= i {
+                        -slope * (i - j) as f32
+                    } else {
+                        f32::NEG_INFINITY
+                    };
+                }
+            }
+        }
+        Tensor::from_vec(bias, (cfg.heads, t, t), device)
+    }
+
+    /// Logits `[B, T, V]` for tokens `[B, T]` (u32) at local positions `[B, T]` (u32).
+    pub fn forward(&self, tokens: &Tensor, local_positions: &Tensor) -> Result<Tensor> {
+        let (_, t) = tokens.dims2()?;
+        let bias = Self::attention_bias(&self.cfg, t, tokens.device())?;
+        let mut x = (self.tokens.forward(tokens)? + self.local_pos.forward(local_positions)?)?;
+        for block in &self.blocks {
+            x = block.forward(&x, &bias)?;
+        }
+        self.head.forward(&self.ln_f.forward(&x)?)
+    }
+
+    /// Weighted next-token loss: `targets` `[B, T]` and per-position weights `[B, T]` (0 where
+    /// the position is not learned). Returns the weighted mean negative log-likelihood.
+    pub fn loss(
+        &self,
+        tokens: &Tensor,
+        local_positions: &Tensor,
+        targets: &Tensor,
+        weights: &Tensor,
+    ) -> Result<Tensor> {
+        let logits = self.forward(tokens, local_positions)?;
+        let logp = ops::log_softmax(&logits, D::Minus1)?;
+        let picked = logp
+            .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
+            .squeeze(D::Minus1)?;
+        let total = weights.sum_all()?.to_dtype(DType::F32)?;
+        (picked * weights)?
+            .sum_all()?
+            .neg()?
+            .broadcast_div(&total.clamp(1e-6f32, f32::MAX)?)
+    }
+}

@@ -1,0 +1,163 @@
+//! AdamW (Loshchilov & Hutter, 2019) with state that can be saved, so training resumes exactly
+//! (candle-nn's AdamW keeps its moments private), plus global-norm gradient clipping and the
+//! warm-up + cosine learning-rate schedule.
+use candle_core::backprop::GradStore;
+use candle_core::{Result, Tensor, Var};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdamWConfig {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+/// Learning rate at `step`: linear warm-up to `peak` over `warmup` steps, then cosine decay to
+/// `peak / 10` at `total`.
+pub fn learning_rate(step: u64, peak: f64, warmup: u64, total: u64) -> f64 {
+    if step < warmup {
+        return peak * (step + 1) as f64 / warmup as f64;
+    }
+    let span = total.saturating_sub(warmup).max(1) as f64;
+    let progress = ((step - warmup) as f64 / span).min(1.0);
+    let floor = peak / 10.0;
+    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+pub struct AdamW {
+    cfg: AdamWConfig,
+    vars: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    step: u64,
+}
+
+impl AdamW {
+    /// Optimises `vars` (name, variable); 1-D variables (norms, biases) get no weight decay.
+    pub fn new(mut vars: Vec<(String, Var)>, cfg: AdamWConfig) -> Result<Self> {
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let m = vars
+            .iter()
+            .map(|(_, v)| v.as_tensor().zeros_like())
+            .collect::<Result<_>>()?;
+        let v = vars
+            .iter()
+            .map(|(_, v)| v.as_tensor().zeros_like())
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            cfg,
+            vars,
+            m,
+            v,
+            step: 0,
+        })
+    }
+
+    pub fn steps_taken(&self) -> u64 {
+        self.step
+    }
+
+    /// One update with learning rate `lr`; gradients are first clipped to global norm `clip`.
+    /// Returns the gradient norm before clipping.
+    pub fn step(&mut self, grads: &GradStore, lr: f64, clip: f64) -> Result<f64> {
+        let mut sq = 0.0f64;
+        let gs: Vec<Option<Tensor>> = self
+            .vars
+            .iter()
+            .map(|(_, v)| grads.get(v.as_tensor()).cloned())
+            .collect();
+        for g in gs.iter().flatten() {
+            sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+        }
+        let norm = sq.sqrt();
+        let scale = if clip > 0.0 && norm > clip {
+            clip / norm
+        } else {
+            1.0
+        };
+        self.step += 1;
+        let (b1, b2) = (self.cfg.beta1, self.cfg.beta2);
+        let bc1 = 1.0 - b1.powi(self.step as i32);
+        let bc2 = 1.0 - b2.powi(self.step as i32);
+        for (i, g) in gs.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            let g = (g * scale)?;
+            let var = &self.vars[i].1;
+            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let m_hat = (&self.m[i] / bc1)?;
+            let v_hat = (&self.v[i] / bc2)?;
+            let update = (m_hat / (v_hat.sqrt()? + self.cfg.eps)?)?;
+            let theta = var.as_tensor();
+            let decay = if theta.rank() > 1 {
+                self.cfg.weight_decay
+            } else {
+                0.0
+            };
+            let next = ((theta * (1.0 - lr * decay))? - (update * lr)?)?;
+            var.set(&next)?;
+        }
+        Ok(norm)
+    }
+
+    /// The moments as named tensors (`m.<var>`, `v.<var>`), for saving.
+    pub fn state(&self) -> HashMap<String, Tensor> {
+        let mut out = HashMap::new();
+        for (i, (name, _)) in self.vars.iter().enumerate() {
+            out.insert(format!("m.{name}"), self.m[i].clone());
+            out.insert(format!("v.{name}"), self.v[i].clone());
+        }
+        out
+    }
+
+    /// Restores moments saved by [`AdamW::state`] after `step` updates.
+    pub fn load_state(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        step: u64,
+    ) -> std::result::Result<(), String> {
+        for (i, (name, var)) in self.vars.iter().enumerate() {
+            for (kind, slot) in [("m", &mut self.m[i]), ("v", &mut self.v[i])] {
+                let t = tensors
+                    .get(&format!("{kind}.{name}"))
+                    .ok_or_else(|| format!("optimizer state has no {kind}.{name}"))?;
+                if t.dims() != var.as_tensor().dims() {
+                    return Err(format!(
+                        "optimizer state {kind}.{name} has shape {:?}, the variable {:?}",
+                        t.dims(),
+                        var.as_tensor().dims()
+                    ));
+                }
+                *slot = t.clone();
+            }
+        }
+        self.step = step;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays() {
+        assert!((learning_rate(0, 1e-3, 10, 100) - 1e-4).abs() < 1e-12);
+        assert!((learning_rate(9, 1e-3, 10, 100) - 1e-3).abs() < 1e-12);
+        assert!((learning_rate(10, 1e-3, 10, 100) - 1e-3).abs() < 1e-12);
+        assert!((learning_rate(100, 1e-3, 10, 100) - 1e-4).abs() < 1e-12);
+        assert!(learning_rate(55, 1e-3, 10, 100) < 1e-3 && learning_rate(55, 1e-3, 10, 100) > 1e-4);
+    }
+}

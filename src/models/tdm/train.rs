@@ -1,0 +1,332 @@
+//! Training a TDM on one or many datasets: next-token loss on observation and reward tokens
+//! (and action tokens where BC is wanted), AdamW with warm-up + cosine schedule and gradient
+//! clipping, a held-out split (the last episodes of each dataset) with its loss, checkpoints
+//! written atomically, exact resume, and fine-tuning from another checkpoint.
+use super::checkpoint::{self, CheckpointError};
+use super::config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
+use super::model::Tdm;
+use super::optim::{AdamW, AdamWConfig, learning_rate};
+use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
+use crate::data::{Dataset, EnvInfo};
+use crate::tokenize::{Tokenizer, TokenizerConfig};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The architecture for a new model (ignored with `resume` or `init`).
+    pub model: TdmConfig,
+    pub steps: u64,
+    pub batch: usize,
+    pub lr: f64,
+    pub warmup: u64,
+    pub clip: f64,
+    pub adamw: AdamWConfig,
+    /// Fraction of each dataset's episodes held out (the last ones).
+    pub held_out: f64,
+    pub loss: LossWeights,
+    pub seed: u64,
+    pub eval_every: u64,
+    pub save_every: u64,
+}
+
+/// Reported every few steps.
+#[derive(Clone, Debug)]
+pub struct TrainProgress {
+    pub step: u64,
+    pub total_steps: u64,
+    pub loss: f32,
+    pub held_out_loss: Option<f32>,
+    pub lr: f64,
+    pub tokens_per_sec: f64,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub steps: u64,
+    pub tokens: u64,
+    pub final_loss: f32,
+    pub held_out_loss: Option<f32>,
+    pub elapsed_secs: f64,
+    pub tokens_per_sec: f64,
+    pub stopped_early: bool,
+    pub parameters: usize,
+}
+
+struct Split {
+    train: Vec<TokenSeq>,
+    train_steps: Vec<usize>,
+    held: Vec<TokenSeq>,
+    held_steps: Vec<usize>,
+    envs: Vec<EnvInfo>,
+}
+
+fn load_data(tok: &Tokenizer, datasets: &[PathBuf], held_out: f64) -> Result<Split, TrainError> {
+    let mut s = Split {
+        train: vec![],
+        train_steps: vec![],
+        held: vec![],
+        held_steps: vec![],
+        envs: vec![],
+    };
+    for dir in datasets {
+        let ds = Dataset::open(dir)?;
+        let env = ds.meta().env.clone();
+        let step = Tokenizer::step_len(env.observation_size, env.action_size);
+        let episodes = ds.episodes()?;
+        let held = if episodes.len() >= 2 {
+            ((episodes.len() as f64 * held_out).ceil() as usize)
+                .clamp(usize::from(held_out > 0.0), episodes.len() - 1)
+        } else {
+            0
+        };
+        for (i, ep) in episodes.iter().enumerate() {
+            let seq = episode_tokens(tok, ep)
+                .map_err(|e| TrainError::Setup(format!("{}: {e}", dir.display())))?;
+            if i >= episodes.len() - held {
+                s.held.push(seq);
+                s.held_steps.push(step);
+            } else {
+                s.train.push(seq);
+                s.train_steps.push(step);
+            }
+        }
+        if !s.envs.contains(&env) {
+            s.envs.push(env);
+        }
+    }
+    if s.train.is_empty() {
+        return Err(TrainError::Setup(
+            "no training episodes in the datasets".into(),
+        ));
+    }
+    Ok(s)
+}
+
+fn batch_tensors(windows: &[Window]) -> Result<[Tensor; 4], candle_core::Error> {
+    let (b, t) = (windows.len(), windows[0].tokens.len());
+    let cat = |f: &dyn Fn(&Window) -> &Vec<u32>| {
+        windows
+            .iter()
+            .flat_map(|w| f(w).iter().copied())
+            .collect::<Vec<u32>>()
+    };
+    let dev = &Device::Cpu;
+    Ok([
+        Tensor::from_vec(cat(&|w| &w.tokens), (b, t), dev)?,
+        Tensor::from_vec(cat(&|w| &w.positions), (b, t), dev)?,
+        Tensor::from_vec(cat(&|w| &w.targets), (b, t), dev)?,
+        Tensor::from_vec(
+            windows
+                .iter()
+                .flat_map(|w| w.weights.iter().copied())
+                .collect::<Vec<f32>>(),
+            (b, t),
+            dev,
+        )?,
+    ])
+}
+
+fn held_out_loss(
+    model: &Tdm,
+    tok: &Tokenizer,
+    split: &Split,
+    opts: &TrainOptions,
+    ctx: usize,
+) -> Result<Option<f32>, TrainError> {
+    if split.held.is_empty() {
+        return Ok(None);
+    }
+    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x0004_E1D0_u64);
+    let windows: Vec<Window> = (0..opts.batch.max(8))
+        .map(|_| {
+            sample_window(
+                tok,
+                &split.held,
+                &split.held_steps,
+                ctx,
+                &opts.loss,
+                &mut rng,
+            )
+        })
+        .collect();
+    let [x, p, y, w] = batch_tensors(&windows)?;
+    Ok(Some(model.loss(&x, &p, &y, &w)?.to_scalar::<f32>()?))
+}
+
+/// Trains (or resumes, or fine-tunes) and writes the checkpoint to `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    opts: &TrainOptions,
+    datasets: &[PathBuf],
+    out: &Path,
+    resume: bool,
+    init: Option<&Path>,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&TrainProgress),
+) -> Result<TrainSummary, TrainError> {
+    let (varmap, model, mut meta, start_step, optim_state) = if resume {
+        let loaded = checkpoint::load(out)?;
+        let (state, step) = checkpoint::load_train_state(out)?;
+        (
+            loaded.varmap,
+            loaded.model,
+            loaded.meta,
+            step,
+            Some((state, step)),
+        )
+    } else if let Some(init) = init {
+        let loaded = checkpoint::load(init)?;
+        let mut meta = loaded.meta;
+        meta.data.clear();
+        meta.steps_trained = 0;
+        (loaded.varmap, loaded.model, meta, 0, None)
+    } else {
+        opts.model.validate().map_err(TrainError::Setup)?;
+        let varmap = VarMap::new();
+        let model = Tdm::new(
+            opts.model,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )?;
+        Tdm::init_weights(&opts.model, &varmap, opts.seed)?;
+        let meta = CheckpointMeta {
+            version: CHECKPOINT_VERSION,
+            kind: "tdm".into(),
+            model: opts.model,
+            tokenizer: TokenizerConfig::default(),
+            envs: Vec::new(),
+            loss: opts.loss,
+            steps_trained: 0,
+            tokens_trained: 0,
+            data: Vec::new(),
+            held_out_loss: None,
+        };
+        (varmap, model, meta, 0, None)
+    };
+    let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let split = load_data(&tok, datasets, opts.held_out)?;
+    for env in &split.envs {
+        let step = Tokenizer::step_len(env.observation_size, env.action_size);
+        if step > meta.model.max_step_tokens {
+            return Err(TrainError::Setup(format!(
+                "'{}' has {step} tokens per step; the model takes {}",
+                env.name, meta.model.max_step_tokens
+            )));
+        }
+        if !meta.envs.contains(env) {
+            meta.envs.push(env.clone());
+        }
+    }
+    for d in datasets {
+        let d = d.display().to_string();
+        if !meta.data.contains(&d) {
+            meta.data.push(d);
+        }
+    }
+    meta.loss = opts.loss;
+    let mut vars: Vec<(String, candle_core::Var)> = varmap
+        .data()
+        .lock()
+        .map_err(|_| TrainError::Setup("variable map is poisoned".into()))?
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut optim = AdamW::new(vars, opts.adamw)?;
+    if let Some((state, step)) = optim_state {
+        optim.load_state(&state, step).map_err(TrainError::Setup)?;
+    }
+    let ctx = meta.model.context_tokens;
+    let start = Instant::now();
+    let mut tokens_this_run = 0u64;
+    let mut last_loss = f32::NAN;
+    let mut held = meta.held_out_loss;
+    let mut step = start_step;
+    let save = |meta: &CheckpointMeta, optim: &AdamW| {
+        checkpoint::save(
+            out,
+            &varmap,
+            meta,
+            Some((&optim.state(), optim.steps_taken())),
+        )
+    };
+    let mut stopped = false;
+    while step < opts.steps {
+        if stop.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+        // The batch depends only on (seed, step): a resumed run draws the same batches.
+        let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step);
+        let windows: Vec<Window> = (0..opts.batch)
+            .map(|_| {
+                sample_window(
+                    &tok,
+                    &split.train,
+                    &split.train_steps,
+                    ctx,
+                    &opts.loss,
+                    &mut rng,
+                )
+            })
+            .collect();
+        let [x, p, y, w] = batch_tensors(&windows)?;
+        let loss = model.loss(&x, &p, &y, &w)?;
+        let grads = loss.backward()?;
+        let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
+        optim.step(&grads, lr, opts.clip)?;
+        last_loss = loss.to_scalar::<f32>()?;
+        step += 1;
+        tokens_this_run += (opts.batch * ctx) as u64;
+        meta.steps_trained += 1;
+        meta.tokens_trained += (opts.batch * ctx) as u64;
+        let eval_now = opts.eval_every > 0 && (step % opts.eval_every == 0 || step == opts.steps);
+        if eval_now {
+            held = held_out_loss(&model, &tok, &split, opts, ctx)?;
+            meta.held_out_loss = held;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        progress(&TrainProgress {
+            step,
+            total_steps: opts.steps,
+            loss: last_loss,
+            held_out_loss: held,
+            lr,
+            tokens_per_sec: tokens_this_run as f64 / elapsed.max(1e-9),
+            elapsed_secs: elapsed,
+        });
+        if opts.save_every > 0 && step % opts.save_every == 0 {
+            save(&meta, &optim)?;
+        }
+    }
+    save(&meta, &optim)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(TrainSummary {
+        steps: step,
+        tokens: meta.tokens_trained,
+        final_loss: last_loss,
+        held_out_loss: held,
+        elapsed_secs: elapsed,
+        tokens_per_sec: tokens_this_run as f64 / elapsed.max(1e-9),
+        stopped_early: stopped,
+        parameters: meta.model.parameter_count(),
+    })
+}

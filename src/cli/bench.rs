@@ -17,6 +17,33 @@ pub enum BenchCommand {
     /// One ground-truth planning step (sample K x N Brownian candidates, roll them out in
     /// MuJoCo from the current state, score them), on one thread and on all cores.
     Plan(PlanArgs),
+    /// TDM speed: training tokens/s, planning (generated tokens/s, ms per plan), and the FLOP
+    /// rate reached against this machine's measured matrix-multiply rate.
+    Tdm(TdmBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TdmBenchArgs {
+    /// A checkpoint to plan with (default: a fresh model of --preset).
+    #[arg(long)]
+    pub(super) checkpoint: Option<std::path::PathBuf>,
+    #[arg(long, default_value = "small")]
+    pub(super) preset: String,
+    #[arg(long)]
+    pub(super) context: Option<usize>,
+    #[arg(long, default_value = "cartpole-swingup")]
+    pub(super) env: String,
+    #[arg(long, default_value_t = 128)]
+    pub(super) samples: usize,
+    #[arg(long, default_value_t = 20)]
+    pub(super) horizon: usize,
+    /// Steps of episode history before planning.
+    #[arg(long, default_value_t = 100)]
+    pub(super) history: usize,
+    #[arg(long, default_value_t = 16)]
+    pub(super) batch: usize,
+    #[arg(long, default_value_t = 5)]
+    pub(super) repeats: usize,
 }
 
 #[derive(Args, Debug)]
@@ -55,6 +82,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Physics(args) => physics(args),
         BenchCommand::Plan(args) => plan(args),
+        BenchCommand::Tdm(args) => super::bench_tdm::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! print. Errors become one clear line on stderr and a non-zero exit code.
 
 mod bench;
+mod bench_tdm;
 mod collect;
 mod envs;
 mod eval;

@@ -15,7 +15,7 @@ pub use checkpoint::{CheckpointError, Loaded, load, load_train_state, save, trai
 pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 pub use dynamics::{Decoding, TdmModel};
 pub use infer::{KvCache, Scratch, Weights};
-pub use model::Tdm;
+pub use model::{TargetGroup, Tdm};
 pub use optim::{AdamW, AdamWConfig, learning_rate};
 pub use sequence::{TokenSeq, Window, episode_tokens, sample_window};
 pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, train};

@@ -91,6 +91,16 @@ impl Block {
     }
 }
 
+/// Positions whose next token is of one kind: their flat indices `[n]` (u32, into `B * T`), the
+/// targets relative to the range start `[n]` (u32), the vocabulary range and the loss weight.
+pub struct TargetGroup {
+    pub indices: Tensor,
+    pub targets: Tensor,
+    pub count: usize,
+    pub range: std::ops::Range<usize>,
+    pub weight: f32,
+}
+
 /// The transformer (training view).
 pub struct Tdm {
     cfg: TdmConfig,
@@ -178,15 +188,58 @@ impl Tdm {
         Tensor::from_vec(bias, (cfg.heads, t, t), device)
     }
 
-    /// Logits `[B, T, V]` for tokens `[B, T]` (u32) at local positions `[B, T]` (u32).
-    pub fn forward(&self, tokens: &Tensor, local_positions: &Tensor) -> Result<Tensor> {
+    /// The final hidden states `[B, T, d]` (after the last norm).
+    pub fn hidden(&self, tokens: &Tensor, local_positions: &Tensor) -> Result<Tensor> {
         let (_, t) = tokens.dims2()?;
         let bias = Self::attention_bias(&self.cfg, t, tokens.device())?;
         let mut x = (self.tokens.forward(tokens)? + self.local_pos.forward(local_positions)?)?;
         for block in &self.blocks {
             x = block.forward(&x, &bias)?;
         }
-        self.head.forward(&self.ln_f.forward(&x)?)
+        self.ln_f.forward(&x)
+    }
+
+    /// Logits `[B, T, V]` for tokens `[B, T]` (u32) at local positions `[B, T]` (u32).
+    pub fn forward(&self, tokens: &Tensor, local_positions: &Tensor) -> Result<Tensor> {
+        self.head.forward(&self.hidden(tokens, local_positions)?)
+    }
+
+    /// Weighted next-token loss where each learned position is scored only against its target's
+    /// own range of the vocabulary (observation bins, reward bins or action bins), which is how
+    /// the planner decodes: it always knows which kind of token comes next. Far cheaper than the
+    /// full-vocabulary loss, since only learned positions reach the head.
+    pub fn range_loss(
+        &self,
+        tokens: &Tensor,
+        local_positions: &Tensor,
+        groups: &[TargetGroup],
+    ) -> Result<Tensor> {
+        let h = self.hidden(tokens, local_positions)?;
+        let (b, t, d) = h.dims3()?;
+        let flat = h.reshape((b * t, d))?;
+        let (w, bias) = (self.head.weight(), self.head.bias());
+        let mut total: Option<Tensor> = None;
+        let mut weight_sum = 0f64;
+        for g in groups.iter().filter(|g| g.count > 0 && g.weight > 0.0) {
+            let rows = flat.index_select(&g.indices, 0)?;
+            let wr = w.narrow(0, g.range.start, g.range.len())?;
+            let mut logits = rows.matmul(&wr.t()?)?;
+            if let Some(bias) = bias {
+                logits = logits.broadcast_add(&bias.narrow(0, g.range.start, g.range.len())?)?;
+            }
+            let logp = ops::log_softmax(&logits, D::Minus1)?;
+            let picked = logp.gather(&g.targets.unsqueeze(1)?, 1)?.sum_all()?;
+            let term = (picked * (-(g.weight as f64)))?;
+            weight_sum += g.weight as f64 * g.count as f64;
+            total = Some(match total {
+                Some(acc) => (acc + term)?,
+                None => term,
+            });
+        }
+        match total {
+            Some(t) => t / weight_sum.max(1e-9),
+            None => Tensor::new(0f32, tokens.device()),
+        }
     }
 
     /// Weighted next-token loss: `targets` `[B, T]` and per-position weights `[B, T]` (0 where

@@ -4,11 +4,11 @@
 //! written atomically, exact resume, and fine-tuning from another checkpoint.
 use super::checkpoint::{self, CheckpointError};
 use super::config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
-use super::model::Tdm;
+use super::model::{TargetGroup, Tdm};
 use super::optim::{AdamW, AdamWConfig, learning_rate};
 use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
 use crate::data::{Dataset, EnvInfo};
-use crate::tokenize::{Tokenizer, TokenizerConfig};
+use crate::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
@@ -121,7 +121,11 @@ fn load_data(tok: &Tokenizer, datasets: &[PathBuf], held_out: f64) -> Result<Spl
     Ok(s)
 }
 
-fn batch_tensors(windows: &[Window]) -> Result<[Tensor; 4], candle_core::Error> {
+/// Inputs `[B, T]`, positions `[B, T]`, and the learned positions grouped by target kind.
+fn batch_tensors(
+    tok: &Tokenizer,
+    windows: &[Window],
+) -> Result<(Tensor, Tensor, Vec<TargetGroup>), candle_core::Error> {
     let (b, t) = (windows.len(), windows[0].tokens.len());
     let cat = |f: &dyn Fn(&Window) -> &Vec<u32>| {
         windows
@@ -130,19 +134,38 @@ fn batch_tensors(windows: &[Window]) -> Result<[Tensor; 4], candle_core::Error> 
             .collect::<Vec<u32>>()
     };
     let dev = &Device::Cpu;
-    Ok([
+    let bins = tok.bins() as usize;
+    let kinds = [
+        (TokenKind::Observation, 0usize),
+        (TokenKind::Reward, tok.reward_offset() as usize),
+        (TokenKind::Action, tok.action_offset() as usize),
+    ];
+    let mut groups = Vec::new();
+    for (kind, offset) in kinds {
+        let (mut idx, mut tgt, mut weight) = (Vec::new(), Vec::new(), 0f32);
+        for (wi, w) in windows.iter().enumerate() {
+            for (i, (&target, &wt)) in w.targets.iter().zip(&w.weights).enumerate() {
+                if wt > 0.0 && tok.kind(target) == Some(kind) {
+                    idx.push((wi * t + i) as u32);
+                    tgt.push(target - offset as u32);
+                    weight = wt;
+                }
+            }
+        }
+        let count = idx.len();
+        groups.push(TargetGroup {
+            indices: Tensor::from_vec(idx, count, dev)?,
+            targets: Tensor::from_vec(tgt, count, dev)?,
+            count,
+            range: offset..offset + bins,
+            weight,
+        });
+    }
+    Ok((
         Tensor::from_vec(cat(&|w| &w.tokens), (b, t), dev)?,
         Tensor::from_vec(cat(&|w| &w.positions), (b, t), dev)?,
-        Tensor::from_vec(cat(&|w| &w.targets), (b, t), dev)?,
-        Tensor::from_vec(
-            windows
-                .iter()
-                .flat_map(|w| w.weights.iter().copied())
-                .collect::<Vec<f32>>(),
-            (b, t),
-            dev,
-        )?,
-    ])
+        groups,
+    ))
 }
 
 fn held_out_loss(
@@ -168,8 +191,8 @@ fn held_out_loss(
             )
         })
         .collect();
-    let [x, p, y, w] = batch_tensors(&windows)?;
-    Ok(Some(model.loss(&x, &p, &y, &w)?.to_scalar::<f32>()?))
+    let (x, p, groups) = batch_tensors(tok, &windows)?;
+    Ok(Some(model.range_loss(&x, &p, &groups)?.to_scalar::<f32>()?))
 }
 
 /// Trains (or resumes, or fine-tunes) and writes the checkpoint to `out`.
@@ -288,8 +311,8 @@ pub fn train(
                 )
             })
             .collect();
-        let [x, p, y, w] = batch_tensors(&windows)?;
-        let loss = model.loss(&x, &p, &y, &w)?;
+        let (x, p, groups) = batch_tensors(&tok, &windows)?;
+        let loss = model.range_loss(&x, &p, &groups)?;
         let grads = loss.backward()?;
         let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
         optim.step(&grads, lr, opts.clip)?;

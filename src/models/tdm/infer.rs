@@ -266,36 +266,41 @@ impl Weights {
                 let total = prefix.len + own;
                 let p = total - 1;
                 let first = (p + 1).saturating_sub(cfg.context_tokens);
-                for hd in 0..heads {
-                    let slope = cfg.alibi_slope(hd);
-                    let q = &row[hd * dh..(hd + 1) * dh];
-                    s.scores.clear();
-                    for j in first..total {
-                        let key = if j < prefix.len {
-                            &prefix.keys[l][j * d..(j + 1) * d]
-                        } else {
-                            &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
-                        };
-                        s.scores.push(
-                            dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - slope * (p - j) as f32,
-                        );
+                let span = total - first;
+                // Scores for every head in one pass over each key row, then a softmax per head,
+                // then one pass over each value row: rows are streamed once, not once per head.
+                s.scores.clear();
+                s.scores.resize(heads * span, 0.0);
+                let key_row = |j: usize| -> &[f32] {
+                    if j < prefix.len { &prefix.keys[l][j * d..(j + 1) * d] } else { &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d] }
+                };
+                for jj in 0..span {
+                    let j = first + jj;
+                    let key = key_row(j);
+                    let dist = (p - j) as f32;
+                    for hd in 0..heads {
+                        let q = &row[hd * dh..(hd + 1) * dh];
+                        s.scores[hd * span + jj] = dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - cfg.alibi_slope(hd) * dist;
                     }
-                    let max = s.scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                }
+                for hd in 0..heads {
+                    let sc = &mut s.scores[hd * span..(hd + 1) * span];
+                    let max = sc.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
                     let mut sum = 0.0;
-                    for v in s.scores.iter_mut() {
+                    for v in sc.iter_mut() {
                         *v = (*v - max).exp();
                         sum += *v;
                     }
-                    let dst = &mut s.att[i * d + hd * dh..i * d + (hd + 1) * dh];
-                    for (jj, &w) in s.scores.iter().enumerate() {
-                        let j = first + jj;
-                        let val = if j < prefix.len {
-                            &prefix.values[l][j * d..(j + 1) * d]
-                        } else {
-                            &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
-                        };
-                        let w = w / sum;
-                        for (o, v) in dst.iter_mut().zip(&val[hd * dh..(hd + 1) * dh]) {
+                    let inv = 1.0 / sum;
+                    sc.iter_mut().for_each(|v| *v *= inv);
+                }
+                let dst = &mut s.att[i * d..(i + 1) * d];
+                for jj in 0..span {
+                    let j = first + jj;
+                    let val = if j < prefix.len { &prefix.values[l][j * d..(j + 1) * d] } else { &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d] };
+                    for hd in 0..heads {
+                        let w = s.scores[hd * span + jj];
+                        for (o, v) in dst[hd * dh..(hd + 1) * dh].iter_mut().zip(&val[hd * dh..(hd + 1) * dh]) {
                             *o += w * v;
                         }
                     }

@@ -189,3 +189,126 @@ fn morph_generate_writes_trees_mjcf_and_an_index_that_show_and_rollout_accept() 
     let (ok, _, stderr) = workbench(&["morph", "generate", "--family", "shrub", "--out", &out]);
     assert!(!ok && stderr.contains("'shrub'"), "{stderr}");
 }
+
+#[test]
+fn collect_train_eval_and_prediction_error_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("tdm-cli-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data").to_string_lossy().to_string();
+    let ckpt = dir.join("m.safetensors").to_string_lossy().to_string();
+    let (ok, stdout, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        "3",
+        "--max-steps",
+        "40",
+        "--out",
+        &data,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("collected 3 episodes (120 steps)"),
+        "{stdout}"
+    );
+    // Re-running the same command resumes: nothing new to do.
+    let (ok, stdout, _) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        "3",
+        "--max-steps",
+        "40",
+        "--out",
+        &data,
+    ]);
+    assert!(ok && stdout.contains("3 already there"), "{stdout}");
+    let (ok, stdout, stderr) = workbench(&[
+        "train",
+        "--data",
+        &data,
+        "--out",
+        &ckpt,
+        "--preset",
+        "tiny",
+        "--steps",
+        "6",
+        "--batch",
+        "2",
+        "--eval-every",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("6 steps"), "{stdout}");
+    let model = format!("tdm:{ckpt}");
+    let (ok, stdout, stderr) = workbench(&[
+        "prediction-error",
+        "--env",
+        "cartpole-swingup",
+        "--model",
+        &format!("gt,{model}"),
+        "--runs",
+        "2",
+        "--horizon",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("ground truth") && stdout.contains("tdm (m.safetensors)"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "cartpole-swingup",
+        "--model",
+        &model,
+        "--samples",
+        "4",
+        "--horizon",
+        "2",
+        "--episodes",
+        "1",
+        "--max-steps",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("tdm (m.safetensors)"), "{stdout}");
+    // A checkpoint for the wrong scene is refused with the reason.
+    let (ok, _, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "walker-stand",
+        "--model",
+        &model,
+        "--episodes",
+        "1",
+        "--max-steps",
+        "2",
+    ]);
+    assert!(
+        !ok && stderr.contains("cartpole-swingup") && stderr.contains("24 obs"),
+        "{stderr}"
+    );
+    // A shard spec that cannot be.
+    let (ok, _, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "zero",
+        "--episodes",
+        "2",
+        "--shard",
+        "3/2",
+        "--out",
+        &data,
+    ]);
+    assert!(!ok && stderr.contains("'3/2'"), "{stderr}");
+}

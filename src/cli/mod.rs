@@ -7,6 +7,7 @@ mod collect;
 mod envs;
 mod eval;
 mod morph;
+mod prediction_error;
 mod progress;
 mod rollout;
 mod train;
@@ -38,6 +39,8 @@ enum Command {
     Data(collect::DataCommand),
     /// MPC returns per planner setting, with 68% confidence intervals.
     Eval(eval::EvalArgs),
+    /// Prediction error against horizon (the paper's Fig. 13), per model, as a table or CSV.
+    PredictionError(prediction_error::PredictionErrorArgs),
     /// Train, resume or fine-tune a TDM on datasets.
     Train(train::TrainArgs),
     /// Walker morphologies: generate, show.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Morph(cmd)) => morph::run(&cmd),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::PredictionError(args)) => prediction_error::run(&args),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
     };
     match result {

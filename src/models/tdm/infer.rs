@@ -272,7 +272,11 @@ impl Weights {
                 s.scores.clear();
                 s.scores.resize(heads * span, 0.0);
                 let key_row = |j: usize| -> &[f32] {
-                    if j < prefix.len { &prefix.keys[l][j * d..(j + 1) * d] } else { &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d] }
+                    if j < prefix.len {
+                        &prefix.keys[l][j * d..(j + 1) * d]
+                    } else {
+                        &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
+                    }
                 };
                 for jj in 0..span {
                     let j = first + jj;
@@ -280,7 +284,8 @@ impl Weights {
                     let dist = (p - j) as f32;
                     for hd in 0..heads {
                         let q = &row[hd * dh..(hd + 1) * dh];
-                        s.scores[hd * span + jj] = dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - cfg.alibi_slope(hd) * dist;
+                        s.scores[hd * span + jj] = dot(q, &key[hd * dh..(hd + 1) * dh]) * scale
+                            - cfg.alibi_slope(hd) * dist;
                     }
                 }
                 for hd in 0..heads {
@@ -297,10 +302,17 @@ impl Weights {
                 let dst = &mut s.att[i * d..(i + 1) * d];
                 for jj in 0..span {
                     let j = first + jj;
-                    let val = if j < prefix.len { &prefix.values[l][j * d..(j + 1) * d] } else { &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d] };
+                    let val = if j < prefix.len {
+                        &prefix.values[l][j * d..(j + 1) * d]
+                    } else {
+                        &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
+                    };
                     for hd in 0..heads {
                         let w = s.scores[hd * span + jj];
-                        for (o, v) in dst[hd * dh..(hd + 1) * dh].iter_mut().zip(&val[hd * dh..(hd + 1) * dh]) {
+                        for (o, v) in dst[hd * dh..(hd + 1) * dh]
+                            .iter_mut()
+                            .zip(&val[hd * dh..(hd + 1) * dh])
+                        {
                             *o += w * v;
                         }
                     }

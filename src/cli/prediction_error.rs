@@ -1,0 +1,72 @@
+//! `tdm-workbench prediction-error`: the paper's Fig. 13 measure. From random initial states,
+//! Brownian action sequences; the model's imagined observations against MuJoCo's; RMS error
+//! over non-velocity entries per horizon step, median and quartiles over runs.
+use crate::envs::make_task;
+use crate::files::atomic_write;
+use crate::models::tdm::TdmModel;
+use crate::models::{DynamicsModel, GroundTruth};
+use crate::plan::{NoiseConfig, prediction_error_by_horizon};
+use anyhow::Context;
+use clap::Args;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PredictionErrorArgs {
+    #[arg(long)]
+    env: String,
+    /// Models, comma-separated: gt, or tdm:FILE.safetensors (or the file).
+    #[arg(long, value_delimiter = ',', default_value = "gt")]
+    model: Vec<String>,
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+    #[arg(long, default_value_t = 50)]
+    horizon: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the table here as CSV (model, step, median, q25, q75).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
+    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let mut csv = String::from("model,step,median,q25,q75\n");
+    for name in &args.model {
+        let mut model: Box<dyn DynamicsModel> = if name == "gt" {
+            Box::new(GroundTruth::new(task.clone(), 1))
+        } else {
+            let path = PathBuf::from(name.strip_prefix("tdm:").unwrap_or(name));
+            Box::new(TdmModel::load(&path, task.spec())?)
+        };
+        let rows = prediction_error_by_horizon(
+            &task,
+            model.as_mut(),
+            args.runs,
+            args.horizon,
+            NoiseConfig::default(),
+            args.seed,
+        )?;
+        println!(
+            "{} on {} ({} runs): RMS error over non-velocity observations",
+            model.name(),
+            args.env,
+            args.runs
+        );
+        for (t, [median, q25, q75]) in rows.iter().enumerate() {
+            let _ = writeln!(csv, "{},{},{median},{q25},{q75}", model.name(), t + 1);
+            if t == 0 || (t + 1) % 5 == 0 || t + 1 == rows.len() {
+                println!(
+                    "  step {:>3}: median {median:.4} [{q25:.4}, {q75:.4}]",
+                    t + 1
+                );
+            }
+        }
+    }
+    if let Some(path) = &args.csv {
+        atomic_write(path, csv.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

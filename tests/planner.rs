@@ -147,3 +147,29 @@ fn ground_truth_has_zero_prediction_error() {
     assert_eq!(err.len(), 10);
     assert!(err.iter().all(|e| e[0] == 0.0 && e[2] == 0.0), "{err:?}");
 }
+
+#[test]
+fn every_candidate_can_be_replayed_in_mujoco() {
+    let task = make_task("walker-walk").unwrap();
+    let mut env = MujocoEnv::new(task.clone());
+    let config = PlannerConfig {
+        candidates: 6,
+        horizon_steps: 4,
+        ..PlannerConfig::default()
+    };
+    let mut agent = MpcAgent::new(
+        config,
+        Box::new(GroundTruth::new(task.clone(), 1)),
+        task.clone(),
+    );
+    let mut workers = RolloutWorkers::new(task.model().clone(), 2);
+    assert!(agent.replay_last_plan(&mut workers).unwrap().is_none());
+    let obs = env.reset(2).unwrap();
+    let history = Episode::new(&obs, 6);
+    agent.plan(&env, &history).unwrap();
+    let real = agent.replay_last_plan(&mut workers).unwrap().unwrap();
+    let plan = agent.last_plan().unwrap();
+    // Ground truth imagines reality exactly.
+    assert_eq!(real.observations, plan.imagined.observations);
+    assert_eq!(Some(&real.rewards), plan.imagined.rewards.as_ref());
+}

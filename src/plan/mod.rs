@@ -9,7 +9,7 @@ mod policies;
 mod stats;
 
 pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
-pub use mpc::{EpisodeResult, MpcAgent, run_mpc_episode};
+pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig, ProposalPolicy};
 pub use policies::{NoisePolicy, UniformPolicy, ZeroPolicy};

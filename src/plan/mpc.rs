@@ -3,7 +3,7 @@ use super::planner::{Plan, Planner, PlannerConfig};
 use crate::data::{DataError, Episode, Policy};
 use crate::envs::{Env, EnvError, Task};
 use crate::models::{DynamicsModel, PlanContext};
-use crate::sim::SimError;
+use crate::sim::{BatchRollout, RolloutWorkers, SimError, SimState};
 use std::sync::Arc;
 
 /// A planner and a model acting in one task.
@@ -12,6 +12,8 @@ pub struct MpcAgent {
     model: Box<dyn DynamicsModel>,
     task: Arc<dyn Task>,
     last_plan: Option<Plan>,
+    /// The real state the last plan started from, for the imagined-vs-real comparison.
+    last_state: Option<SimState>,
     plan_secs: Vec<f64>,
 }
 
@@ -22,6 +24,7 @@ impl MpcAgent {
             model,
             task,
             last_plan: None,
+            last_state: None,
             plan_secs: Vec::new(),
         }
     }
@@ -59,7 +62,20 @@ impl MpcAgent {
             .planner
             .plan(self.model.as_mut(), self.task.as_ref(), &ctx)?;
         self.plan_secs.push(plan.elapsed_secs);
+        self.last_state = Some(state);
         Ok(self.last_plan.insert(plan))
+    }
+
+    /// What really happens to every candidate of the last plan: their actions replayed in
+    /// MuJoCo from the state the plan started from (the "imagined vs real" view).
+    pub fn replay_last_plan(
+        &self,
+        workers: &mut RolloutWorkers,
+    ) -> Result<Option<BatchRollout>, SimError> {
+        let (Some(plan), Some(state)) = (&self.last_plan, &self.last_state) else {
+            return Ok(None);
+        };
+        Ok(Some(replay_plan(workers, self.task.as_ref(), state, plan)?))
     }
 }
 
@@ -88,6 +104,22 @@ impl Policy for MpcAgent {
             .map(|p| p.action.clone())
             .map_err(|e| DataError::Policy(e.to_string()))
     }
+}
+
+/// Replays every candidate of `plan` in MuJoCo from `state`.
+pub fn replay_plan(
+    workers: &mut RolloutWorkers,
+    task: &dyn Task,
+    state: &SimState,
+    plan: &Plan,
+) -> Result<BatchRollout, SimError> {
+    workers.run(
+        state,
+        task,
+        &plan.actions,
+        plan.candidates(),
+        plan.horizon_steps(),
+    )
 }
 
 /// One MPC episode's outcome.

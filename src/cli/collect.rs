@@ -35,16 +35,8 @@ pub struct CollectArgs {
     /// Planner horizon N (gt-mpc).
     #[arg(long, default_value_t = 50)]
     horizon: usize,
-    /// brownian, white or pink: the planner's candidates (gt-mpc) or the actions (brownian).
-    #[arg(long, default_value = "brownian")]
-    noise: String,
-    /// Noise variance sigma^2.
-    #[arg(long, default_value_t = 2.0)]
-    variance: f64,
-    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
-    /// shifted one step, stays a candidate).
-    #[arg(long)]
-    no_warm_start: bool,
+    #[command(flatten)]
+    noise: NoiseArgs,
     /// Episodes in the whole collection (all shards).
     #[arg(long)]
     episodes: usize,
@@ -73,14 +65,38 @@ pub enum DataCommand {
     Info { dir: PathBuf },
 }
 
-pub fn noise_config(kind: &str, variance: f64) -> anyhow::Result<NoiseConfig> {
-    let Some(kind) = NoiseKind::parse(kind) else {
-        bail!("--noise '{kind}': expected brownian, white or pink");
-    };
-    if !(variance.is_finite() && variance > 0.0) {
-        bail!("--variance {variance}: must be a positive number");
+/// The action-noise and warm-start options shared by `collect` and `eval`.
+#[derive(Args, Debug)]
+pub struct NoiseArgs {
+    /// brownian, white or pink: the planner's candidates, or the actions of `--policy brownian`.
+    #[arg(long, default_value = "brownian")]
+    noise: String,
+    /// Noise variance sigma^2.
+    #[arg(long, default_value_t = 2.0)]
+    variance: f64,
+    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
+    /// shifted one step, stays a candidate).
+    #[arg(long)]
+    no_warm_start: bool,
+}
+
+impl NoiseArgs {
+    pub fn config(&self) -> anyhow::Result<NoiseConfig> {
+        let Some(kind) = NoiseKind::parse(&self.noise) else {
+            bail!("--noise '{}': expected brownian, white or pink", self.noise);
+        };
+        if !(self.variance.is_finite() && self.variance > 0.0) {
+            bail!("--variance {}: must be a positive number", self.variance);
+        }
+        Ok(NoiseConfig {
+            kind,
+            variance: self.variance,
+        })
     }
-    Ok(NoiseConfig { kind, variance })
+
+    pub fn warm_start(&self) -> bool {
+        !self.no_warm_start
+    }
 }
 
 pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
@@ -88,7 +104,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let mut env = make_env(&args.env)?;
     let spec = task.spec().clone();
-    let noise = noise_config(&args.noise, args.variance)?;
+    let noise = args.noise.config()?;
     let steps = args
         .max_steps
         .unwrap_or(spec.episode_steps)
@@ -101,7 +117,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 noise,
                 objective: Objective::Auto,
                 seed: args.seed,
-                keep_best: !args.no_warm_start,
+                keep_best: args.noise.warm_start(),
             };
             Box::new(MpcAgent::new(
                 config,

@@ -1,5 +1,5 @@
 //! `tdm-workbench eval`: MPC returns per planner setting, with 68% confidence intervals.
-use super::collect::noise_config;
+use super::collect::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::tdm::{Decoding, TdmModel};
@@ -25,14 +25,8 @@ pub struct EvalArgs {
     /// Horizons N, comma-separated for a sweep.
     #[arg(long, value_delimiter = ',', default_value = "50")]
     horizon: Vec<usize>,
-    #[arg(long, default_value = "brownian")]
-    noise: String,
-    #[arg(long, default_value_t = 2.0)]
-    variance: f64,
-    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
-    /// shifted one step, stays a candidate).
-    #[arg(long)]
-    no_warm_start: bool,
+    #[command(flatten)]
+    noise: NoiseArgs,
     #[arg(long, default_value_t = 4)]
     episodes: usize,
     #[arg(long, default_value_t = 0)]
@@ -46,7 +40,7 @@ pub struct EvalArgs {
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
-    let noise = noise_config(&args.noise, args.variance)?;
+    let noise = args.noise.config()?;
     let Some(decoding) = Decoding::parse(&args.decoding) else {
         bail!(
             "--decoding '{}': expected expectation, greedy or sampled",
@@ -81,7 +75,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         noise,
         objective: Objective::Auto,
         seed: args.seed,
-        keep_best: !args.no_warm_start,
+        keep_best: args.noise.warm_start(),
         ..PlannerConfig::default()
     };
     let gt_task = task.clone();

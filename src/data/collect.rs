@@ -81,6 +81,31 @@ pub struct CollectSummary {
     pub elapsed_secs: f64,
 }
 
+/// Runs one episode of at most `max_steps` (and the task's time limit) with `policy` from
+/// `env.reset(seed)`. A simulation that diverges ends the episode early: the steps so far and
+/// the reason come back, not an error.
+pub fn run_episode(
+    env: &mut dyn Env,
+    policy: &mut dyn Policy,
+    seed: u64,
+    max_steps: usize,
+) -> Result<(Episode, Option<String>), DataError> {
+    policy.begin_episode(seed);
+    let obs = env.reset(seed)?;
+    let mut episode = Episode::new(&obs, env.spec().action_size);
+    for _ in 0..max_steps.min(env.spec().episode_steps) {
+        let action = policy.act(&*env, &episode)?;
+        match env.step(&action) {
+            Ok(s) => episode.push(&action, s.reward, &s.observation),
+            Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
+                return Ok((episode, Some(e.to_string())));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((episode, None))
+}
+
 /// Collects this shard's missing episodes into `dataset`.
 pub fn collect(
     env: &mut dyn Env,
@@ -103,21 +128,7 @@ pub fn collect(
     let steps = opts.max_steps.min(env.spec().episode_steps);
     for (n, &index) in todo.iter().enumerate() {
         let seed = dataset.meta().base_seed + index as u64;
-        policy.begin_episode(seed);
-        let obs = env.reset(seed)?;
-        let mut episode = Episode::new(&obs, env.spec().action_size);
-        let mut failure = None;
-        for _ in 0..steps {
-            let action = policy.act(&*env, &episode)?;
-            match env.step(&action) {
-                Ok(s) => episode.push(&action, s.reward, &s.observation),
-                Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (episode, failure) = run_episode(env, policy, seed, steps)?;
         let last_return = match failure {
             Some(why) => {
                 summary.failed.push((index, why));

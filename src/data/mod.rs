@@ -17,7 +17,9 @@ mod dataset;
 mod episode;
 mod error;
 
-pub use collect::{CollectOptions, CollectProgress, CollectSummary, Policy, Shard, collect};
+pub use collect::{
+    CollectOptions, CollectProgress, CollectSummary, Policy, Shard, collect, run_episode,
+};
 pub use dataset::{DATASET_FORMAT_VERSION, Dataset, DatasetMeta, EnvInfo, EpisodeEntry, merge};
 pub use episode::Episode;
 pub use error::DataError;

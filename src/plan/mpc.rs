@@ -1,7 +1,7 @@
 //! The MPC loop: plan, act on the real environment, repeat.
 use super::planner::{Plan, Planner, PlannerConfig};
-use crate::data::{DataError, Episode, Policy};
-use crate::envs::{Env, EnvError, Task};
+use crate::data::{DataError, Episode, Policy, run_episode};
+use crate::envs::{Env, Task};
 use crate::models::{DynamicsModel, PlanContext};
 use crate::sim::{BatchRollout, RolloutWorkers, SimError, SimState};
 use std::sync::Arc;
@@ -139,22 +139,8 @@ pub fn run_mpc_episode(
     seed: u64,
     max_steps: usize,
 ) -> Result<EpisodeResult, DataError> {
-    agent.begin_episode(seed);
     let first_plan = agent.plan_secs.len();
-    let obs = env.reset(seed)?;
-    let mut episode = Episode::new(&obs, env.spec().action_size);
-    let mut failure = None;
-    for _ in 0..max_steps.min(env.spec().episode_steps) {
-        let action = agent.act(&*env, &episode)?;
-        match env.step(&action) {
-            Ok(s) => episode.push(&action, s.reward, &s.observation),
-            Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
-                failure = Some(e.to_string());
-                break;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (episode, failure) = run_episode(env, agent, seed, max_steps)?;
     let times = &agent.plan_secs[first_plan..];
     Ok(EpisodeResult {
         total_reward: episode.total_reward(),

@@ -34,6 +34,8 @@ struct BlockW {
 /// The model's weights for the decode path.
 pub struct Weights {
     pub cfg: TdmConfig,
+    /// ALiBi slope per head, computed once.
+    slopes: Vec<f32>,
     tok: Vec<f32>,
     pos: Vec<f32>,
     blocks: Vec<BlockW>,
@@ -87,6 +89,7 @@ impl Weights {
             })
             .collect::<Result<_, String>>()?;
         Ok(Self {
+            slopes: (0..cfg.heads).map(|h| cfg.alibi_slope(h)).collect(),
             tok: get(varmap, "tok.weight")?,
             pos: get(varmap, "pos.weight")?,
             blocks,
@@ -284,8 +287,8 @@ impl Weights {
                     let dist = (p - j) as f32;
                     for hd in 0..heads {
                         let q = &row[hd * dh..(hd + 1) * dh];
-                        s.scores[hd * span + jj] = dot(q, &key[hd * dh..(hd + 1) * dh]) * scale
-                            - cfg.alibi_slope(hd) * dist;
+                        s.scores[hd * span + jj] =
+                            dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - self.slopes[hd] * dist;
                     }
                 }
                 for hd in 0..heads {

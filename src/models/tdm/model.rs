@@ -170,14 +170,17 @@ impl Tdm {
         Ok(())
     }
 
-    /// The attention bias `[H, T, T]`: -slope_h (i - j) for j <= i, -inf above the diagonal.
+    /// The attention bias `[H, T, T]`: -slope_h (i - j) for keys j in the sliding window
+    /// `i - context < j <= i`, -inf elsewhere (windows longer than the context only occur when
+    /// checking the decode path; training windows fit the context).
     pub fn attention_bias(cfg: &TdmConfig, t: usize, device: &Device) -> Result<Tensor> {
         let mut bias = vec![0f32; cfg.heads * t * t];
         for h in 0..cfg.heads {
             let slope = cfg.alibi_slope(h);
             for i in 0..t {
                 for j in 0..t {
-                    bias[(h * t + i) * t + j] = if j <= i {
+                    let visible = j <= i && i - j < cfg.context_tokens;
+                    bias[(h * t + i) * t + j] = if visible {
                         -slope * (i - j) as f32
                     } else {
                         f32::NEG_INFINITY

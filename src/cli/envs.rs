@@ -20,6 +20,7 @@ pub fn run() -> anyhow::Result<()> {
             s.episode_steps
         );
     }
-    println!("\nAny MJCF file works too: --env mjcf:FILE.xml (observation qpos, qvel; reward 0).");
+    println!("\nAlso: --env walker:TREE.json (a procedural walker on the corridor run task, see `morph`),");
+    println!("      --env mjcf:FILE.xml (any MJCF file; observation qpos, qvel; reward 0).");
     Ok(())
 }

@@ -20,7 +20,9 @@ pub fn run() -> anyhow::Result<()> {
             s.episode_steps
         );
     }
-    println!("\nAlso: --env walker:TREE.json (a procedural walker on the corridor run task, see `morph`),");
+    println!(
+        "\nAlso: --env walker:TREE.json (a procedural walker on the corridor run task, see `morph`),"
+    );
     println!("      --env mjcf:FILE.xml (any MJCF file; observation qpos, qvel; reward 0).");
     Ok(())
 }

@@ -98,7 +98,7 @@ fn kv_cache_decoding_equals_full_recompute() {
             &cache,
             &mut caches,
             &toks,
-            &[cpos[t], cpos[t]],
+            cpos[t],
             Some(0..3073),
             &mut s,
             &mut out,

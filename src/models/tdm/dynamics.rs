@@ -4,7 +4,7 @@
 use super::checkpoint::{self, CheckpointError};
 use super::config::CheckpointMeta;
 use super::infer::{KvCache, Scratch, Weights};
-use super::sequence::TokenSeq;
+use super::sequence::{TokenSeq, episode_tokens_from};
 use crate::data::{EnvInfo, Episode};
 use crate::envs::EnvSpec;
 use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
@@ -124,7 +124,6 @@ impl TdmModel {
     /// The history as tokens: its steps `[sep, o, a, r]` then `[sep, o_t]`, cut to the last
     /// whole steps that fit the context window.
     fn history_tokens(&self, history: &Episode) -> Result<TokenSeq, ModelError> {
-        let tok = &self.tokenizer;
         let step = Tokenizer::step_len(self.observation_size, self.action_size);
         let keep_steps = (self
             .meta
@@ -132,31 +131,9 @@ impl TdmModel {
             .context_tokens
             .saturating_sub(1 + self.observation_size))
             / step;
-        let t_now = history.len();
-        let first = t_now.saturating_sub(keep_steps);
-        let f = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-        let mut seq = TokenSeq::default();
-        let mut buf = Vec::new();
-        let err = |e: crate::tokenize::TokenError| ModelError::Other(e.to_string());
-        for t in first..=t_now {
-            buf.clear();
-            if t < t_now {
-                tok.encode_step(
-                    &f(history.observation(t)),
-                    &f(history.action(t)),
-                    history.rewards[t] as f64,
-                    &mut buf,
-                )
-                .map_err(err)?;
-            } else {
-                tok.encode_observation_prefix(&f(history.observation(t)), &mut buf)
-                    .map_err(err)?;
-            }
-            for (i, &x) in buf.iter().enumerate() {
-                seq.push(x, i as u32);
-            }
-        }
-        Ok(seq)
+        let first = history.len().saturating_sub(keep_steps);
+        episode_tokens_from(&self.tokenizer, history, first)
+            .map_err(|e| ModelError::Other(e.to_string()))
     }
 }
 
@@ -241,12 +218,11 @@ impl TdmModel {
                     *slot = tok.encode_action(a).unwrap_or(tok.action_offset());
                 }
                 let want = (j + 1 == m).then(|| rew_range.clone());
-                let pos = vec![(1 + n + j) as u32; k];
                 self.weights.step(
                     prefix,
                     &mut caches,
                     &tokens,
-                    &pos,
+                    (1 + n + j) as u32,
                     want,
                     &mut s,
                     &mut logits,
@@ -269,7 +245,7 @@ impl TdmModel {
                 prefix,
                 &mut caches,
                 &tokens,
-                &vec![(1 + n + m) as u32; k],
+                (1 + n + m) as u32,
                 None,
                 &mut s,
                 &mut logits,
@@ -279,7 +255,7 @@ impl TdmModel {
                 prefix,
                 &mut caches,
                 &tokens,
-                &vec![0; k],
+                0,
                 Some(obs_range.clone()),
                 &mut s,
                 &mut logits,
@@ -303,7 +279,7 @@ impl TdmModel {
                     prefix,
                     &mut caches,
                     &tokens,
-                    &vec![(1 + i) as u32; k],
+                    (1 + i) as u32,
                     want,
                     &mut s,
                     &mut logits,

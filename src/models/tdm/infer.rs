@@ -227,14 +227,14 @@ pub struct Scratch {
 impl Weights {
     #[allow(clippy::too_many_arguments)]
     /// Feeds one token to each of `caches.len()` sequences, each continuing `prefix` (which may
-    /// be empty). Appends their keys/values to `caches`. When `logits` is `Some(range)`, writes
+    /// be empty). The sequences advance in lockstep, so their tokens share one local `position`. Appends their keys/values to `caches`. When `logits` is `Some(range)`, writes
     /// the logits of the vocabulary `range` for every sequence to `out` (`[k][range.len()]`).
     pub fn step(
         &self,
         prefix: &KvCache,
         caches: &mut [KvCache],
         tokens: &[u32],
-        positions: &[u32],
+        position: u32,
         logits: Option<Range<usize>>,
         s: &mut Scratch,
         out: &mut Vec<f32>,
@@ -243,15 +243,13 @@ impl Weights {
         let (d, heads, dh) = (cfg.width, cfg.heads, cfg.head_dim());
         let k = caches.len();
         s.x.clear();
-        for (&t, &p) in tokens.iter().zip(positions) {
-            let (t, p) = (
-                t as usize * d,
-                (p as usize).min(cfg.max_step_tokens - 1) * d,
-            );
+        let pos_at = (position as usize).min(cfg.max_step_tokens - 1) * d;
+        for &t in tokens {
+            let t = t as usize * d;
             s.x.extend(
                 self.tok[t..t + d]
                     .iter()
-                    .zip(&self.pos[p..p + d])
+                    .zip(&self.pos[pos_at..pos_at + d])
                     .map(|(a, b)| a + b),
             );
         }
@@ -356,7 +354,7 @@ impl Weights {
                 &empty,
                 std::slice::from_mut(cache),
                 &[*t],
-                &[*p],
+                *p,
                 None,
                 s,
                 &mut out,

@@ -17,5 +17,5 @@ pub use dynamics::{Decoding, TdmModel};
 pub use infer::{KvCache, Scratch, Weights};
 pub use model::{TargetGroup, Tdm};
 pub use optim::{AdamW, AdamWConfig, learning_rate};
-pub use sequence::{TokenSeq, Window, episode_tokens, sample_window};
+pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};
 pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, train};

@@ -33,10 +33,19 @@ impl TokenSeq {
 
 /// Tokenizes a whole episode. Observations and actions are converted from the stored f32.
 pub fn episode_tokens(tok: &Tokenizer, ep: &Episode) -> Result<TokenSeq, TokenError> {
+    episode_tokens_from(tok, ep, 0)
+}
+
+/// Tokenizes an episode from step `first` on: its steps `[sep, o, a, r]`, then `[sep, o_T]`.
+pub fn episode_tokens_from(
+    tok: &Tokenizer,
+    ep: &Episode,
+    first: usize,
+) -> Result<TokenSeq, TokenError> {
     let mut seq = TokenSeq::default();
     let mut step = Vec::new();
     let f = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-    for t in 0..=ep.len() {
+    for t in first.min(ep.len())..=ep.len() {
         step.clear();
         if t < ep.len() {
             tok.encode_step(

@@ -1,10 +1,9 @@
 //! `tdm-workbench rollout`: episodes with a simple policy, one return per episode.
-use crate::envs::{EnvError, make_env};
-use crate::sim::SimError;
+use crate::data::{Policy, run_episode};
+use crate::envs::make_env;
+use crate::plan::{UniformPolicy, ZeroPolicy};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SimplePolicy {
@@ -40,37 +39,23 @@ pub fn run(args: &RolloutArgs) -> anyhow::Result<()> {
         .min(spec.episode_steps);
     let mut returns = Vec::new();
     let mut failed = 0;
+    let mut policy: Box<dyn Policy> = match args.policy {
+        SimplePolicy::Random => Box::new(UniformPolicy::default()),
+        SimplePolicy::Zero => Box::new(ZeroPolicy),
+    };
     for ep in 0..args.episodes {
         let seed = args.seed + ep as u64;
-        env.reset(seed)?;
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_0FAC_7104);
-        let mut total = 0.0;
-        let mut action = vec![0.0; spec.action_size];
-        let mut outcome = Ok(());
-        for _ in 0..steps {
-            if args.policy == SimplePolicy::Random {
-                action
-                    .iter_mut()
-                    .for_each(|a| *a = rng.random_range(-1.0..=1.0));
-            }
-            match env.step(&action) {
-                Ok(step) => total += step.reward,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-        }
-        match outcome {
-            Ok(()) => {
+        let (episode, failure) = run_episode(env.as_mut(), policy.as_mut(), seed, steps)?;
+        match failure {
+            None => {
+                let total = episode.total_reward();
                 println!("episode {ep} (seed {seed}): return {total:.3} over {steps} steps");
                 returns.push(total);
             }
-            Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
+            Some(why) => {
                 failed += 1;
-                println!("episode {ep} (seed {seed}): FAILED, {e}");
+                println!("episode {ep} (seed {seed}): FAILED, {why}");
             }
-            Err(e) => return Err(e.into()),
         }
     }
     if !returns.is_empty() {

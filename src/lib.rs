@@ -19,5 +19,6 @@ pub mod envs;
 pub mod files;
 pub mod models;
 pub mod plan;
+pub mod render;
 pub mod sim;
 pub mod tokenize;

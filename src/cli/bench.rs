@@ -20,6 +20,9 @@ pub enum BenchCommand {
     /// TDM speed: training tokens/s, planning (generated tokens/s, ms per plan), and the FLOP
     /// rate reached against this machine's measured matrix-multiply rate.
     Tdm(TdmBenchArgs),
+    /// What a frame of the 3D view costs (physics, scene extraction, draw list, GPU encode)
+    /// for the humanoid and a 20-DoF walker.
+    Render(super::render::RenderBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -83,6 +86,7 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Physics(args) => physics(args),
         BenchCommand::Plan(args) => plan(args),
         BenchCommand::Tdm(args) => super::bench_tdm::run(args),
+        BenchCommand::Render(args) => super::render::bench(args),
     }
 }
 

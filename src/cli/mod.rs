@@ -9,6 +9,7 @@ mod eval;
 mod morph;
 mod prediction_error;
 mod progress;
+mod render;
 mod rollout;
 mod train;
 
@@ -43,6 +44,8 @@ enum Command {
     PredictionError(prediction_error::PredictionErrorArgs),
     /// Train, resume or fine-tune a TDM on datasets.
     Train(train::TrainArgs),
+    /// Render a task's scene to a PNG with the workbench's renderer (no window needed).
+    Render(render::RenderArgs),
     /// Walker morphologies: generate, show.
     #[command(subcommand)]
     Morph(morph::MorphCommand),
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::PredictionError(args)) => prediction_error::run(&args),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
+        Some(Command::Render(args)) => render::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,213 @@
+//! `tdm-workbench render`: a task's scene to a PNG with the workbench's own renderer, and
+//! `bench render`: what a frame costs (physics + scene extraction + draw list + GPU encode).
+use crate::envs::{Env, make_env};
+use crate::render::headless::HeadlessRenderer;
+use crate::render::{DrawList, OrbitCamera, SceneStyle};
+use crate::sim::SceneGeometry;
+use anyhow::Context;
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// Task name (see `envs`; `walker:FAMILY:DOF:SEED`, `walker:TREE.json`, `mjcf:FILE.xml`).
+    #[arg(long)]
+    env: String,
+    /// PNG file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Control steps of uniform random actions before the picture (0: the initial state).
+    #[arg(long, default_value_t = 0)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 960)]
+    width: u32,
+    #[arg(long, default_value_t = 600)]
+    height: u32,
+    /// Camera azimuth (degrees about +z; MuJoCo's convention).
+    #[arg(long, default_value_t = 90.0)]
+    azimuth: f32,
+    /// Camera elevation (degrees, negative looks down).
+    #[arg(long, default_value_t = -15.0)]
+    elevation: f32,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderBenchArgs {
+    /// Tasks to measure (default: humanoid-stand and a 20-DoF chain walker).
+    #[arg(long = "env")]
+    envs: Vec<String>,
+    #[arg(long, default_value_t = 300)]
+    frames: usize,
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    #[arg(long, default_value_t = 720)]
+    height: u32,
+}
+
+/// A camera that frames the bodies in `list` from the given direction.
+pub fn framed_camera(list: &DrawList, azimuth_deg: f32, elevation_deg: f32) -> OrbitCamera {
+    let mut camera = OrbitCamera {
+        azimuth_deg,
+        elevation_deg,
+        ..OrbitCamera::default()
+    };
+    if let Some((centre, radius)) = list.bounds() {
+        camera.frame(centre, radius);
+    }
+    camera
+}
+
+fn draw_list(scene: &SceneGeometry) -> DrawList {
+    let mut list = DrawList::new(Arc::new(scene.meshes.clone()), 0);
+    list.add_scene(scene, &SceneStyle::default());
+    list
+}
+
+/// Writes RGBA8 pixels as a PNG, atomically.
+pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(rgba)?;
+    }
+    crate::files::atomic_write(path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn random_steps(env: &mut dyn Env, steps: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED);
+    let n = env.spec().action_size;
+    for _ in 0..steps.min(env.spec().episode_steps) {
+        let action: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..=1.0)).collect();
+        env.step(&action)?;
+    }
+    Ok(())
+}
+
+pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
+    let mut env = make_env(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    env.reset(args.seed)?;
+    random_steps(env.as_mut(), args.steps, args.seed)?;
+    let scene = SceneGeometry::new(env.sim().model(), env.sim().data());
+    let list = draw_list(&scene);
+    let camera = framed_camera(&list, args.azimuth, args.elevation);
+    let mut gpu = HeadlessRenderer::new().map_err(anyhow::Error::msg)?;
+    let (w, h, pixels) = gpu
+        .render_to_pixels(&list, &camera, [args.width, args.height])
+        .map_err(anyhow::Error::msg)?;
+    write_png(&args.out, w, h, &pixels)?;
+    println!(
+        "{}: {} at t = {:.2} s, {}x{} on {}",
+        args.out.display(),
+        args.env,
+        env.sim().time_secs(),
+        w,
+        h,
+        gpu.adapter
+    );
+    Ok(())
+}
+
+/// Median of `xs` (sorted in place).
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
+    let envs = if args.envs.is_empty() {
+        vec![
+            "humanoid-stand".to_string(),
+            "walker:chain:20:0".to_string(),
+        ]
+    } else {
+        args.envs.clone()
+    };
+    let mut gpu = HeadlessRenderer::new().map_err(anyhow::Error::msg)?;
+    println!(
+        "frame cost, {}x{}, {} frames each, adapter {}",
+        args.width, args.height, args.frames, gpu.adapter
+    );
+    println!(
+        "{:<22} {:>6} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "env", "geoms", "physics", "scene", "encode", "CPU total", "with raster"
+    );
+    for name in &envs {
+        let mut env = make_env(name).with_context(|| format!("cannot open --env {name}"))?;
+        env.reset(0)?;
+        let mut scene = SceneGeometry::new(env.sim().model(), env.sim().data());
+        let meshes = Arc::new(scene.meshes.clone());
+        let mut camera = framed_camera(&draw_list(&scene), 90.0, -15.0);
+        let mut rng = StdRng::seed_from_u64(1);
+        let n = env.spec().action_size;
+        let (mut physics, mut extract, mut encode, mut total, mut with_raster) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let mut instances = 0;
+        for frame in 0..args.frames {
+            let t0 = Instant::now();
+            if env.steps_taken() >= env.spec().episode_steps {
+                env.reset(frame as u64)?;
+            }
+            // One frame of real-time playback at 60 Hz is about one control step.
+            let action: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..=1.0)).collect();
+            if env.step(&action).is_err() {
+                env.reset(frame as u64)?;
+            }
+            let t1 = Instant::now();
+            scene.update_poses(env.sim().data());
+            let mut list = DrawList::new(meshes.clone(), 0);
+            list.add_scene(&scene, &SceneStyle::default());
+            instances = list.instances.len();
+            camera.orbit(0.5, 0.0);
+            let t2 = Instant::now();
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            gpu.renderer.prepare(
+                &gpu.device,
+                &gpu.queue,
+                &mut encoder,
+                &list,
+                &camera,
+                [args.width, args.height],
+            );
+            let commands = encoder.finish();
+            let t3 = Instant::now();
+            gpu.queue.submit([commands]);
+            gpu.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| anyhow::anyhow!("waiting for the GPU: {e}"))?;
+            let t4 = Instant::now();
+            if frame >= 10 {
+                physics.push((t1 - t0).as_secs_f64());
+                extract.push((t2 - t1).as_secs_f64());
+                encode.push((t3 - t2).as_secs_f64());
+                total.push((t3 - t0).as_secs_f64());
+                with_raster.push((t4 - t0).as_secs_f64());
+            }
+        }
+        let ms = |xs: &mut Vec<f64>| format!("{:.3} ms", median(xs) * 1e3);
+        println!(
+            "{:<22} {:>6} {:>10} {:>10} {:>10} {:>12} {:>14}",
+            name,
+            instances,
+            ms(&mut physics),
+            ms(&mut extract),
+            ms(&mut encode),
+            ms(&mut total),
+            ms(&mut with_raster)
+        );
+    }
+    println!(
+        "(medians; 'CPU total' is the work a UI frame does for the 3D view; 'with raster' adds \
+         waiting for the adapter, which on a software adapter is CPU time too)"
+    );
+    Ok(())
+}

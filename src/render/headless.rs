@@ -1,0 +1,80 @@
+//! A GPU device with no window: for rendering frames to images from the command line
+//! (`tdm-workbench render`, benchmarks). Uses whatever adapter wgpu finds (software ones too);
+//! `WGPU_BACKEND` picks the backend as usual.
+use super::camera::OrbitCamera;
+use super::draw_list::DrawList;
+use super::renderer::Renderer;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// Runs a future that wgpu's native backends complete without needing an executor.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// A device, its queue and a renderer targeting RGBA8.
+pub struct HeadlessRenderer {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub renderer: Renderer,
+    /// The adapter's name and backend, for reports.
+    pub adapter: String,
+}
+
+impl HeadlessRenderer {
+    pub fn new() -> Result<Self, String> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .map_err(|e| {
+            format!("no GPU adapter (a software one such as llvmpipe will do): {e}")
+        })?;
+        let info = adapter.get_info();
+        let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tdm-workbench headless"),
+            required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
+            ..Default::default()
+        }))
+        .map_err(|e| format!("creating a GPU device on {}: {e}", info.name))?;
+        let renderer = Renderer::new(&device, wgpu::TextureFormat::Rgba8Unorm);
+        Ok(Self {
+            device,
+            queue,
+            renderer,
+            adapter: format!("{} ({:?})", info.name, info.backend),
+        })
+    }
+
+    /// Draws one frame and waits for the GPU to finish it.
+    pub fn render(&mut self, list: &DrawList, camera: &OrbitCamera, size_px: [u32; 2]) {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        self.renderer.prepare(
+            &self.device,
+            &self.queue,
+            &mut encoder,
+            list,
+            camera,
+            size_px,
+        );
+        self.queue.submit([encoder.finish()]);
+    }
+
+    /// Draws one frame and returns it as RGBA8 pixels.
+    pub fn render_to_pixels(
+        &mut self,
+        list: &DrawList,
+        camera: &OrbitCamera,
+        size_px: [u32; 2],
+    ) -> Result<(u32, u32, Vec<u8>), String> {
+        self.render(list, camera, size_px);
+        self.renderer.read_pixels(&self.device, &self.queue)
+    }
+}

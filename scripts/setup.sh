@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the workbench needs on a fresh machine; idempotent, seconds when already done.
 #   - MuJoCo 3.17.0's shared library, taken from the PyPI wheel (sha256-checked) into third_party/mujoco/
-#   - with --gui: the Debian packages the GUI tests and screenshots use (Xvfb, Mesa's software renderers)
+#   - with --gui-test: the Debian packages the headless UI tests need (EGL + Mesa's llvmpipe)
+#   - with --gui: those plus what the screenshot script uses (Xvfb, xdotool, xwd, ImageMagick)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,11 +12,12 @@ wheel_sha256="d66928d86a2d1b601bbaa4dc11db50214d17d5301bb8afd84721313b67ff0874"
 lib_sha256="23496b023ee80fb61ab71167e94bc649f9941710fde96b18bb8204fb332523ad"
 lib="libmujoco.so.$version"
 
-want_gui=0
+pkgs=()
 for arg in "$@"; do
   case "$arg" in
-    --gui) want_gui=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --gui)" >&2; exit 2 ;;
+    --gui-test) pkgs+=(libegl1 libgl1-mesa-dri libxkbcommon-x11-0) ;;
+    --gui) pkgs+=(libegl1 libgl1-mesa-dri libxkbcommon-x11-0 xvfb xauth x11-apps imagemagick xdotool) ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --gui-test, --gui)" >&2; exit 2 ;;
   esac
 done
 
@@ -49,8 +51,7 @@ PY
   echo "setup: MuJoCo installed in $dest" >&2
 fi
 
-if [ "$want_gui" = 1 ]; then
-  pkgs=(xvfb xauth x11-apps imagemagick mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri libxkbcommon-x11-0)
+if [ "${#pkgs[@]}" -gt 0 ]; then
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

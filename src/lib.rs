@@ -22,3 +22,4 @@ pub mod plan;
 pub mod render;
 pub mod sim;
 pub mod tokenize;
+pub mod ui;

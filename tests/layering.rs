@@ -1,4 +1,5 @@
-//! The layering rule of DESIGN.md: the core modules never name a GUI crate.
+//! The layering rule of DESIGN.md: the core modules never name a GUI crate, and the renderer
+//! never names egui (only `ui` does).
 use std::path::Path;
 
 const CORE: [&str; 6] = ["sim", "envs", "tokenize", "data", "models", "plan"];
@@ -30,12 +31,12 @@ fn names_crate(line: &str, krate: &str) -> bool {
     })
 }
 
-#[test]
-fn core_modules_do_not_import_gui_crates() {
+/// Lines of the files of `modules` that name one of `crates`, and how many files were read.
+fn offenders_in(modules: &[&str], crates: &[&str]) -> (Vec<String>, usize) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut offenders = Vec::new();
     let mut checked = 0;
-    for module in CORE {
+    for module in modules {
         let mut files = Vec::new();
         rust_files(&src.join(module), &mut files);
         let single = src.join(format!("{module}.rs"));
@@ -46,7 +47,7 @@ fn core_modules_do_not_import_gui_crates() {
             checked += 1;
             let text = std::fs::read_to_string(&file).unwrap();
             for (n, line) in text.lines().enumerate() {
-                for krate in GUI_CRATES {
+                for krate in crates {
                     if names_crate(line, krate) {
                         offenders.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
                     }
@@ -54,10 +55,27 @@ fn core_modules_do_not_import_gui_crates() {
             }
         }
     }
-    assert!(checked > 0, "no core files found under {}", src.display());
+    (offenders, checked)
+}
+
+#[test]
+fn core_modules_do_not_import_gui_crates() {
+    let (offenders, checked) = offenders_in(&CORE, &GUI_CRATES);
+    assert!(checked > 0, "no core files found");
     assert!(
         offenders.is_empty(),
         "core modules name GUI crates:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_renderer_does_not_import_egui() {
+    let (offenders, checked) = offenders_in(&["render"], &["egui", "eframe", "egui_wgpu", "rfd"]);
+    assert!(checked > 0, "no render files found");
+    assert!(
+        offenders.is_empty(),
+        "render names UI crates:\n{}",
         offenders.join("\n")
     );
 }

@@ -6,6 +6,7 @@ mod bench_tdm;
 mod collect;
 mod envs;
 mod eval;
+mod gui;
 mod morph;
 mod prediction_error;
 mod progress;
@@ -29,6 +30,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Open the workbench window (also what no command does).
+    Gui(gui::GuiArgs),
     /// List the tasks with their observation/action sizes and timesteps.
     Envs,
     /// Run episodes with a simple policy and print each episode's return.
@@ -54,7 +57,8 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
-/// What `tdm-workbench` with no command shows: the commands and the tasks.
+/// What `tdm-workbench` with no command shows where there is no display: the commands and the
+/// tasks.
 fn overview() -> anyhow::Result<()> {
     use clap::CommandFactory;
     Cli::command().print_help()?;
@@ -66,7 +70,14 @@ fn overview() -> anyhow::Result<()> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => overview(),
+        None if gui::has_display() => gui::run(&gui::GuiArgs::default()),
+        None => overview().map(|()| {
+            eprintln!(
+                "\n(no display, so no window: every job above runs from the command line; \
+                 `xvfb-run -a tdm-workbench` opens the window on a virtual display)"
+            )
+        }),
+        Some(Command::Gui(args)) => gui::run(&args),
         Some(Command::Envs) => envs::run(),
         Some(Command::Rollout(args)) => rollout::run(&args),
         Some(Command::Collect(args)) => collect::run(&args),

@@ -33,6 +33,7 @@ impl NoiseKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NoiseConfig {
     pub kind: NoiseKind,
     /// sigma^2.

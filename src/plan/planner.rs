@@ -44,6 +44,7 @@ impl Objective {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlannerConfig {
     /// K.
     pub candidates: usize,

@@ -50,6 +50,45 @@ pub struct SceneGeometry {
     pub world_from_geom_pos: Vec<[f64; 3]>,
     /// Per geom: world orientation, row-major 3x3.
     pub world_from_geom_rot: Vec<[f64; 9]>,
+    /// Per body: world position of its frame.
+    pub world_from_body_pos: Vec<[f64; 3]>,
+}
+
+/// What the viewer shows about a selected body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyInfo {
+    pub name: String,
+    pub mass_kg: f64,
+    /// The body's joints: name and value (angle in rad or position in m; free and ball
+    /// joints show their first coordinate).
+    pub joints: Vec<(String, f64)>,
+}
+
+/// Name, mass and joint values of `body`, or `None` if there is no such body.
+pub fn body_info(model: &SimModel, data: &Data, body: usize) -> Option<BodyInfo> {
+    let m = model.mj();
+    if body >= m.nbody() as usize {
+        return None;
+    }
+    let name = m
+        .id_to_name(MjtObjBase::mjOBJ_BODY, body)
+        .unwrap_or("")
+        .to_string();
+    let (adr, num) = (m.body_jntadr()[body], m.body_jntnum()[body]);
+    let qpos = data.qpos();
+    let joints = (0..num.max(0))
+        .filter_map(|k| {
+            let j = (adr + k) as usize;
+            let q = *qpos.get(m.jnt_qposadr()[j] as usize)?;
+            let n = m.id_to_name(MjtObjBase::mjOBJ_JOINT, j).unwrap_or("joint");
+            Some((n.to_string(), q))
+        })
+        .collect();
+    Some(BodyInfo {
+        name,
+        mass_kg: m.body_mass()[body],
+        joints,
+    })
 }
 
 fn geom_kind(t: MjtGeomBase, dataid: i32) -> GeomKind {
@@ -104,6 +143,7 @@ impl SceneGeometry {
             body_names,
             world_from_geom_pos: Vec::new(),
             world_from_geom_rot: Vec::new(),
+            world_from_body_pos: Vec::new(),
         };
         scene.update_poses(data);
         scene
@@ -115,5 +155,7 @@ impl SceneGeometry {
         self.world_from_geom_pos.extend_from_slice(data.geom_xpos());
         self.world_from_geom_rot.clear();
         self.world_from_geom_rot.extend_from_slice(data.geom_xmat());
+        self.world_from_body_pos.clear();
+        self.world_from_body_pos.extend_from_slice(data.xpos());
     }
 }

@@ -14,7 +14,7 @@ mod state;
 
 pub use batch::{BatchRollout, RolloutTask, RolloutWorkers};
 pub use error::SimError;
-pub use geometry::{GeomKind, GeomShape, MeshData, SceneGeometry};
+pub use geometry::{BodyInfo, GeomKind, GeomShape, MeshData, SceneGeometry, body_info};
 pub use log::install_handlers;
 pub use model::SimModel;
 pub use simulation::{Data, Sim};

@@ -1,0 +1,231 @@
+//! Presets: human-editable JSON files (in `presets/`) holding a scene, a camera and simulation
+//! and planner settings. Loading validates everything before anything changes: an unknown field
+//! or a bad value is reported with the file, the field and the reason.
+use super::scene::PolicyKind;
+use crate::plan::PlannerConfig;
+use crate::render::OrbitCamera;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const PRESET_VERSION: u32 = 1;
+
+/// Simulation settings of a preset.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSettings {
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    pub seed: u64,
+    pub policy: PolicyKind,
+    /// Keep the camera's look-at point on the root body.
+    #[serde(default)]
+    pub follow: bool,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            seed: 0,
+            policy: PolicyKind::Zero,
+            follow: false,
+        }
+    }
+}
+
+/// One preset file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub version: u32,
+    /// Shown in the preset list.
+    pub name: String,
+    /// A task name (`cartpole-swingup`, `walker:chain:8:3`, `mjcf:FILE.xml`, ...).
+    pub scene: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<OrbitCamera>,
+    #[serde(default)]
+    pub sim: SimSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner: Option<PlannerConfig>,
+}
+
+/// A preset that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn check(ok: bool, field: &str, why: String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{field}: {why}"))
+    }
+}
+
+impl Preset {
+    /// Checks every value's range; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        check(
+            self.version <= PRESET_VERSION,
+            "version",
+            format!(
+                "{} is newer than this workbench reads ({PRESET_VERSION})",
+                self.version
+            ),
+        )?;
+        check(!self.scene.trim().is_empty(), "scene", "is empty".into())?;
+        let s = &self.sim;
+        check(
+            s.speed.is_finite() && s.speed > 0.0 && s.speed <= 100.0,
+            "sim.speed",
+            format!("{} is outside (0, 100]", s.speed),
+        )?;
+        if let Some(c) = &self.camera {
+            check(
+                c.distance_m.is_finite() && c.distance_m > 0.0,
+                "camera.distance_m",
+                format!("{} must be a positive number", c.distance_m),
+            )?;
+            check(
+                c.fovy_deg.is_finite() && c.fovy_deg > 1.0 && c.fovy_deg < 170.0,
+                "camera.fovy_deg",
+                format!("{} is outside (1, 170)", c.fovy_deg),
+            )?;
+            check(
+                c.elevation_deg.abs() <= 90.0 && c.azimuth_deg.is_finite(),
+                "camera.elevation_deg",
+                format!("{} is outside [-90, 90]", c.elevation_deg),
+            )?;
+            check(
+                c.lookat.iter().all(|v| v.is_finite()),
+                "camera.lookat",
+                "must be finite".into(),
+            )?;
+        }
+        if let Some(p) = &self.planner {
+            check(
+                (1..=4096).contains(&p.candidates),
+                "planner.candidates",
+                format!("{} is outside 1..=4096", p.candidates),
+            )?;
+            check(
+                (1..=1000).contains(&p.horizon_steps),
+                "planner.horizon_steps",
+                format!("{} is outside 1..=1000", p.horizon_steps),
+            )?;
+            check(
+                p.noise.variance.is_finite() && p.noise.variance >= 0.0,
+                "planner.noise.variance",
+                format!("{} must be >= 0", p.noise.variance),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Parses and validates preset text; `path` names it in messages.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self, PresetError> {
+        let invalid = |message: String| PresetError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let preset: Preset = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        preset.validate().map_err(invalid)?;
+        Ok(preset)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, PresetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Writes the preset atomically (the old file stays intact if anything fails).
+    pub fn save(&self, path: &Path) -> Result<(), PresetError> {
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| PresetError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        crate::files::atomic_write(path, text.as_bytes()).map_err(|source| PresetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// The presets folder: `./presets` if it exists, else the one beside the sources.
+pub fn presets_dir() -> PathBuf {
+    let local = PathBuf::from("presets");
+    if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("presets")
+    }
+}
+
+/// The `.json` files in `dir`, sorted by name.
+pub fn list_presets(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(extra: &str) -> String {
+        format!(r#"{{"version": 1, "name": "t", "scene": "cartpole-swingup"{extra}}}"#)
+    }
+
+    #[test]
+    fn minimal_preset_loads_with_defaults() {
+        let p = Preset::from_json(&text(""), Path::new("t.json")).unwrap();
+        assert_eq!(p.sim, SimSettings::default());
+        assert!(p.camera.is_none() && p.planner.is_none());
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_named() {
+        let e = Preset::from_json(&text(r#", "colour": 3"#), Path::new("a.json")).unwrap_err();
+        let m = e.to_string();
+        assert!(m.starts_with("a.json: ") && m.contains("colour"), "{m}");
+        let e = Preset::from_json(
+            &text(r#", "sim": {"speed": -1, "seed": 0, "policy": "zero"}"#),
+            Path::new("b.json"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("sim.speed"), "{e}");
+        let e = Preset::from_json(
+            &text(r#", "sim": {"speed": 1, "seed": 0, "policy": "teleport"}"#),
+            Path::new("c.json"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("teleport"), "{e}");
+    }
+
+    #[test]
+    fn shipped_presets_are_valid() {
+        let files = list_presets(&Path::new(env!("CARGO_MANIFEST_DIR")).join("presets"));
+        assert!(!files.is_empty());
+        for f in files {
+            Preset::load(&f).unwrap();
+        }
+    }
+}

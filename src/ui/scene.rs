@@ -1,0 +1,384 @@
+//! The scene being simulated: an environment, its playback (play/pause, speed, single steps,
+//! reset), the policy that drives it, and a history of past states to scrub through, like
+//! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
+use super::planner_worker::PlannerWorker;
+use crate::data::{Episode, Policy};
+use crate::envs::walkers::{CorridorRun, KinematicTree};
+use crate::envs::{Env, MujocoEnv, make_env};
+use crate::plan::{NoiseConfig, NoisePolicy, PlannerConfig, ZeroPolicy};
+use crate::sim::{MeshData, SceneGeometry, SimState};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What drives the actuators.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    /// All actions zero: the passive dynamics.
+    #[default]
+    Zero,
+    /// A Brownian random walk (the planner's noise), one per episode.
+    Brownian,
+    /// Random-shooting MPC planning with MuJoCo itself as the model.
+    GroundTruthMpc,
+}
+
+impl PolicyKind {
+    pub const ALL: [PolicyKind; 3] = [Self::Zero, Self::Brownian, Self::GroundTruthMpc];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Zero => "zero action",
+            Self::Brownian => "Brownian noise",
+            Self::GroundTruthMpc => "ground-truth MPC",
+        }
+    }
+}
+
+/// Where a scene comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SceneSource {
+    /// A task name understood by `envs::make_task` (suite tasks, `walker:…`, `mjcf:FILE.xml`).
+    Task(String),
+    /// A walker from the morphology designer.
+    Walker(KinematicTree),
+}
+
+impl SceneSource {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Task(name) => name.clone(),
+            Self::Walker(tree) => match tree.origin {
+                Some(o) => format!("walker {} {} DoF seed {}", o.family.name(), o.dof, o.seed),
+                None => format!("designed walker ({} DoF)", tree.dof()),
+            },
+        }
+    }
+}
+
+/// One remembered moment of the simulation.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    state: SimState,
+    steps_taken: usize,
+    episode_return: f64,
+}
+
+/// Seconds of history kept for the scrubber.
+pub const HISTORY_SECS: f64 = 20.0;
+/// At most this many control steps per UI frame, so a fast-forward never freezes the window.
+const MAX_STEPS_PER_FRAME: usize = 200;
+
+static NEXT_MESHES_KEY: AtomicU64 = AtomicU64::new(1);
+
+/// A running scene.
+pub struct SceneRunner {
+    pub source: SceneSource,
+    env: Box<dyn Env>,
+    pub geometry: SceneGeometry,
+    pub meshes: Arc<Vec<MeshData>>,
+    pub meshes_key: u64,
+    pub playing: bool,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    pub seed: u64,
+    pub policy: PolicyKind,
+    pub planner: PlannerConfig,
+    noise_policy: NoisePolicy,
+    episode: Episode,
+    pub episode_return: f64,
+    pub last_reward: f64,
+    history: VecDeque<Snapshot>,
+    /// Index into the history while the user scrubs (paused), `None` at the live state.
+    scrub: Option<usize>,
+    owed_secs: f64,
+    worker: Option<PlannerWorker>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    /// Sim seconds advanced / real seconds, smoothed.
+    pub real_time_factor: f64,
+    /// Last plan's wall-clock time.
+    pub last_plan_secs: Option<f64>,
+    /// The last problem (divergence, planner failure); cleared on reset.
+    pub problem: Option<String>,
+}
+
+fn build_env(source: &SceneSource) -> Result<Box<dyn Env>, String> {
+    match source {
+        SceneSource::Task(name) => make_env(name).map_err(|e| e.to_string()),
+        SceneSource::Walker(tree) => {
+            let name = SceneSource::Walker(tree.clone()).label();
+            CorridorRun::new(tree.clone(), &name)
+                .map(|t| Box::new(MujocoEnv::new(Arc::new(t))) as Box<dyn Env>)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+impl SceneRunner {
+    /// Compiles and resets the scene; an error (a bad MJCF, an invalid tree) names the problem.
+    pub fn new(
+        source: SceneSource,
+        seed: u64,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, String> {
+        let mut env = build_env(&source)?;
+        let first = env.reset(seed).map_err(|e| e.to_string())?;
+        let geometry = SceneGeometry::new(env.sim().model(), env.sim().data());
+        let spec = env.spec().clone();
+        let mut runner = Self {
+            source,
+            meshes: Arc::new(geometry.meshes.clone()),
+            meshes_key: NEXT_MESHES_KEY.fetch_add(1, Ordering::Relaxed),
+            geometry,
+            playing: true,
+            speed: 1.0,
+            seed,
+            policy: PolicyKind::Zero,
+            planner: PlannerConfig {
+                candidates: 64,
+                horizon_steps: 50,
+                ..PlannerConfig::default()
+            },
+            env,
+            noise_policy: NoisePolicy::new(
+                NoiseConfig::default(),
+                spec.action_size,
+                spec.episode_steps,
+            ),
+            episode: Episode::new(&first, spec.action_size),
+            episode_return: 0.0,
+            last_reward: 0.0,
+            history: VecDeque::new(),
+            scrub: None,
+            owed_secs: 0.0,
+            worker: None,
+            wake,
+            real_time_factor: 0.0,
+            last_plan_secs: None,
+            problem: None,
+        };
+        runner.noise_policy.begin_episode(seed);
+        runner.remember();
+        Ok(runner)
+    }
+
+    pub fn env(&self) -> &dyn Env {
+        self.env.as_ref()
+    }
+
+    pub fn control_dt_secs(&self) -> f64 {
+        self.env.spec().control_dt_secs()
+    }
+
+    pub fn time_secs(&self) -> f64 {
+        self.env.sim().time_secs()
+    }
+
+    pub fn steps_taken(&self) -> usize {
+        self.env.steps_taken()
+    }
+
+    /// Number of remembered states and the one shown (the last is the live state).
+    pub fn history_len(&self) -> usize {
+        self.history.len()
+    }
+
+    pub fn history_position(&self) -> usize {
+        self.scrub.unwrap_or(self.history.len().saturating_sub(1))
+    }
+
+    /// Whether the simulation is waiting for the planner.
+    pub fn waiting_for_plan(&self) -> bool {
+        self.worker.as_ref().is_some_and(PlannerWorker::in_flight)
+    }
+
+    fn remember(&mut self) {
+        let cap = (HISTORY_SECS / self.control_dt_secs()).ceil().max(1.0) as usize;
+        while self.history.len() >= cap {
+            self.history.pop_front();
+        }
+        self.history.push_back(Snapshot {
+            state: self.env.state(),
+            steps_taken: self.env.steps_taken(),
+            episode_return: self.episode_return,
+        });
+    }
+
+    fn refresh_geometry(&mut self) {
+        self.geometry.update_poses(self.env.sim().data());
+    }
+
+    /// Back to the start of the episode (same seed), like `simulate`'s reset.
+    pub fn reset(&mut self) {
+        self.restart(self.seed);
+    }
+
+    /// A new episode from `seed`.
+    pub fn restart(&mut self, seed: u64) {
+        self.seed = seed;
+        self.problem = None;
+        self.owed_secs = 0.0;
+        self.scrub = None;
+        self.history.clear();
+        self.worker = None;
+        match self.env.reset(seed) {
+            Ok(first) => {
+                self.episode = Episode::new(&first, self.env.spec().action_size);
+                self.noise_policy.begin_episode(seed);
+            }
+            Err(e) => self.problem = Some(format!("reset failed: {e}")),
+        }
+        self.episode_return = 0.0;
+        self.last_reward = 0.0;
+        self.remember();
+        self.refresh_geometry();
+    }
+
+    /// Leaves scrubbing: the shown past state becomes the live one and later history is dropped.
+    fn resume_from_scrub(&mut self) {
+        if let Some(i) = self.scrub.take() {
+            self.history.truncate(i + 1);
+            // The episode record restarts from here (the planner's history is cut too).
+            let obs = self.env.observation();
+            self.episode = Episode::new(&obs, self.env.spec().action_size);
+        }
+    }
+
+    /// Shows remembered state `index` (pauses).
+    pub fn scrub_to(&mut self, index: usize) {
+        let Some(snap) = self.history.get(index).cloned() else {
+            return;
+        };
+        self.playing = false;
+        self.worker = None;
+        if let Err(e) = self.env.set_state(&snap.state, snap.steps_taken) {
+            self.problem = Some(format!("cannot restore a remembered state: {e}"));
+            return;
+        }
+        self.episode_return = snap.episode_return;
+        self.scrub = (index + 1 < self.history.len()).then_some(index);
+        self.refresh_geometry();
+    }
+
+    fn apply(&mut self, action: &[f64]) {
+        match self.env.step(action) {
+            Ok(step) => {
+                self.last_reward = step.reward;
+                self.episode_return += step.reward;
+                self.episode.push(action, step.reward, &step.observation);
+                self.remember();
+            }
+            Err(e) => {
+                self.problem = Some(format!("{}: {e}", self.source.label()));
+                self.playing = false;
+            }
+        }
+        self.refresh_geometry();
+    }
+
+    fn episode_over(&self) -> bool {
+        self.env.steps_taken() >= self.env.spec().episode_steps
+    }
+
+    /// The action of a policy that needs no planning, or `None` for MPC.
+    fn immediate_action(&mut self) -> Option<Vec<f64>> {
+        match self.policy {
+            PolicyKind::Zero => ZeroPolicy.act(self.env.as_ref(), &self.episode).ok(),
+            PolicyKind::Brownian => self.noise_policy.act(self.env.as_ref(), &self.episode).ok(),
+            PolicyKind::GroundTruthMpc => None,
+        }
+    }
+
+    /// Tries to advance one control step. Returns false when waiting for the planner.
+    fn try_step(&mut self, block_on_plan: bool) -> bool {
+        self.resume_from_scrub();
+        if self.episode_over() {
+            self.restart(self.seed.wrapping_add(1));
+            return true;
+        }
+        if let Some(action) = self.immediate_action() {
+            self.apply(&action);
+            return true;
+        }
+        let worker = match self.worker.as_mut() {
+            Some(w) => w,
+            None => match PlannerWorker::start(self.env.task(), self.wake.clone()) {
+                Ok(w) => self.worker.insert(w),
+                Err(e) => {
+                    self.problem = Some(format!("cannot start the planner thread: {e}"));
+                    self.playing = false;
+                    return false;
+                }
+            },
+        };
+        if !worker.in_flight() {
+            worker.request(
+                self.env.state(),
+                self.env.steps_taken(),
+                &self.episode,
+                self.planner,
+            );
+        }
+        let reply = if block_on_plan {
+            worker.wait()
+        } else {
+            worker.poll()
+        };
+        let Some(reply) = reply else {
+            return false;
+        };
+        self.last_plan_secs = Some(reply.elapsed_secs);
+        match reply.action {
+            Ok(action) => {
+                self.apply(&action);
+                true
+            }
+            Err(e) => {
+                self.problem = Some(e);
+                self.playing = false;
+                false
+            }
+        }
+    }
+
+    /// One control step now (the step button): waits for the planner if it drives the scene.
+    pub fn step_once(&mut self) {
+        self.try_step(true);
+    }
+
+    /// Advances by `real_dt_secs` of wall-clock time at the current speed (called every frame).
+    pub fn advance(&mut self, real_dt_secs: f64) {
+        if !self.playing || self.scrub.is_some() {
+            self.real_time_factor = 0.0;
+            return;
+        }
+        let dt = self.control_dt_secs();
+        let real_dt = real_dt_secs.clamp(0.0, 0.25);
+        self.owed_secs =
+            (self.owed_secs + real_dt * self.speed).min(dt * MAX_STEPS_PER_FRAME as f64);
+        let mut advanced = 0usize;
+        while self.owed_secs >= dt && advanced < MAX_STEPS_PER_FRAME && self.playing {
+            if !self.try_step(false) {
+                // Lock-step: simulated time waits for the plan; do not build up a debt.
+                self.owed_secs = self.owed_secs.min(dt);
+                break;
+            }
+            self.owed_secs -= dt;
+            advanced += 1;
+        }
+        if real_dt > 0.0 {
+            let rtf = advanced as f64 * dt / real_dt;
+            self.real_time_factor = 0.9 * self.real_time_factor + 0.1 * rtf;
+        }
+    }
+
+    /// Replaces the policy; a new MPC plan starts from the current state.
+    pub fn set_policy(&mut self, policy: PolicyKind) {
+        if policy != self.policy {
+            self.policy = policy;
+            self.worker = None;
+        }
+    }
+}

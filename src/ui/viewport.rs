@@ -1,0 +1,164 @@
+//! The 3D viewport widget: the only bridge between egui and `render`. Input (orbit, pan, zoom,
+//! double-click picking) moves the camera; an egui-wgpu paint callback asks the renderer (kept in
+//! egui-wgpu's callback resources) to draw the frame's draw list into the viewport's rectangle.
+use crate::render::{DrawList, FrameStats, OrbitCamera, Renderer, pick};
+use egui_wgpu::{CallbackResources, CallbackTrait, ScreenDescriptor};
+use std::sync::{Arc, Mutex};
+
+/// Camera and interaction state of the viewport.
+pub struct ViewportState {
+    pub camera: OrbitCamera,
+    /// Keep the look-at point on the root body.
+    pub follow: bool,
+    /// The body picked with a double-click.
+    pub selected_body: Option<usize>,
+    /// Renderer cost of the last frame (written by the paint callback).
+    pub stats: Arc<Mutex<FrameStats>>,
+    /// Viewport size in physical pixels at the last frame.
+    pub size_px: [u32; 2],
+    /// Where the viewport was on screen at the last frame (points).
+    pub rect: egui::Rect,
+}
+
+impl Default for ViewportState {
+    fn default() -> Self {
+        Self {
+            camera: OrbitCamera::default(),
+            follow: false,
+            selected_body: None,
+            stats: Arc::new(Mutex::new(FrameStats::default())),
+            size_px: [1, 1],
+            rect: egui::Rect::NOTHING,
+        }
+    }
+}
+
+impl ViewportState {
+    pub fn frame_stats(&self) -> FrameStats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+/// Puts the renderer into egui-wgpu's callback resources (once, at start-up).
+pub fn install_renderer(render_state: &egui_wgpu::RenderState) {
+    let renderer = Renderer::new(&render_state.device, render_state.target_format);
+    render_state
+        .renderer
+        .write()
+        .callback_resources
+        .insert(renderer);
+}
+
+struct ViewCallback {
+    list: Arc<DrawList>,
+    camera: OrbitCamera,
+    size_px: [u32; 2],
+    stats: Arc<Mutex<FrameStats>>,
+}
+
+impl CallbackTrait for ViewCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &ScreenDescriptor,
+        encoder: &mut wgpu::CommandEncoder,
+        resources: &mut CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        if let Some(r) = resources.get_mut::<Renderer>() {
+            r.prepare(
+                device,
+                queue,
+                encoder,
+                &self.list,
+                &self.camera,
+                self.size_px,
+            );
+            if let Ok(mut s) = self.stats.lock() {
+                *s = r.stats();
+            }
+        }
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &CallbackResources,
+    ) {
+        if let Some(r) = resources.get::<Renderer>() {
+            r.paint(pass);
+        }
+    }
+}
+
+/// What happened in the viewport this frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ViewportResponse {
+    /// A double-click: the body under the cursor, or `Some(None)` for empty space.
+    pub picked: Option<Option<usize>>,
+}
+
+/// Draws the viewport filling the available space and handles its mouse input.
+pub fn viewport_ui(
+    ui: &mut egui::Ui,
+    state: &mut ViewportState,
+    list: Arc<DrawList>,
+) -> ViewportResponse {
+    let (rect, response) =
+        ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+    let mut out = ViewportResponse::default();
+    let delta = response.drag_delta();
+    if response.dragged_by(egui::PointerButton::Primary) {
+        state.camera.orbit(delta.x, delta.y);
+    } else if response.dragged_by(egui::PointerButton::Secondary)
+        || response.dragged_by(egui::PointerButton::Middle)
+    {
+        state.camera.pan(delta.x, delta.y, rect.height());
+    }
+    if response.hovered() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0 {
+            state.camera.zoom(scroll);
+        }
+    }
+    if response.double_clicked()
+        && let Some(pos) = response.interact_pointer_pos().or(response.hover_pos())
+    {
+        let local = pos - rect.min;
+        let (origin, dir) = state
+            .camera
+            .ray(local.x, local.y, rect.width(), rect.height());
+        let radii: Vec<f32> = list
+            .model_meshes
+            .iter()
+            .map(|m| {
+                m.vertices
+                    .iter()
+                    .map(|v| glam::Vec3::from(*v).length())
+                    .fold(0.0, f32::max)
+            })
+            .collect();
+        let hit = pick(&list, origin, dir, &|k| {
+            radii.get(k).copied().unwrap_or(1.0)
+        });
+        out.picked = Some(hit.map(|h| h.body));
+    }
+    state.rect = rect;
+    let ppp = ui.ctx().pixels_per_point();
+    state.size_px = [
+        (rect.width() * ppp).round().max(1.0) as u32,
+        (rect.height() * ppp).round().max(1.0) as u32,
+    ];
+    ui.painter().add(egui_wgpu::Callback::new_paint_callback(
+        rect,
+        ViewCallback {
+            list,
+            camera: state.camera,
+            size_px: state.size_px,
+            stats: state.stats.clone(),
+        },
+    ));
+    out
+}

@@ -7,7 +7,7 @@ use super::presets::{Preset, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneRunner, SceneSource};
 use super::viewport::{ViewportState, install_renderer, viewport_ui};
 use crate::envs::TASK_NAMES;
-use crate::envs::walkers::{Family, KinematicTree, to_mjcf};
+use crate::envs::walkers::{Family, KinematicTree, link_name, to_mjcf};
 use crate::render::{DrawList, SceneStyle};
 use crate::sim::body_info;
 use std::collections::VecDeque;
@@ -214,9 +214,9 @@ impl WorkbenchApp {
         list.add_scene(&self.scene.geometry, &SceneStyle::default());
         if let Some((centre, radius)) = list.bounds() {
             let mut centre = centre;
-            centre[2] = centre[2].max(0.5);
+            centre[2] = centre[2].max(0.2);
             self.viewport.camera.elevation_deg = -20.0;
-            self.viewport.camera.frame(centre, radius.max(0.9));
+            self.viewport.camera.frame(centre, radius.max(1.2));
         }
         // Things that move across the floor are followed, as dm_control's tracking cameras do.
         self.viewport.follow = self.scene.geometry.body_names.len() > 1
@@ -606,6 +606,23 @@ impl WorkbenchApp {
         });
     }
 
+    /// The designer, with its link selection mirrored into the viewport.
+    fn designer_panel_ui(&mut self, ui: &mut egui::Ui) -> Option<DesignerAction> {
+        let before = self.designer.selected;
+        let action = designer_ui(ui, &mut self.designer);
+        if self.designer.selected != before && matches!(self.scene.source, SceneSource::Walker(_)) {
+            self.viewport.selected_body = self.designer.selected.and_then(|(i, j)| {
+                let name = link_name(i, j);
+                self.scene
+                    .geometry
+                    .body_names
+                    .iter()
+                    .position(|b| *b == name)
+            });
+        }
+        action
+    }
+
     fn controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.tab, Tab::Simulation, "Simulation");
@@ -615,7 +632,7 @@ impl WorkbenchApp {
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
             Tab::Simulation => self.simulation_ui(ui),
-            Tab::Designer => match designer_ui(ui, &mut self.designer) {
+            Tab::Designer => match self.designer_panel_ui(ui) {
                 Some(DesignerAction::Rebuild) => self.commands.push(Command::LoadScene(
                     SceneSource::Walker(self.designer.tree.clone()),
                 )),

@@ -9,6 +9,8 @@
 //! - [`files`]: atomic writes, for every layer that saves.
 //! - [`models`]: the `DynamicsModel` trait; ground truth (MuJoCo rollouts).
 //! - [`plan`]: action noise, the random-shooting planner, MPC, evaluation.
+//! - [`render`]: the wgpu renderer (camera, draw lists, picking, pipelines); no egui.
+//! - [`ui`]: the eframe window: scenes, simulation controls, designer, presets.
 //! - [`cli`]: the command line, a thin layer over the others.
 //!
 //! The core layers never depend on a GUI crate (egui, eframe, wgpu, rfd); a test checks it.

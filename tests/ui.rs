@@ -22,7 +22,7 @@ fn harness_with_step(scene: &str, step_dt: f32) -> Harness<'static, WorkbenchApp
                 AppOptions {
                     scene,
                     start_paused: true,
-                    preset: None,
+                    ..AppOptions::default()
                 },
             );
             app.show_timings = false;
@@ -288,4 +288,125 @@ fn double_clicking_a_body_selects_it() {
     h.run_steps(2);
     assert_eq!(h.state().viewport().selected_body, Some(1));
     h.get_by_label_contains("mass");
+}
+
+/// Steps the harness until `done` holds (worker threads answer asynchronously).
+fn run_until(
+    h: &mut Harness<'static, WorkbenchApp>,
+    what: &str,
+    done: impl Fn(&WorkbenchApp) -> bool,
+) {
+    for _ in 0..600 {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn bundled_checkpoint() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/cartpole-swingup-small.safetensors")
+}
+
+#[test]
+fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
+    let mut h = harness("cartpole-swingup");
+    h.get_by_label("Planner").click();
+    h.run_steps(2);
+    {
+        let agent = &mut h.state_mut().scene_mut().agent;
+        agent.settings.config.candidates = 8;
+        agent.settings.config.horizon_steps = 30;
+    }
+    h.get_by_label("Step agent").click();
+    h.run_steps(3);
+    let app = h.state();
+    assert_eq!(app.scene().steps_taken(), 1);
+    let list = app.draw_list();
+    assert_eq!(list.count_line_groups("imagined "), 8);
+    assert_eq!(list.count_line_groups("real "), 8);
+    assert_eq!(list.count_line_groups("chosen"), 1);
+    // The prediction-error plot has one point per horizon step after one plan.
+    let (median, _) = tdm_workbench::ui::plots::error_series(app.scene()).expect("errors");
+    assert_eq!(median.len(), 30);
+    // Ground truth imagines exactly what happens.
+    assert!(median.iter().all(|p| p[1] < 1e-9), "{median:?}");
+    snapshot(&mut h, "planner_ground_truth_k8");
+
+    // K changed live: the next plan has 16 candidates, no restart.
+    h.state_mut().scene_mut().agent.settings.config.candidates = 16;
+    h.get_by_label("Step agent").click();
+    h.run_steps(3);
+    assert_eq!(h.state().draw_list().count_line_groups("imagined "), 16);
+    assert_eq!(h.state().scene().steps_taken(), 2);
+}
+
+#[test]
+fn a_truncated_checkpoint_is_refused_and_the_model_stays() {
+    let dir = std::env::temp_dir().join(format!("tdm-ui-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = std::fs::read(bundled_checkpoint()).unwrap();
+    let truncated = dir.join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let mut h = harness("cartpole-swingup");
+    let before = h.state().scene().agent.model.clone();
+    h.state_mut().submit(Command::LoadCheckpoint(truncated));
+    run_until(&mut h, "the loader", |a| !a.scene().loading_model());
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.scene().agent.model, before);
+    let msg = &app.toasts().last().expect("an error is shown").message;
+    assert!(msg.contains("truncated.safetensors"), "{msg}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_window_stays_responsive_while_a_tdm_plans() {
+    let mut h = harness("cartpole-swingup");
+    h.state_mut()
+        .submit(Command::LoadCheckpoint(bundled_checkpoint()));
+    run_until(&mut h, "the bundled TDM", |a| a.scene().agent.model.is_tdm);
+    {
+        let app = h.state_mut();
+        app.scene_mut()
+            .set_policy(tdm_workbench::ui::PolicyKind::Mpc);
+        let c = &mut app.scene_mut().agent.settings.config;
+        // Small enough for the unoptimised test build; the frame-time claim does not depend on it.
+        c.candidates = 32;
+        c.horizon_steps = 10;
+        app.scene_mut().playing = true;
+    }
+    let (mut frames_in_flight, mut worst) = (0, 0.0f64);
+    let started = std::time::Instant::now();
+    while started.elapsed().as_secs() < 60 {
+        h.step();
+        let app = h.state();
+        if app.scene().waiting_for_plan() {
+            frames_in_flight += 1;
+            worst = worst.max(app.last_frame_secs);
+        }
+        if app.scene().agent.records.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let app = h.state();
+    assert!(app.scene().agent.records.len() >= 2, "the TDM planned");
+    assert!(frames_in_flight >= 3, "frames were drawn while planning");
+    assert!(
+        worst < 0.05,
+        "a UI frame took {worst:.3} s while a plan was in flight"
+    );
+    assert!(
+        app.scene()
+            .agent
+            .last
+            .as_ref()
+            .unwrap()
+            .tokens_per_sec
+            .is_some()
+    );
 }

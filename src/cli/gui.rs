@@ -1,9 +1,11 @@
 //! `tdm-workbench` with no command, or `tdm-workbench gui`: the workbench window.
-use crate::ui::{AppOptions, SceneSource, run_native};
-use clap::Args;
+use crate::plan::PlannerConfig;
+use crate::ui::planner_panel::bundled_model_for;
+use crate::ui::{AppOptions, PolicyKind, SceneSource, run_native};
+use clap::Parser;
 use std::path::PathBuf;
 
-#[derive(Args, Debug, Default)]
+#[derive(Parser, Debug)]
 pub struct GuiArgs {
     /// The scene to open (a task name: `cartpole-swingup`, `walker:chain:8:3`, `mjcf:FILE.xml`).
     #[arg(long, default_value = "cartpole-swingup")]
@@ -14,6 +16,18 @@ pub struct GuiArgs {
     /// Start paused.
     #[arg(long)]
     paused: bool,
+    /// What the MPC agent plans with: `bundled` (the TDM in assets/models for the scene, if
+    /// there is one), `gt` (MuJoCo itself), or a checkpoint file.
+    #[arg(long, default_value = "bundled")]
+    model: String,
+    /// The policy at start: mpc, brownian or zero.
+    #[arg(long, default_value = "mpc")]
+    policy: String,
+    /// Samples K and horizon N at start (default: 64 x 20 with a TDM, 64 x 50 with ground truth).
+    #[arg(long)]
+    samples: Option<usize>,
+    #[arg(long)]
+    horizon: Option<usize>,
 }
 
 /// Whether a window could open here (an X11 or Wayland display is set).
@@ -31,10 +45,38 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
              under a virtual display: `xvfb-run -a tdm-workbench`"
         );
     }
+    let policy = match args.policy.as_str() {
+        "mpc" => PolicyKind::Mpc,
+        "brownian" => PolicyKind::Brownian,
+        "zero" => PolicyKind::Zero,
+        other => anyhow::bail!("--policy {other}: expected mpc, brownian or zero"),
+    };
+    let checkpoint = match args.model.as_str() {
+        "gt" => None,
+        "bundled" => bundled_model_for(&args.scene),
+        file => {
+            let path = PathBuf::from(file);
+            anyhow::ensure!(path.is_file(), "--model {file}: no such file");
+            Some(path)
+        }
+    };
+    let (k, n) = if checkpoint.is_some() {
+        (64, 20)
+    } else {
+        (64, 50)
+    };
+    let planner = PlannerConfig {
+        candidates: args.samples.unwrap_or(k),
+        horizon_steps: args.horizon.unwrap_or(n),
+        ..PlannerConfig::default()
+    };
     run_native(AppOptions {
         scene: SceneSource::Task(args.scene.clone()),
         start_paused: args.paused,
         preset: args.preset.clone(),
+        policy: Some(policy),
+        checkpoint,
+        planner: Some(planner),
     })
     .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
 }

@@ -70,7 +70,7 @@ fn overview() -> anyhow::Result<()> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None if gui::has_display() => gui::run(&gui::GuiArgs::default()),
+        None if gui::has_display() => gui::run(&gui::GuiArgs::parse_from(["gui"])),
         None => overview().map(|()| {
             eprintln!(
                 "\n(no display, so no window: every job above runs from the command line; \

@@ -71,14 +71,8 @@ fn draw_list(scene: &SceneGeometry) -> DrawList {
 
 /// Writes RGBA8 pixels as a PNG, atomically.
 pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, width, height);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(rgba)?;
-    }
+    let bytes =
+        crate::render::image::encode_png(width, height, rgba).map_err(anyhow::Error::msg)?;
     crate::files::atomic_write(path, &bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }

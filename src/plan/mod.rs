@@ -2,6 +2,7 @@
 //! evaluation (returns with 68% confidence intervals, prediction error against ground truth).
 
 mod eval;
+mod inspect;
 mod mpc;
 mod noise;
 mod planner;
@@ -9,6 +10,7 @@ mod policies;
 mod stats;
 
 pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
+pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig, ProposalPolicy};

@@ -87,6 +87,8 @@ pub struct DrawList {
     pub instances: Vec<DrawInstance>,
     /// Line segments: vertices in pairs.
     pub lines: Vec<LineVertex>,
+    /// Named runs of `lines` (a trail each): name and vertex range.
+    pub line_groups: Vec<(String, std::ops::Range<usize>)>,
     /// The model's own meshes; shared so a frame does not copy them.
     pub model_meshes: Arc<Vec<MeshData>>,
     /// Changes whenever `model_meshes` does, so the renderer re-uploads them only then.
@@ -204,6 +206,44 @@ impl DrawList {
                 color,
             });
         }
+    }
+
+    /// Appends a polyline as one named group (e.g. `imagined 3`), so it can be found again.
+    pub fn add_named_polyline(&mut self, name: String, points: &[[f32; 3]], color: [f32; 4]) {
+        let start = self.lines.len();
+        self.add_polyline(points, color);
+        self.line_groups.push((name, start..self.lines.len()));
+    }
+
+    /// Appends a dashed polyline (every other segment) as one named group.
+    pub fn add_named_dashed_polyline(
+        &mut self,
+        name: String,
+        points: &[[f32; 3]],
+        color: [f32; 4],
+    ) {
+        let start = self.lines.len();
+        for (i, w) in points.windows(2).enumerate() {
+            if i % 2 == 0 {
+                self.lines.push(LineVertex {
+                    position: w[0],
+                    color,
+                });
+                self.lines.push(LineVertex {
+                    position: w[1],
+                    color,
+                });
+            }
+        }
+        self.line_groups.push((name, start..self.lines.len()));
+    }
+
+    /// The number of line groups whose name starts with `prefix`.
+    pub fn count_line_groups(&self, prefix: &str) -> usize {
+        self.line_groups
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .count()
     }
 
     /// Centre and radius of a sphere around the pickable instances (for framing the camera).

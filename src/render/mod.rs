@@ -4,6 +4,7 @@
 pub mod camera;
 pub mod draw_list;
 pub mod headless;
+pub mod image;
 pub mod pick;
 pub mod primitives;
 pub mod renderer;

@@ -3,13 +3,19 @@
 //! become [`Command`]s handled in one place after the frame is drawn.
 use super::designer::{DesignerAction, DesignerState, designer_ui};
 use super::dialogs::{DialogPurpose, Dialogs};
+use super::planner_panel::{PlannerAction, planner_ui};
+use super::plots::{PlotKind, plot_csv, plots_ui};
 use super::presets::{Preset, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneRunner, SceneSource};
+use super::trails::{PlanView, add_ghosts, add_plan_trails, nearest_trail};
 use super::viewport::{ViewportState, install_renderer, viewport_ui};
+use crate::data::{Dataset, EnvInfo};
 use crate::envs::TASK_NAMES;
 use crate::envs::walkers::{Family, KinematicTree, link_name, to_mjcf};
+use crate::plan::PlannerConfig;
 use crate::render::{DrawList, SceneStyle};
 use crate::sim::body_info;
+use crate::sim::{SceneGeometry, Sim};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +33,12 @@ pub enum Command {
     SavePreset(PathBuf),
     ShowDialog(DialogPurpose),
     ResetView,
+    /// Plan with this TDM checkpoint (loaded off the UI thread).
+    LoadCheckpoint(PathBuf),
+    SaveCsv(PlotKind, PathBuf),
+    SavePng(PathBuf),
+    /// Write the episode so far as a one-episode dataset in this folder.
+    SaveDataset(PathBuf),
 }
 
 /// How the app starts.
@@ -36,6 +48,12 @@ pub struct AppOptions {
     pub start_paused: bool,
     /// Preset applied at start (its scene replaces `scene`).
     pub preset: Option<PathBuf>,
+    /// The policy at start (default: zero action).
+    pub policy: Option<PolicyKind>,
+    /// A TDM checkpoint the MPC agent plans with (default: ground truth).
+    pub checkpoint: Option<PathBuf>,
+    /// Planner settings at start.
+    pub planner: Option<PlannerConfig>,
 }
 
 impl Default for AppOptions {
@@ -44,6 +62,9 @@ impl Default for AppOptions {
             scene: SceneSource::Task("cartpole-swingup".into()),
             start_paused: false,
             preset: None,
+            policy: None,
+            checkpoint: None,
+            planner: None,
         }
     }
 }
@@ -51,6 +72,7 @@ impl Default for AppOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tab {
     Simulation,
+    Planner,
     Designer,
     Presets,
 }
@@ -82,10 +104,19 @@ pub struct WorkbenchApp {
     trail: VecDeque<[f32; 3]>,
     /// CPU time of the last UI frame (seconds, smoothed).
     pub ui_frame_secs: f64,
+    /// CPU time of the last UI frame (seconds, as measured).
+    pub last_frame_secs: f64,
     /// Show fps and frame times in the status line (off for reproducible screenshots).
     pub show_timings: bool,
     fps: f64,
     last_draw_list: Arc<DrawList>,
+    /// How the plan is drawn.
+    pub plan_view: PlanView,
+    /// Show the plots under the viewport.
+    pub show_plots: bool,
+    /// A scratch simulation and geometry for posing ghost bodies (per scene).
+    ghost: Option<(u64, Sim, SceneGeometry)>,
+    render_state: Option<egui_wgpu::RenderState>,
 }
 
 impl WorkbenchApp {
@@ -130,13 +161,28 @@ impl WorkbenchApp {
             wake,
             trail: VecDeque::new(),
             ui_frame_secs: 0.0,
+            last_frame_secs: 0.0,
             show_timings: true,
             fps: 0.0,
             last_draw_list: Arc::new(DrawList::default()),
+            plan_view: PlanView::default(),
+            show_plots: true,
+            ghost: None,
+            render_state: cc.wgpu_render_state.clone(),
         };
         app.frame_camera();
         if let Some(p) = options.preset {
             app.apply_preset(&p);
+        }
+        if let Some(policy) = options.policy {
+            app.scene.set_policy(policy);
+        }
+        if let Some(config) = options.planner {
+            app.scene.agent.settings.config = config;
+        }
+        if let Some(path) = options.checkpoint {
+            app.scene.load_tdm(path);
+            app.tab = Tab::Planner;
         }
         app.scene.playing = !options.start_paused;
         app
@@ -229,8 +275,20 @@ impl WorkbenchApp {
             Ok(mut next) => {
                 next.playing = self.scene.playing;
                 next.speed = self.scene.speed;
-                next.planner = self.scene.planner;
+                let (old, new) = (&self.scene.agent, &mut next.agent);
+                new.settings.config = old.settings.config;
+                new.settings.decoding = old.settings.decoding;
+                new.settings.context_limit_tokens = old.settings.context_limit_tokens;
+                new.settings.replay = old.settings.replay;
+                new.settings.ghosts = old.settings.ghosts;
+                new.plan_enabled = old.plan_enabled;
+                new.apply_actions = old.apply_actions;
+                if let Some(path) = old.model.path.clone() {
+                    // The same checkpoint, if it fits the new scene (else a message says why).
+                    next.load_tdm(path);
+                }
                 next.set_policy(self.scene.policy);
+                self.plan_view.highlighted = None;
                 let same_kind = std::mem::discriminant(&next.source)
                     == std::mem::discriminant(&self.scene.source);
                 self.scene = next;
@@ -263,7 +321,7 @@ impl WorkbenchApp {
         self.scene.set_policy(s.policy);
         self.viewport.follow = s.follow;
         if let Some(p) = preset.planner {
-            self.scene.planner = p;
+            self.scene.agent.settings.config = p;
         }
         if let Some(c) = preset.camera {
             self.viewport.camera = c;
@@ -290,7 +348,7 @@ impl WorkbenchApp {
                 policy: self.scene.policy,
                 follow: self.viewport.follow,
             },
-            planner: Some(self.scene.planner),
+            planner: Some(self.scene.agent.settings.config),
         })
     }
 
@@ -365,6 +423,68 @@ impl WorkbenchApp {
                 self.dialogs.show(purpose, move || ctx.request_repaint());
             }
             Command::ResetView => self.frame_camera(),
+            Command::LoadCheckpoint(path) => {
+                self.scene.load_tdm(path);
+            }
+            Command::SaveCsv(kind, path) => {
+                let text = plot_csv(&self.scene, kind);
+                self.save_text(&path, &text, &format!("{} CSV", kind.file_stem()));
+            }
+            Command::SavePng(path) => self.save_png(&path),
+            Command::SaveDataset(dir) => self.save_dataset(&dir),
+        }
+    }
+
+    fn save_png(&mut self, path: &Path) {
+        let Some(rs) = &self.render_state else {
+            return self.error("no GPU renderer to read the view from".into());
+        };
+        let pixels = {
+            let renderer = rs.renderer.read();
+            match renderer.callback_resources.get::<crate::render::Renderer>() {
+                Some(r) => r.read_pixels(&rs.device, &rs.queue),
+                None => Err("the 3D view has not been drawn yet".into()),
+            }
+        };
+        let result = pixels.and_then(|(w, h, rgba)| {
+            let bytes = crate::render::image::encode_png(w, h, &rgba)?;
+            crate::files::atomic_write(path, &bytes).map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(()) => self.info(format!("view saved to {}", path.display())),
+            Err(e) => self.error(format!("cannot save the view to {}: {e}", path.display())),
+        }
+    }
+
+    fn save_dataset(&mut self, dir: &Path) {
+        let episode = self.scene.episode().clone();
+        if episode.is_empty() {
+            return self.error("the episode has no steps yet: nothing to export".into());
+        }
+        let spec = self.scene.env().spec().clone();
+        let policy = serde_json::json!({
+            "kind": format!("{:?}", self.scene.policy).to_lowercase(),
+            "model": self.scene.agent.model.name,
+            "source": "tdm-workbench window",
+        });
+        let result = Dataset::create_or_resume(
+            dir,
+            EnvInfo::from_spec(&spec),
+            policy,
+            self.scene.seed,
+            None,
+        )
+        .and_then(|mut ds| {
+            let index = ds.meta().episodes.len();
+            ds.append(index, self.scene.seed, &episode)
+        });
+        match result {
+            Ok(()) => self.info(format!(
+                "episode ({} steps) added to the dataset in {}",
+                episode.len(),
+                dir.display()
+            )),
+            Err(e) => self.error(format!("cannot export the episode: {e}")),
         }
     }
 
@@ -379,6 +499,10 @@ impl WorkbenchApp {
                 DialogPurpose::SaveMjcf => Command::SaveMjcf(path),
                 DialogPurpose::OpenPreset => Command::ApplyPreset(path),
                 DialogPurpose::SavePreset => Command::SavePreset(path),
+                DialogPurpose::OpenCheckpoint => Command::LoadCheckpoint(path),
+                DialogPurpose::SaveCsv(kind) => Command::SaveCsv(kind, path),
+                DialogPurpose::SavePng => Command::SavePng(path),
+                DialogPurpose::SaveDataset => Command::SaveDataset(path),
             });
         }
         for c in std::mem::take(&mut self.commands) {
@@ -438,6 +562,21 @@ impl WorkbenchApp {
         );
         let trail: Vec<[f32; 3]> = self.trail.iter().copied().collect();
         list.add_polyline(&trail, [1.0, 0.85, 0.3, 0.6]);
+        if self.scene.policy == PolicyKind::Mpc
+            && let Some(outcome) = self.scene.agent.last.clone()
+        {
+            add_plan_trails(&mut list, &outcome, &self.plan_view);
+            if self.plan_view.ghosts > 0 {
+                let key = self.scene.meshes_key;
+                if self.ghost.as_ref().is_none_or(|(k, _, _)| *k != key) {
+                    let sim = Sim::new(self.scene.env().sim().model().clone());
+                    self.ghost = Some((key, sim, self.scene.geometry.clone()));
+                }
+                if let Some((_, sim, geometry)) = self.ghost.as_mut() {
+                    add_ghosts(&mut list, &outcome, &self.plan_view, sim, geometry);
+                }
+            }
+        }
         let list = Arc::new(list);
         self.last_draw_list = list.clone();
         list
@@ -509,6 +648,15 @@ impl WorkbenchApp {
                 if ui.button("Reset view").clicked() {
                     self.commands.push(Command::ResetView);
                 }
+                if ui.button("Export view as PNG…").clicked() {
+                    self.commands
+                        .push(Command::ShowDialog(DialogPurpose::SavePng));
+                }
+                if ui.button("Export episode as dataset…").clicked() {
+                    self.commands
+                        .push(Command::ShowDialog(DialogPurpose::SaveDataset));
+                }
+                ui.checkbox(&mut self.show_plots, "Show plots");
                 ui.checkbox(&mut self.viewport.follow, "Follow the root body");
                 ui.checkbox(&mut self.show_timings, "Show frame timings");
             });
@@ -556,18 +704,11 @@ impl WorkbenchApp {
             ui.radio_value(&mut policy, p, p.label());
         }
         self.scene.set_policy(policy);
-        if policy == PolicyKind::GroundTruthMpc {
-            let cfg = &mut self.scene.planner;
-            ui.add(egui::Slider::new(&mut cfg.candidates, 1..=512).text("samples K"));
-            ui.add(egui::Slider::new(&mut cfg.horizon_steps, 1..=300).text("horizon N"));
-            ui.add(
-                egui::Slider::new(&mut cfg.noise.variance, 0.01..=8.0)
-                    .logarithmic(true)
-                    .text("noise variance σ²"),
-            );
-            if let Some(secs) = self.scene.last_plan_secs {
-                ui.label(format!("last plan {:.1} ms", secs * 1e3));
-            }
+        if policy == PolicyKind::Mpc {
+            ui.weak(format!(
+                "planning with {} (Planner tab)",
+                self.scene.agent.model.name
+            ));
         }
         ui.separator();
         let spec = self.scene.env().spec();
@@ -626,12 +767,24 @@ impl WorkbenchApp {
     fn controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.tab, Tab::Simulation, "Simulation");
+            ui.selectable_value(&mut self.tab, Tab::Planner, "Planner");
             ui.selectable_value(&mut self.tab, Tab::Designer, "Designer");
             ui.selectable_value(&mut self.tab, Tab::Presets, "Preset files");
         });
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
             Tab::Simulation => self.simulation_ui(ui),
+            Tab::Planner => {
+                match planner_ui(ui, &mut self.scene, &mut self.plan_view, self.show_timings) {
+                    Some(PlannerAction::OpenCheckpoint) => self
+                        .commands
+                        .push(Command::ShowDialog(DialogPurpose::OpenCheckpoint)),
+                    Some(PlannerAction::LoadCheckpoint(p)) => {
+                        self.commands.push(Command::LoadCheckpoint(p))
+                    }
+                    None => {}
+                }
+            }
             Tab::Designer => match self.designer_panel_ui(ui) {
                 Some(DesignerAction::Rebuild) => self.commands.push(Command::LoadScene(
                     SceneSource::Walker(self.designer.tree.clone()),
@@ -755,6 +908,13 @@ impl WorkbenchApp {
         let list = self.build_draw_list();
         let rect = ui.available_rect_before_wrap();
         let response = viewport_ui(ui, &mut self.viewport, list);
+        if let Some(at) = response.clicked
+            && let Some(outcome) = self.scene.agent.last.clone()
+        {
+            let (camera, r) = (self.viewport.camera, self.viewport.rect);
+            let project = |p: [f32; 3]| camera.project(glam::Vec3::from(p), r.width(), r.height());
+            self.plan_view.highlighted = nearest_trail(&outcome, &project, at, 8.0);
+        }
         if let Some(picked) = response.picked {
             self.viewport.selected_body = picked;
             if let Some(body) = picked
@@ -775,20 +935,35 @@ impl eframe::App for WorkbenchApp {
             self.fps = 0.9 * self.fps + 0.1 / dt;
         }
         self.shortcuts(ui.ctx());
+        self.scene.poll_model_loader();
         self.scene.advance(dt);
         self.update_follow_and_trail();
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        if self.show_plots {
+            let mut export = None;
+            egui::Panel::bottom("plots")
+                .resizable(true)
+                .default_size(200.0)
+                .show(ui, |ui| {
+                    export = plots_ui(ui, &self.scene, self.show_timings)
+                });
+            if let Some(kind) = export {
+                self.commands
+                    .push(Command::ShowDialog(DialogPurpose::SaveCsv(kind)));
+            }
+        }
         egui::Panel::left("controls")
             .resizable(true)
             .default_size(330.0)
             .show(ui, |ui| self.controls_ui(ui));
         egui::CentralPanel::no_frame().show(ui, |ui| self.viewport_panel_ui(ui));
         self.handle_commands();
-        if self.scene.playing || self.dialogs.busy() {
+        if self.scene.playing || self.dialogs.busy() || self.scene.loading_model() {
             ui.ctx().request_repaint();
         }
         let secs = started.elapsed().as_secs_f64();
+        self.last_frame_secs = secs;
         self.ui_frame_secs = if self.ui_frame_secs == 0.0 {
             secs
         } else {

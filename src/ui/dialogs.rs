@@ -12,10 +12,19 @@ pub enum DialogPurpose {
     SaveMjcf,
     OpenPreset,
     SavePreset,
+    OpenCheckpoint,
+    SaveCsv(super::plots::PlotKind),
+    SavePng,
+    SaveDataset,
 }
 
 /// A dialog's answer: the purpose and the file, or `None` if cancelled (or no dialog service).
 pub type DialogAnswer = (DialogPurpose, Option<PathBuf>);
+
+/// Folder pickers are handled before the file dialogs' table.
+fn unreachable_dataset() -> (&'static str, &'static str, &'static [&'static str], bool) {
+    ("Export dataset", "dataset", &[], true)
+}
 
 /// Runs dialogs on worker threads.
 pub struct Dialogs {
@@ -38,6 +47,14 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("file-dialog".into())
             .spawn(move || {
+                if purpose == DialogPurpose::SaveDataset {
+                    let path = rfd::FileDialog::new()
+                        .set_title("Export the episode as a dataset (choose a folder)")
+                        .pick_folder();
+                    let _ = tx.send((purpose, path));
+                    wake();
+                    return;
+                }
                 let (title, filter, ext, save): (&str, &str, &[&str], bool) = match purpose {
                     DialogPurpose::OpenMjcf => ("Open MJCF", "MJCF", &["xml"], false),
                     DialogPurpose::OpenTree => {
@@ -47,6 +64,12 @@ impl Dialogs {
                     DialogPurpose::SaveMjcf => ("Save walker MJCF", "MJCF", &["xml"], true),
                     DialogPurpose::OpenPreset => ("Open preset", "preset", &["json"], false),
                     DialogPurpose::SavePreset => ("Save preset", "preset", &["json"], true),
+                    DialogPurpose::OpenCheckpoint => {
+                        ("Open checkpoint", "checkpoint", &["safetensors"], false)
+                    }
+                    DialogPurpose::SaveCsv(_) => ("Export plot as CSV", "CSV", &["csv"], true),
+                    DialogPurpose::SavePng => ("Export view as PNG", "PNG", &["png"], true),
+                    DialogPurpose::SaveDataset => unreachable_dataset(),
                 };
                 let dialog = rfd::FileDialog::new()
                     .set_title(title)

@@ -3,9 +3,12 @@
 pub mod app;
 pub mod designer;
 pub mod dialogs;
+pub mod planner_panel;
 pub mod planner_worker;
+pub mod plots;
 pub mod presets;
 pub mod scene;
+pub mod trails;
 pub mod viewport;
 
 pub use app::{AppOptions, Command, Toast, WorkbenchApp, run_native};

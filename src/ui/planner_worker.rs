@@ -1,49 +1,188 @@
-//! Ground-truth MPC on a worker thread: the UI sends the current state and episode, the worker
-//! plans (K candidates rolled out in MuJoCo) and sends the chosen action back. The UI never waits
-//! on it; the simulation waits for the plan (lock-step) when planning is slower than real time.
+//! MPC on a worker thread. The UI sends the current state and episode with the planner settings;
+//! the worker plans with the current model (ground truth or a TDM), replays every candidate in
+//! MuJoCo for the imagined-vs-real view, inspects the plan (trails, prediction error, rewards)
+//! and sends it all back. Models are loaded on their own thread and handed over, so a slow or
+//! broken checkpoint never blocks the window. The UI never waits on either thread.
 use crate::data::Episode;
-use crate::envs::{Env, MujocoEnv, Task};
-use crate::models::GroundTruth;
-use crate::plan::{MpcAgent, PlannerConfig};
-use crate::sim::SimState;
+use crate::envs::{Env, EnvSpec, MujocoEnv, Task};
+use crate::models::tdm::{Decoding, TdmModel};
+use crate::models::{DynamicsModel, GroundTruth, PlanContext};
+use crate::plan::{
+    Plan, PlanInspection, Planner, PlannerConfig, TrailPoint, inspect_plan, replay_plan,
+};
+use crate::sim::{RolloutWorkers, SimState};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
+
+/// A dynamics model the worker can plan with.
+pub enum WorkerModel {
+    GroundTruth(GroundTruth),
+    Tdm(Box<TdmModel>),
+}
+
+impl WorkerModel {
+    fn as_dyn(&mut self) -> &mut dyn DynamicsModel {
+        match self {
+            Self::GroundTruth(m) => m,
+            Self::Tdm(m) => m.as_mut(),
+        }
+    }
+}
+
+/// What the panel shows about the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    pub name: String,
+    /// Lines such as sizes and the environments it was trained on.
+    pub details: Vec<String>,
+    pub path: Option<PathBuf>,
+    pub is_tdm: bool,
+}
+
+/// Loads a TDM checkpoint for `spec` (any error names the file and the problem).
+pub fn load_tdm(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, ModelInfo), String> {
+    let model = TdmModel::load(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = model.meta();
+    let c = &meta.model;
+    let mut details = vec![
+        format!(
+            "{} layers, width {}, {} heads, context {} tokens",
+            c.layers, c.width, c.heads, c.context_tokens
+        ),
+        format!(
+            "trained {} steps, {:.2}M tokens{}",
+            meta.steps_trained,
+            meta.tokens_trained as f64 / 1e6,
+            meta.held_out_loss
+                .map(|l| format!(", held-out loss {l:.3}"))
+                .unwrap_or_default()
+        ),
+    ];
+    for e in &meta.envs {
+        details.push(format!(
+            "trained on {} (obs {}, act {})",
+            e.name, e.observation_size, e.action_size
+        ));
+    }
+    let info = ModelInfo {
+        name: model.name(),
+        details,
+        path: Some(path.to_path_buf()),
+        is_tdm: true,
+    };
+    Ok((WorkerModel::Tdm(Box::new(model)), info))
+}
+
+/// The ground-truth model for `task`.
+pub fn ground_truth(task: Arc<dyn Task>) -> (WorkerModel, ModelInfo) {
+    let info = ModelInfo {
+        name: "ground truth (MuJoCo)".into(),
+        details: vec!["candidates rolled out in MuJoCo from the real state".into()],
+        path: None,
+        is_tdm: false,
+    };
+    (WorkerModel::GroundTruth(GroundTruth::new(task, 0)), info)
+}
+
+/// Loads a checkpoint on its own thread; the answer arrives on the returned channel.
+pub fn load_tdm_async(
+    path: PathBuf,
+    spec: EnvSpec,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> Receiver<Result<(WorkerModel, ModelInfo), String>> {
+    let (tx, rx) = channel();
+    let spawned = std::thread::Builder::new()
+        .name("model-loader".into())
+        .spawn(move || {
+            let _ = tx.send(load_tdm(&path, &spec));
+            wake();
+        });
+    if let Err(e) = spawned {
+        let (tx, rx2) = channel();
+        let _ = tx.send(Err(format!("cannot start the loader thread: {e}")));
+        return rx2;
+    }
+    rx
+}
+
+/// Settings the panel changes live.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlanSettings {
+    pub config: PlannerConfig,
+    pub decoding: Decoding,
+    pub context_limit_tokens: Option<usize>,
+    /// Replay every candidate in MuJoCo (ground truth trails, prediction error).
+    pub replay: bool,
+    pub trail: TrailPoint,
+    pub ghosts: usize,
+}
 
 struct Request {
     state: SimState,
     steps_taken: usize,
     history: Episode,
-    config: PlannerConfig,
+    settings: PlanSettings,
 }
 
-/// A finished plan: the action to apply and what it cost.
+enum Message {
+    SetModel(Box<WorkerModel>),
+    Plan(Box<Request>),
+}
+
+/// A finished plan with everything the UI draws about it.
 #[derive(Clone, Debug)]
-pub struct PlanReply {
-    pub action: Result<Vec<f64>, String>,
-    pub elapsed_secs: f64,
+pub struct PlanOutcome {
+    pub plan: Plan,
+    pub inspection: PlanInspection,
+    /// The steps taken when planning started (the plan's time).
+    pub steps_taken: usize,
+    pub model_name: String,
+    /// Tokens the model generated per second (TDMs), else `None`.
+    pub tokens_per_sec: Option<f64>,
 }
 
-/// The planning thread of one scene; dropped with the scene.
+/// The planning thread of one scene; dropped with the scene (the thread ends after its plan).
 pub struct PlannerWorker {
-    requests: Option<SyncSender<Request>>,
-    replies: Receiver<PlanReply>,
+    messages: Option<SyncSender<Message>>,
+    replies: Receiver<Result<Box<PlanOutcome>, String>>,
     in_flight: bool,
-    thread: Option<JoinHandle<()>>,
+    _thread: Option<JoinHandle<()>>,
 }
 
 impl PlannerWorker {
-    /// Starts the thread for `task`; `wake` is called after each reply (e.g. to repaint the UI).
-    pub fn start(task: Arc<dyn Task>, wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Self> {
-        let (req_tx, req_rx) = sync_channel::<Request>(1);
-        let (rep_tx, rep_rx) = sync_channel::<PlanReply>(1);
+    /// Starts the thread for `task` with `model`; `wake` is called after each reply.
+    pub fn start(
+        task: Arc<dyn Task>,
+        model: WorkerModel,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let (msg_tx, msg_rx) = sync_channel::<Message>(2);
+        let (rep_tx, rep_rx) = sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("planner".into())
             .spawn(move || {
                 let mut env = MujocoEnv::new(task.clone());
-                let mut agent: Option<MpcAgent> = None;
-                while let Ok(req) = req_rx.recv() {
-                    let reply = plan_once(&task, &mut env, &mut agent, req);
+                let mut model = model;
+                let mut planner: Option<Planner> = None;
+                let mut replayer = RolloutWorkers::new(task.model().clone(), 0);
+                while let Ok(msg) = msg_rx.recv() {
+                    let req = match msg {
+                        Message::SetModel(m) => {
+                            model = *m;
+                            continue;
+                        }
+                        Message::Plan(req) => req,
+                    };
+                    let reply = plan_once(
+                        &task,
+                        &mut env,
+                        &mut model,
+                        &mut planner,
+                        &mut replayer,
+                        *req,
+                    );
                     if rep_tx.send(reply).is_err() {
                         break;
                     }
@@ -51,15 +190,22 @@ impl PlannerWorker {
                 }
             })?;
         Ok(Self {
-            requests: Some(req_tx),
+            messages: Some(msg_tx),
             replies: rep_rx,
             in_flight: false,
-            thread: Some(thread),
+            _thread: Some(thread),
         })
     }
 
     pub fn in_flight(&self) -> bool {
         self.in_flight
+    }
+
+    /// Replaces the model for the next plans.
+    pub fn set_model(&mut self, model: WorkerModel) {
+        if let Some(tx) = &self.messages {
+            let _ = tx.send(Message::SetModel(Box::new(model)));
+        }
     }
 
     /// Asks for a plan from `state`; ignored while one is in flight.
@@ -68,24 +214,24 @@ impl PlannerWorker {
         state: SimState,
         steps_taken: usize,
         history: &Episode,
-        config: PlannerConfig,
+        settings: PlanSettings,
     ) {
         if self.in_flight {
             return;
         }
-        if let Some(tx) = &self.requests {
-            let sent = tx.try_send(Request {
+        if let Some(tx) = &self.messages {
+            let sent = tx.try_send(Message::Plan(Box::new(Request {
                 state,
                 steps_taken,
                 history: history.clone(),
-                config,
-            });
+                settings,
+            })));
             self.in_flight = sent.is_ok();
         }
     }
 
     /// The reply, if the plan is done.
-    pub fn poll(&mut self) -> Option<PlanReply> {
+    pub fn poll(&mut self) -> Option<Result<Box<PlanOutcome>, String>> {
         match self.replies.try_recv() {
             Ok(r) => {
                 self.in_flight = false;
@@ -94,62 +240,79 @@ impl PlannerWorker {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
                 self.in_flight = false;
-                None
+                Some(Err("the planner thread stopped".into()))
             }
         }
     }
 
-    /// Waits for the reply in flight (tests and headless stepping).
-    pub fn wait(&mut self) -> Option<PlanReply> {
+    /// Waits for the reply in flight (the step button).
+    pub fn wait(&mut self) -> Option<Result<Box<PlanOutcome>, String>> {
         if !self.in_flight {
             return None;
         }
         self.in_flight = false;
-        self.replies.recv().ok()
+        Some(
+            self.replies
+                .recv()
+                .unwrap_or_else(|_| Err("the planner thread stopped".into())),
+        )
     }
 }
 
 fn plan_once(
     task: &Arc<dyn Task>,
     env: &mut MujocoEnv,
-    agent: &mut Option<MpcAgent>,
+    model: &mut WorkerModel,
+    planner: &mut Option<Planner>,
+    replayer: &mut RolloutWorkers,
     req: Request,
-) -> PlanReply {
-    if let Err(e) = env.set_state(&req.state, req.steps_taken) {
-        return PlanReply {
-            action: Err(format!("planner: cannot restore the state: {e}")),
-            elapsed_secs: 0.0,
-        };
+) -> Result<Box<PlanOutcome>, String> {
+    env.set_state(&req.state, req.steps_taken)
+        .map_err(|e| format!("planner: cannot restore the state: {e}"))?;
+    let s = req.settings;
+    let planner = planner.get_or_insert_with(|| Planner::new(s.config));
+    if *planner.config() != s.config {
+        planner.set_config(s.config);
     }
-    let agent = agent.get_or_insert_with(|| {
-        MpcAgent::new(
-            req.config,
-            Box::new(GroundTruth::new(task.clone(), 0)),
-            task.clone(),
-        )
+    if let WorkerModel::Tdm(m) = model {
+        m.decoding = s.decoding;
+        m.context_limit_tokens = s.context_limit_tokens;
+    }
+    let ctx = PlanContext {
+        history: &req.history,
+        state: Some(&req.state),
+    };
+    let dyn_model = model.as_dyn();
+    let plan = planner
+        .plan(dyn_model, task.as_ref(), &ctx)
+        .map_err(|e| format!("planner ({}): {e}", dyn_model.name()))?;
+    let model_name = dyn_model.name();
+    let tokens_per_sec = matches!(model, WorkerModel::Tdm(_)).then(|| {
+        let per_step = task.spec().observation_size + 1;
+        (plan.candidates() * plan.horizon_steps() * per_step) as f64 / plan.elapsed_secs.max(1e-9)
     });
-    if *agent.planner().config() != req.config {
-        agent.planner().set_config(req.config);
-    }
-    match agent.plan(env, &req.history) {
-        Ok(plan) => PlanReply {
-            action: Ok(plan.action.clone()),
-            elapsed_secs: plan.elapsed_secs,
-        },
-        Err(e) => PlanReply {
-            action: Err(format!("planner: {e}")),
-            elapsed_secs: 0.0,
-        },
-    }
-}
-
-impl Drop for PlannerWorker {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread's loop after its current plan.
-        self.requests = None;
-        if let Some(t) = self.thread.take() {
-            // Do not block the UI on a long plan: detach instead of joining.
-            drop(t);
-        }
-    }
+    let replay = if s.replay {
+        Some(
+            replay_plan(replayer, task.as_ref(), &req.state, &plan)
+                .map_err(|e| format!("replaying the candidates: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let start_qpos = env.sim().data().qpos().to_vec();
+    let inspection = inspect_plan(
+        task.as_ref(),
+        &start_qpos,
+        &plan,
+        replay.as_ref(),
+        s.trail,
+        s.ghosts,
+    );
+    Ok(Box::new(PlanOutcome {
+        plan,
+        inspection,
+        steps_taken: req.steps_taken,
+        model_name,
+        tokens_per_sec,
+    }))
 }

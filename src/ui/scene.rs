@@ -1,16 +1,23 @@
 //! The scene being simulated: an environment, its playback (play/pause, speed, single steps,
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
-use super::planner_worker::PlannerWorker;
+use super::planner_worker::{
+    ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth, load_tdm_async,
+};
 use crate::data::{Episode, Policy};
+use crate::envs::Task;
 use crate::envs::walkers::{CorridorRun, KinematicTree};
 use crate::envs::{Env, MujocoEnv, make_env};
+use crate::models::tdm::Decoding;
 use crate::plan::{NoiseConfig, NoisePolicy, PlannerConfig, ZeroPolicy};
+use crate::plan::{TrailPoint, quartiles_by_step};
 use crate::sim::{MeshData, SceneGeometry, SimState};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
 
 /// What drives the actuators.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,19 +28,92 @@ pub enum PolicyKind {
     Zero,
     /// A Brownian random walk (the planner's noise), one per episode.
     Brownian,
-    /// Random-shooting MPC planning with MuJoCo itself as the model.
-    GroundTruthMpc,
+    /// Random-shooting MPC with the planner panel's model (ground truth, a TDM, ...).
+    #[serde(alias = "ground-truth-mpc")]
+    Mpc,
 }
 
 impl PolicyKind {
-    pub const ALL: [PolicyKind; 3] = [Self::Zero, Self::Brownian, Self::GroundTruthMpc];
+    pub const ALL: [PolicyKind; 3] = [Self::Zero, Self::Brownian, Self::Mpc];
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Zero => "zero action",
             Self::Brownian => "Brownian noise",
-            Self::GroundTruthMpc => "ground-truth MPC",
+            Self::Mpc => "MPC agent (planner panel)",
         }
+    }
+}
+
+/// One control step of an MPC episode, for the plots.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    /// Control step index in the episode.
+    pub step: usize,
+    pub action: Vec<f64>,
+    pub reward: f64,
+    /// What the chosen plan expected for this step's reward.
+    pub predicted_reward: Option<f64>,
+    pub plan_secs: Option<f64>,
+    pub tokens_per_sec: Option<f64>,
+    pub real_time_factor: f64,
+}
+
+/// The MPC agent's settings and what it has produced this episode.
+pub struct AgentState {
+    pub settings: PlanSettings,
+    /// Plan at all (off: the agent sends zero actions).
+    pub plan_enabled: bool,
+    /// Apply the planned action to the simulation (off: plan, but act with zeros).
+    pub apply_actions: bool,
+    pub model: ModelInfo,
+    /// A model waiting for the worker (set before the worker starts).
+    pending_model: Option<WorkerModel>,
+    loader: Option<Receiver<Result<(WorkerModel, ModelInfo), String>>>,
+    /// The last finished plan.
+    pub last: Option<Arc<PlanOutcome>>,
+    /// Per control step of this episode.
+    pub records: Vec<StepRecord>,
+    /// Per horizon step: sum and count of the per-plan median prediction error.
+    pub error_accumulated: Vec<(f64, usize)>,
+    /// Drop the reply in flight (it was planned from a state that is gone).
+    discard_reply: bool,
+}
+
+impl AgentState {
+    fn new(task: Arc<dyn Task>) -> Self {
+        let (model, info) = ground_truth(task.clone());
+        Self {
+            settings: PlanSettings {
+                config: PlannerConfig {
+                    candidates: 64,
+                    horizon_steps: 50,
+                    ..PlannerConfig::default()
+                },
+                decoding: Decoding::default(),
+                context_limit_tokens: None,
+                replay: true,
+                trail: TrailPoint::default_for(task.as_ref()),
+                ghosts: 3,
+            },
+            plan_enabled: true,
+            apply_actions: true,
+            model: info,
+            pending_model: Some(model),
+            loader: None,
+            last: None,
+            records: Vec::new(),
+            error_accumulated: Vec::new(),
+            discard_reply: false,
+        }
+    }
+
+    /// Mean over this episode's plans of the median prediction error, per horizon step.
+    pub fn mean_error_by_step(&self) -> Vec<f64> {
+        self.error_accumulated
+            .iter()
+            .map(|&(sum, n)| if n > 0 { sum / n as f64 } else { f64::NAN })
+            .collect()
     }
 }
 
@@ -85,7 +165,7 @@ pub struct SceneRunner {
     pub speed: f64,
     pub seed: u64,
     pub policy: PolicyKind,
-    pub planner: PlannerConfig,
+    pub agent: AgentState,
     noise_policy: NoisePolicy,
     episode: Episode,
     pub episode_return: f64,
@@ -98,8 +178,6 @@ pub struct SceneRunner {
     wake: Arc<dyn Fn() + Send + Sync>,
     /// Sim seconds advanced / real seconds, smoothed.
     pub real_time_factor: f64,
-    /// Last plan's wall-clock time.
-    pub last_plan_secs: Option<f64>,
     /// The last problem (divergence, planner failure); cleared on reset.
     pub problem: Option<String>,
 }
@@ -136,11 +214,7 @@ impl SceneRunner {
             speed: 1.0,
             seed,
             policy: PolicyKind::Zero,
-            planner: PlannerConfig {
-                candidates: 64,
-                horizon_steps: 50,
-                ..PlannerConfig::default()
-            },
+            agent: AgentState::new(env.task()),
             env,
             noise_policy: NoisePolicy::new(
                 NoiseConfig::default(),
@@ -156,12 +230,16 @@ impl SceneRunner {
             worker: None,
             wake,
             real_time_factor: 0.0,
-            last_plan_secs: None,
             problem: None,
         };
         runner.noise_policy.begin_episode(seed);
         runner.remember();
         Ok(runner)
+    }
+
+    /// The episode so far (observations, actions, rewards since the last reset or scrub).
+    pub fn episode(&self) -> &Episode {
+        &self.episode
     }
 
     pub fn env(&self) -> &dyn Env {
@@ -222,7 +300,7 @@ impl SceneRunner {
         self.owed_secs = 0.0;
         self.scrub = None;
         self.history.clear();
-        self.worker = None;
+        self.forget_plans();
         match self.env.reset(seed) {
             Ok(first) => {
                 self.episode = Episode::new(&first, self.env.spec().action_size);
@@ -252,7 +330,7 @@ impl SceneRunner {
             return;
         };
         self.playing = false;
-        self.worker = None;
+        self.forget_plans();
         if let Err(e) = self.env.set_state(&snap.state, snap.steps_taken) {
             self.problem = Some(format!("cannot restore a remembered state: {e}"));
             return;
@@ -282,12 +360,111 @@ impl SceneRunner {
         self.env.steps_taken() >= self.env.spec().episode_steps
     }
 
+    /// Forgets plans of a state that is gone (reset, scrub): the reply in flight is dropped.
+    fn forget_plans(&mut self) {
+        if self.worker.as_ref().is_some_and(PlannerWorker::in_flight) {
+            self.agent.discard_reply = true;
+        }
+        self.agent.last = None;
+        self.agent.records.clear();
+        self.agent.error_accumulated.clear();
+    }
+
     /// The action of a policy that needs no planning, or `None` for MPC.
     fn immediate_action(&mut self) -> Option<Vec<f64>> {
         match self.policy {
             PolicyKind::Zero => ZeroPolicy.act(self.env.as_ref(), &self.episode).ok(),
             PolicyKind::Brownian => self.noise_policy.act(self.env.as_ref(), &self.episode).ok(),
-            PolicyKind::GroundTruthMpc => None,
+            PolicyKind::Mpc if !self.agent.plan_enabled => {
+                ZeroPolicy.act(self.env.as_ref(), &self.episode).ok()
+            }
+            PolicyKind::Mpc => None,
+        }
+    }
+
+    fn worker(&mut self) -> Option<&mut PlannerWorker> {
+        if self.worker.is_none() {
+            let model = self
+                .agent
+                .pending_model
+                .take()
+                .unwrap_or_else(|| ground_truth(self.env.task()).0);
+            match PlannerWorker::start(self.env.task(), model, self.wake.clone()) {
+                Ok(w) => self.worker = Some(w),
+                Err(e) => {
+                    self.problem = Some(format!("cannot start the planner thread: {e}"));
+                    self.playing = false;
+                }
+            }
+        }
+        self.worker.as_mut()
+    }
+
+    /// Plans with a TDM checkpoint from now on, once it has loaded (on its own thread); a
+    /// checkpoint that is broken or does not fit this scene is reported and the model stays.
+    pub fn load_tdm(&mut self, path: PathBuf) {
+        self.agent.loader = Some(load_tdm_async(
+            path,
+            self.env.spec().clone(),
+            self.wake.clone(),
+        ));
+    }
+
+    /// Whether a checkpoint is being loaded.
+    pub fn loading_model(&self) -> bool {
+        self.agent.loader.is_some()
+    }
+
+    /// Plans with MuJoCo itself from now on.
+    pub fn use_ground_truth(&mut self) {
+        let (model, info) = ground_truth(self.env.task());
+        self.install_model(model, info);
+    }
+
+    fn install_model(&mut self, model: WorkerModel, info: ModelInfo) {
+        self.agent.model = info;
+        self.agent.last = None;
+        match self.worker.as_mut() {
+            Some(w) => w.set_model(model),
+            None => self.agent.pending_model = Some(model),
+        }
+    }
+
+    /// Takes a loaded model if one is ready (called every frame).
+    pub fn poll_model_loader(&mut self) {
+        let Some(rx) = &self.agent.loader else {
+            return;
+        };
+        match rx.try_recv() {
+            Ok(Ok((model, info))) => {
+                self.agent.loader = None;
+                self.install_model(model, info);
+            }
+            Ok(Err(e)) => {
+                self.agent.loader = None;
+                self.problem = Some(format!(
+                    "model not loaded (still planning with {}): {e}",
+                    self.agent.model.name
+                ));
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.agent.loader = None,
+        }
+    }
+
+    fn record_plan(&mut self, outcome: &PlanOutcome) {
+        if let Some(errors) = &outcome.inspection.prediction_error {
+            let q = quartiles_by_step(errors);
+            let acc = &mut self.agent.error_accumulated;
+            if acc.len() < q.len() {
+                acc.resize(q.len(), (0.0, 0));
+            }
+            for (a, [_, median, _]) in acc.iter_mut().zip(q) {
+                if median.is_finite() {
+                    a.0 += median;
+                    a.1 += 1;
+                }
+            }
         }
     }
 
@@ -302,24 +479,13 @@ impl SceneRunner {
             self.apply(&action);
             return true;
         }
-        let worker = match self.worker.as_mut() {
-            Some(w) => w,
-            None => match PlannerWorker::start(self.env.task(), self.wake.clone()) {
-                Ok(w) => self.worker.insert(w),
-                Err(e) => {
-                    self.problem = Some(format!("cannot start the planner thread: {e}"));
-                    self.playing = false;
-                    return false;
-                }
-            },
+        let (state, steps) = (self.env.state(), self.env.steps_taken());
+        let (episode, settings) = (self.episode.clone(), self.agent.settings);
+        let Some(worker) = self.worker() else {
+            return false;
         };
         if !worker.in_flight() {
-            worker.request(
-                self.env.state(),
-                self.env.steps_taken(),
-                &self.episode,
-                self.planner,
-            );
+            worker.request(state, steps, &episode, settings);
         }
         let reply = if block_on_plan {
             worker.wait()
@@ -329,10 +495,38 @@ impl SceneRunner {
         let Some(reply) = reply else {
             return false;
         };
-        self.last_plan_secs = Some(reply.elapsed_secs);
-        match reply.action {
-            Ok(action) => {
+        if std::mem::take(&mut self.agent.discard_reply) {
+            return false;
+        }
+        match reply {
+            Ok(outcome) => {
+                let outcome: Arc<PlanOutcome> = Arc::from(outcome);
+                self.record_plan(&outcome);
+                let plan = &outcome.plan;
+                let action = if self.agent.apply_actions {
+                    plan.action.clone()
+                } else {
+                    vec![0.0; plan.action_size]
+                };
+                let predicted = outcome
+                    .inspection
+                    .predicted_rewards
+                    .get(plan.best)
+                    .and_then(|r| r.first().copied());
+                let record = StepRecord {
+                    step: self.env.steps_taken(),
+                    action: action.clone(),
+                    reward: f64::NAN,
+                    predicted_reward: predicted,
+                    plan_secs: Some(plan.elapsed_secs),
+                    tokens_per_sec: outcome.tokens_per_sec,
+                    real_time_factor: self.real_time_factor,
+                };
+                self.agent.last = Some(outcome);
                 self.apply(&action);
+                let mut record = record;
+                record.reward = self.last_reward;
+                self.agent.records.push(record);
                 true
             }
             Err(e) => {
@@ -378,7 +572,7 @@ impl SceneRunner {
     pub fn set_policy(&mut self, policy: PolicyKind) {
         if policy != self.policy {
             self.policy = policy;
-            self.worker = None;
+            self.forget_plans();
         }
     }
 }

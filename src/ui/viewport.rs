@@ -98,6 +98,8 @@ impl CallbackTrait for ViewCallback {
 pub struct ViewportResponse {
     /// A double-click: the body under the cursor, or `Some(None)` for empty space.
     pub picked: Option<Option<usize>>,
+    /// A single click, in viewport coordinates (points from the top-left corner).
+    pub clicked: Option<[f32; 2]>,
 }
 
 /// Draws the viewport filling the available space and handles its mouse input.
@@ -122,6 +124,12 @@ pub fn viewport_ui(
         if scroll != 0.0 {
             state.camera.zoom(scroll);
         }
+    }
+    if response.clicked()
+        && let Some(pos) = response.interact_pointer_pos().or(response.hover_pos())
+    {
+        let local = pos - rect.min;
+        out.clicked = Some([local.x, local.y]);
     }
     if response.double_clicked()
         && let Some(pos) = response.interact_pointer_pos().or(response.hover_pos())

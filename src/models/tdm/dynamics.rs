@@ -51,6 +51,9 @@ pub struct TdmModel {
     pub decoding: Decoding,
     /// Worker threads for decoding the candidates (0: one per core).
     pub threads: usize,
+    /// Use at most this many tokens of history (never more than the model's context window):
+    /// a shorter window plans faster and shows how much history the model needs.
+    pub context_limit_tokens: Option<usize>,
     seed: u64,
     plans: u64,
 }
@@ -112,6 +115,7 @@ impl TdmModel {
             action_size: spec.action_size,
             decoding: Decoding::default(),
             threads: 0,
+            context_limit_tokens: None,
             seed: 0,
             plans: 0,
         })
@@ -125,12 +129,12 @@ impl TdmModel {
     /// whole steps that fit the context window.
     fn history_tokens(&self, history: &Episode) -> Result<TokenSeq, ModelError> {
         let step = Tokenizer::step_len(self.observation_size, self.action_size);
-        let keep_steps = (self
-            .meta
-            .model
-            .context_tokens
-            .saturating_sub(1 + self.observation_size))
-            / step;
+        let window = self
+            .context_limit_tokens
+            .map_or(self.meta.model.context_tokens, |l| {
+                l.min(self.meta.model.context_tokens)
+            });
+        let keep_steps = window.saturating_sub(1 + self.observation_size) / step;
         let first = history.len().saturating_sub(keep_steps);
         episode_tokens_from(&self.tokenizer, history, first)
             .map_err(|e| ModelError::Other(e.to_string()))

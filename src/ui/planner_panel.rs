@@ -1,0 +1,260 @@
+//! The planner panel: the model (ground truth, a bundled TDM, any checkpoint), the knobs applied
+//! live (K, N, noise, objective, decoding, context window, seed), Plan and Apply switches (as in
+//! MuJoCo MPC), single agent steps, and how the plan is drawn.
+use super::scene::{PolicyKind, SceneRunner};
+use super::trails::{PlanView, TrailMode};
+use crate::models::tdm::Decoding;
+use crate::plan::{NoiseKind, Objective, TrailPoint};
+use std::path::{Path, PathBuf};
+
+/// What the panel asks the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlannerAction {
+    OpenCheckpoint,
+    LoadCheckpoint(PathBuf),
+}
+
+/// The checkpoints shipped in `assets/models`.
+pub fn bundled_models() -> Vec<PathBuf> {
+    let local = PathBuf::from("assets/models");
+    let dir = if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models")
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "safetensors")
+                        && !p.to_string_lossy().ends_with(".train.safetensors")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The bundled checkpoint for a task, if one was trained on it (`assets/models/TASK-*.safetensors`).
+pub fn bundled_model_for(task: &str) -> Option<PathBuf> {
+    bundled_models().into_iter().find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{task}-")))
+    })
+}
+
+fn file_label(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// The panel; `show_timings` off hides wall-clock figures (for reproducible screenshots).
+pub fn planner_ui(
+    ui: &mut egui::Ui,
+    scene: &mut SceneRunner,
+    view: &mut PlanView,
+    show_timings: bool,
+) -> Option<PlannerAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let mut on = scene.policy == PolicyKind::Mpc;
+        if ui.checkbox(&mut on, "MPC agent drives the scene").changed() {
+            scene.set_policy(if on {
+                PolicyKind::Mpc
+            } else {
+                PolicyKind::Zero
+            });
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut scene.agent.plan_enabled, "Plan");
+        ui.checkbox(&mut scene.agent.apply_actions, "Apply actions");
+        if ui
+            .button("Step agent")
+            .on_hover_text("plan once and apply one control step")
+            .clicked()
+        {
+            scene.set_policy(PolicyKind::Mpc);
+            scene.playing = false;
+            scene.step_once();
+        }
+    });
+    ui.separator();
+    ui.label(egui::RichText::new("Model").strong());
+    let info = scene.agent.model.clone();
+    ui.label(&info.name);
+    for d in &info.details {
+        ui.weak(d);
+    }
+    if scene.loading_model() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("loading checkpoint…");
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
+        if ui.selectable_label(!info.is_tdm, "ground truth").clicked() {
+            scene.use_ground_truth();
+        }
+        for p in bundled_models() {
+            let selected = info.path.as_deref() == Some(p.as_path());
+            if ui
+                .selectable_label(selected, format!("TDM {}", file_label(&p)))
+                .clicked()
+            {
+                action = Some(PlannerAction::LoadCheckpoint(p));
+            }
+        }
+        if ui.button("Open checkpoint…").clicked() {
+            action = Some(PlannerAction::OpenCheckpoint);
+        }
+    });
+    ui.separator();
+    ui.label(egui::RichText::new("Planner").strong());
+    let s = &mut scene.agent.settings;
+    let c = &mut s.config;
+    ui.add(egui::Slider::new(&mut c.candidates, 1..=512).text("samples K"));
+    ui.add(egui::Slider::new(&mut c.horizon_steps, 1..=300).text("horizon N"));
+    ui.horizontal(|ui| {
+        let label = ui.label("noise");
+        egui::ComboBox::from_id_salt("noise-kind")
+            .selected_text(format!("{:?}", c.noise.kind))
+            .show_ui(ui, |ui| {
+                for k in [NoiseKind::Brownian, NoiseKind::White, NoiseKind::Pink] {
+                    ui.selectable_value(&mut c.noise.kind, k, format!("{k:?}"));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    ui.add(
+        egui::Slider::new(&mut c.noise.variance, 0.01..=8.0)
+            .logarithmic(true)
+            .text("variance σ²"),
+    );
+    ui.horizontal(|ui| {
+        let label = ui.label("objective");
+        egui::ComboBox::from_id_salt("objective")
+            .selected_text(match c.objective {
+                Objective::Auto => "auto",
+                Objective::FromObservations => "R(o') from observations",
+                Objective::PredictedRewards => "predicted rewards",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut c.objective, Objective::Auto, "auto");
+                ui.selectable_value(
+                    &mut c.objective,
+                    Objective::FromObservations,
+                    "R(o') from observations",
+                );
+                ui.selectable_value(
+                    &mut c.objective,
+                    Objective::PredictedRewards,
+                    "predicted rewards",
+                );
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    ui.checkbox(&mut c.keep_best, "warm start (keep the last winner)");
+    ui.horizontal(|ui| {
+        let label = ui.label("seed");
+        ui.add(egui::DragValue::new(&mut c.seed))
+            .labelled_by(label.id);
+    });
+    ui.add_enabled_ui(info.is_tdm, |ui| {
+        ui.horizontal(|ui| {
+            let label = ui.label("decoding");
+            egui::ComboBox::from_id_salt("decoding")
+                .selected_text(format!("{:?}", s.decoding).to_lowercase())
+                .show_ui(ui, |ui| {
+                    for d in [Decoding::Expectation, Decoding::Greedy, Decoding::Sampled] {
+                        ui.selectable_value(&mut s.decoding, d, format!("{d:?}").to_lowercase());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        let mut limit = s.context_limit_tokens.is_some();
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut limit, "limit context to");
+            let mut tokens = s.context_limit_tokens.unwrap_or(128);
+            ui.add_enabled(limit, egui::DragValue::new(&mut tokens).range(8..=4096))
+                .on_hover_text("tokens of history the TDM sees");
+            s.context_limit_tokens = limit.then_some(tokens);
+        });
+    });
+    ui.checkbox(
+        &mut s.replay,
+        "replay candidates in MuJoCo (ground truth, errors)",
+    );
+    ui.separator();
+    ui.label(egui::RichText::new("Imagined rollouts").strong());
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut view.mode, TrailMode::Imagined, "imagined");
+        ui.selectable_value(&mut view.mode, TrailMode::GroundTruth, "ground truth");
+        ui.selectable_value(&mut view.mode, TrailMode::Both, "both");
+    });
+    let names = scene.geometry.body_names.clone();
+    ui.horizontal(|ui| {
+        let label = ui.label("trail of");
+        let current = names.get(s.trail.body).cloned().unwrap_or_default();
+        egui::ComboBox::from_id_salt("trail-body")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (b, n) in names.iter().enumerate().skip(1) {
+                    ui.selectable_value(&mut s.trail, TrailPoint { body: b }, n);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    ui.add(egui::Slider::new(&mut s.ghosts, 0..=8).text("ghost bodies (best)"));
+    view.ghosts = s.ghosts;
+    let n = c.horizon_steps.max(1);
+    view.ghost_step = view.ghost_step.min(n - 1);
+    ui.add(egui::Slider::new(&mut view.ghost_step, 0..=n - 1).text("ghost step"));
+    if let Some(last) = &scene.agent.last {
+        ui.separator();
+        let p = &last.plan;
+        let timing = if show_timings {
+            format!(
+                "{:.1} ms, {}",
+                p.elapsed_secs * 1e3,
+                last.tokens_per_sec
+                    .map(|t| format!("{t:.0} generated tokens/s, "))
+                    .unwrap_or_default()
+            )
+        } else {
+            String::new()
+        };
+        ui.label(format!(
+            "last plan: {timing}K {} x N {}, best score {:.2}",
+            p.candidates(),
+            p.horizon_steps(),
+            p.scores.get(p.best).copied().unwrap_or(f64::NAN),
+        ));
+        if let Some(k) = view.highlighted {
+            let err = last
+                .inspection
+                .prediction_error
+                .as_ref()
+                .and_then(|e| e.get(k))
+                .and_then(|e| e.last().copied());
+            ui.label(format!(
+                "candidate {k}: score {:.2}, rank {}{}",
+                p.scores.get(k).copied().unwrap_or(f64::NAN),
+                last.inspection
+                    .ranking
+                    .iter()
+                    .position(|&r| r == k)
+                    .map_or(0, |r| r + 1),
+                err.map(|e| format!(", prediction error at N {e:.3}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    action
+}

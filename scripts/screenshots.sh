@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the real workbench window on a virtual X display (Xvfb), drives it with xdotool the way
 # a person would (orbit the camera, pick a scene from the menu, generate a walker in the
-# designer, double-click a body) and saves a screenshot after each step.
+# designer, double-click a body) and saves a screenshot after each step. Then it starts the
+# window as a user first sees it - cartpole driven by MPC with the bundled TDM, all candidates
+# drawn - lets it run (LIVE_SECS, default 90 s of wall clock) and screenshots it.
 #   scripts/screenshots.sh [OUT_DIR]      (default: runs/screenshots)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -81,4 +83,18 @@ xdotool mousemove 805 420 click --repeat 2 --delay 80 1
 sleep 1.5
 shot 08-double-click
 
-echo "screenshots in $out; app log: $out/app.log" >&2
+kill "$app_pid" 2>/dev/null || true
+wait "$app_pid" 2>/dev/null || true
+
+# Live MPC with the bundled TDM (the default start), K = 64, N = 20, lock-step.
+"$bin" gui >"$out/app-live.log" 2>&1 &
+app_pid=$!
+xdotool search --sync --name "TDM Workbench" >/dev/null
+sleep "${LIVE_SECS:-90}"
+shot 09-live-tdm-mpc
+# Only the imagined trails, then a click on the view to highlight the nearest candidate.
+xdotool mousemove 805 420 click 1
+sleep 1
+shot 10-live-tdm-highlight
+
+echo "screenshots in $out; app logs: $out/app.log, $out/app-live.log" >&2

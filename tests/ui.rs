@@ -319,7 +319,7 @@ fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
     {
         let agent = &mut h.state_mut().scene_mut().agent;
         agent.settings.config.candidates = 8;
-        agent.settings.config.horizon_steps = 30;
+        agent.settings.config.horizon_steps = 100;
     }
     h.get_by_label("Step agent").click();
     h.run_steps(3);
@@ -331,7 +331,7 @@ fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
     assert_eq!(list.count_line_groups("chosen"), 1);
     // The prediction-error plot has one point per horizon step after one plan.
     let (median, _) = tdm_workbench::ui::plots::error_series(app.scene()).expect("errors");
-    assert_eq!(median.len(), 30);
+    assert_eq!(median.len(), 100);
     // Ground truth imagines exactly what happens.
     assert!(median.iter().all(|p| p[1] < 1e-9), "{median:?}");
     snapshot(&mut h, "planner_ground_truth_k8");
@@ -409,4 +409,12 @@ fn the_window_stays_responsive_while_a_tdm_plans() {
             .tokens_per_sec
             .is_some()
     );
+    h.run_steps(1);
+    let list = h.state().draw_list();
+    assert_eq!(list.count_line_groups("imagined "), 32);
+    assert_eq!(list.count_line_groups("real "), 32);
+    // The cartpole's trail follows the pole's free end, a metre from the cart.
+    let outcome = h.state().scene().agent.last.clone().unwrap();
+    let tip = outcome.inspection.imagined_trails[0][0];
+    assert!((tip[2] - 1.0).abs() > 0.5, "trail starts at {tip:?}");
 }

@@ -57,16 +57,24 @@ fn point(sim: &Sim, trail: TrailPoint) -> [f32; 3] {
     }
     let g = first_geom as usize;
     let (p, r) = (d.geom_xpos()[g], d.geom_xmat()[g]);
-    // Capsules and cylinders: the end along the geom's z axis, half-length size[1].
+    // Capsules and cylinders: the end of the geom's axis (half-length size[1]) farther from the
+    // body's origin, i.e. the free end of a limb.
     let half = match m.geom_type()[g] as i32 {
         3 | 5 => m.geom_size()[g][1],
         _ => 0.0,
     };
-    [
-        (p[0] + r[2] * half) as f32,
-        (p[1] + r[5] * half) as f32,
-        (p[2] + r[8] * half) as f32,
-    ]
+    let origin = d.xpos()[body];
+    let end = |sign: f64| {
+        [
+            p[0] + sign * r[2] * half,
+            p[1] + sign * r[5] * half,
+            p[2] + sign * r[8] * half,
+        ]
+    };
+    let dist = |e: [f64; 3]| (0..3).map(|i| (e[i] - origin[i]).powi(2)).sum::<f64>();
+    let (a, b) = (end(1.0), end(-1.0));
+    let tip = if dist(a) >= dist(b) { a } else { b };
+    tip.map(|v| v as f32)
 }
 
 /// Follows `observations` (`[N][n]`) from `start_qpos` through `pose_from_obs`, returning the

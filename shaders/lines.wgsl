@@ -1,14 +1,6 @@
 // Coloured line segments in world space (trails, axes), depth-tested against the scene.
 
-struct Globals {
-    view_proj: mat4x4<f32>,
-    light_view_proj: mat4x4<f32>,
-    eye: vec4<f32>,
-    light_dir: vec4<f32>,
-    params: vec4<f32>,
-};
-
-@group(0) @binding(0) var<uniform> globals: Globals;
+// `Globals` and binding 0 come from globals.wgsl.
 
 struct VertexOut {
     @builtin(position) clip: vec4<f32>,

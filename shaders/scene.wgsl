@@ -2,17 +2,7 @@
 // Every instance is a unit primitive (sphere, cylinder, box, plane quad or a model mesh)
 // scaled per axis, rotated and translated into the world (MuJoCo's z-up frame).
 
-struct Globals {
-    view_proj: mat4x4<f32>,
-    light_view_proj: mat4x4<f32>,
-    eye: vec4<f32>,
-    // Unit vector from the scene towards the light.
-    light_dir: vec4<f32>,
-    // x: shadow-map texel size, y: ambient strength, z: floor fade distance (m), w: unused.
-    params: vec4<f32>,
-};
-
-@group(0) @binding(0) var<uniform> globals: Globals;
+// `Globals` and binding 0 come from globals.wgsl.
 @group(0) @binding(1) var shadow_map: texture_depth_2d;
 @group(0) @binding(2) var shadow_sampler: sampler_comparison;
 

@@ -24,7 +24,8 @@ fn harness_with_step(scene: &str, step_dt: f32) -> Harness<'static, WorkbenchApp
                     start_paused: true,
                     ..AppOptions::default()
                 },
-            );
+            )
+            .expect("the app starts");
             app.show_timings = false;
             app
         });

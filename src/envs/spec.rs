@@ -37,6 +37,14 @@ impl EnvSpec {
             .map(|(i, _)| i)
             .collect()
     }
+
+    /// The other indices: what prediction error is measured over.
+    pub fn non_velocity_indices(&self) -> Vec<usize> {
+        let velocities = self.velocity_indices();
+        (0..self.observation_size)
+            .filter(|i| !velocities.contains(i))
+            .collect()
+    }
 }
 
 /// One task: a compiled model plus how to start an episode, observe, score and draw.

@@ -87,6 +87,12 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// Root-mean-square difference of `p` and `q` over the entries `dims`.
+pub fn rms_over(p: &[f64], q: &[f64], dims: &[usize]) -> f64 {
+    let sum: f64 = dims.iter().map(|&i| (p[i] - q[i]).powi(2)).sum();
+    (sum / dims.len().max(1) as f64).sqrt()
+}
+
 /// Prediction error against horizon: from `runs` random initial states (seeds `seed + r`), one
 /// action sequence of `horizon_steps` from `noise` each; the model's imagined observations
 /// against MuJoCo's. Per horizon step: (median, 25th, 75th percentile) over runs of the RMS error
@@ -100,10 +106,7 @@ pub fn prediction_error_by_horizon(
     seed: u64,
 ) -> Result<Vec<[f64; 3]>, ModelError> {
     let spec = task.spec().clone();
-    let velocities = spec.velocity_indices();
-    let dims: Vec<usize> = (0..spec.observation_size)
-        .filter(|i| !velocities.contains(i))
-        .collect();
+    let dims = spec.non_velocity_indices();
     let mut env = MujocoEnv::new(Arc::clone(task));
     let mut truth = RolloutWorkers::new(task.model().clone(), 1);
     let mut errors = vec![Vec::with_capacity(runs); horizon_steps];
@@ -130,9 +133,7 @@ pub fn prediction_error_by_horizon(
         let imagined = model.imagine(&ctx, &actions, 1, horizon_steps)?;
         for (t, errs) in errors.iter_mut().enumerate() {
             let (p, q) = (imagined.observation(0, t), real.observation(0, t));
-            let mse =
-                dims.iter().map(|&i| (p[i] - q[i]).powi(2)).sum::<f64>() / dims.len().max(1) as f64;
-            errs.push(mse.sqrt());
+            errs.push(rms_over(p, q, &dims));
         }
     }
     Ok(errors

@@ -3,6 +3,7 @@
 //! says the candidate's actions really do, per-step prediction error (RMS over observation
 //! entries leaving out velocities, as the paper's Fig. 13), predicted and real rewards, and full
 //! poses of the best few candidates for drawing translucent "ghost" bodies.
+use super::eval::rms_over;
 use super::planner::Plan;
 use crate::envs::Task;
 use crate::sim::{BatchRollout, Sim};
@@ -116,11 +117,7 @@ pub fn inspect_plan(
     ghosts: usize,
 ) -> PlanInspection {
     let (k_count, n) = (plan.candidates(), plan.horizon_steps());
-    let spec = task.spec();
-    let velocities = spec.velocity_indices();
-    let dims: Vec<usize> = (0..spec.observation_size)
-        .filter(|i| !velocities.contains(i))
-        .collect();
+    let dims = task.spec().non_velocity_indices();
     let mut sim = Sim::new(task.model().clone());
     let mut ranking: Vec<usize> = (0..k_count).collect();
     ranking.sort_by(|&a, &b| plan.scores[b].total_cmp(&plan.scores[a]));
@@ -164,10 +161,11 @@ pub fn inspect_plan(
             errors.push(
                 (0..n)
                     .map(|t| {
-                        let (p, q) = (plan.imagined.observation(k, t), real.observation(k, t));
-                        let mse = dims.iter().map(|&i| (p[i] - q[i]).powi(2)).sum::<f64>()
-                            / dims.len().max(1) as f64;
-                        mse.sqrt()
+                        rms_over(
+                            plan.imagined.observation(k, t),
+                            real.observation(k, t),
+                            &dims,
+                        )
                     })
                     .collect(),
             );

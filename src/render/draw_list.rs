@@ -196,15 +196,15 @@ impl DrawList {
 
     /// Appends a polyline through `points` in one colour.
     pub fn add_polyline(&mut self, points: &[[f32; 3]], color: [f32; 4]) {
-        for w in points.windows(2) {
-            self.lines.push(LineVertex {
-                position: w[0],
-                color,
-            });
-            self.lines.push(LineVertex {
-                position: w[1],
-                color,
-            });
+        self.push_segments(points, color, 1);
+    }
+
+    /// Appends every `stride`-th segment of the polyline through `points` (2: dashed).
+    fn push_segments(&mut self, points: &[[f32; 3]], color: [f32; 4], stride: usize) {
+        for w in points.windows(2).step_by(stride) {
+            for &position in w {
+                self.lines.push(LineVertex { position, color });
+            }
         }
     }
 
@@ -223,18 +223,7 @@ impl DrawList {
         color: [f32; 4],
     ) {
         let start = self.lines.len();
-        for (i, w) in points.windows(2).enumerate() {
-            if i % 2 == 0 {
-                self.lines.push(LineVertex {
-                    position: w[0],
-                    color,
-                });
-                self.lines.push(LineVertex {
-                    position: w[1],
-                    color,
-                });
-            }
-        }
+        self.push_segments(points, color, 2);
         self.line_groups.push((name, start..self.lines.len()));
     }
 

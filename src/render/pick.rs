@@ -1,7 +1,6 @@
 //! Picking: which body's geom a ray from the camera hits first (CPU ray casts against the draw
 //! list's unit primitives; floors and decoration are not pickable).
 use super::draw_list::{DrawList, MeshId};
-use super::primitives::TriMesh;
 use glam::Vec3;
 
 /// The nearest hit: body id and distance along the ray.
@@ -118,11 +117,6 @@ fn ray_unit_cylinder(o: Vec3, d: Vec3) -> Option<f32> {
         }
     }
     best
-}
-
-/// Bounding radius of each model mesh, for [`pick`].
-pub fn mesh_radii(meshes: &[TriMesh]) -> Vec<f32> {
-    meshes.iter().map(TriMesh::bounding_radius).collect()
 }
 
 #[cfg(test)]

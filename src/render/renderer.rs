@@ -168,11 +168,23 @@ impl Renderer {
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
         let scene_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("scene.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/scene.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(
+                concat!(
+                    include_str!("../../shaders/globals.wgsl"),
+                    include_str!("../../shaders/scene.wgsl")
+                )
+                .into(),
+            ),
         });
         let line_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("lines.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/lines.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(
+                concat!(
+                    include_str!("../../shaders/globals.wgsl"),
+                    include_str!("../../shaders/lines.wgsl")
+                )
+                .into(),
+            ),
         });
         let blit_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("blit.wgsl"),

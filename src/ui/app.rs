@@ -3,7 +3,7 @@
 //! become [`Command`]s handled in one place after the frame is drawn.
 use super::designer::{DesignerAction, DesignerState, designer_ui};
 use super::dialogs::{DialogPurpose, Dialogs};
-use super::planner_panel::{PlannerAction, planner_ui};
+use super::planner_panel::{PlannerAction, bundled_models, planner_ui};
 use super::plots::{PlotKind, plot_csv, plots_ui};
 use super::presets::{Preset, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneRunner, SceneSource};
@@ -116,13 +116,16 @@ pub struct WorkbenchApp {
     pub show_plots: bool,
     /// A scratch simulation and geometry for posing ghost bodies (per scene).
     ghost: Option<(u64, Sim, SceneGeometry)>,
+    /// The checkpoints in assets/models.
+    bundled_models: Vec<PathBuf>,
     render_state: Option<egui_wgpu::RenderState>,
 }
 
 impl WorkbenchApp {
     /// Builds the app inside eframe (or egui_kittest): installs the renderer, restores the
-    /// recent-files list, loads the first scene.
-    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+    /// recent-files list, loads the first scene (falling back to cartpole, with a message, if
+    /// it does not load; an error only if even that fails).
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<Self, String> {
         if let Some(rs) = cc.wgpu_render_state.as_ref() {
             install_renderer(rs);
         }
@@ -146,7 +149,7 @@ impl WorkbenchApp {
                     wake.clone(),
                 )
             })
-            .unwrap_or_else(|e| panic!("the built-in cartpole scene must load: {e}"));
+            .map_err(|e| format!("the built-in cartpole scene did not load: {e}"))?;
         let mut app = Self {
             scene,
             viewport: ViewportState::default(),
@@ -168,6 +171,7 @@ impl WorkbenchApp {
             plan_view: PlanView::default(),
             show_plots: true,
             ghost: None,
+            bundled_models: bundled_models(),
             render_state: cc.wgpu_render_state.clone(),
         };
         app.frame_camera();
@@ -185,7 +189,7 @@ impl WorkbenchApp {
             app.tab = Tab::Planner;
         }
         app.scene.playing = !options.start_paused;
-        app
+        Ok(app)
     }
 
     pub fn scene(&self) -> &SceneRunner {
@@ -362,13 +366,15 @@ impl WorkbenchApp {
     fn handle(&mut self, command: Command) {
         match command {
             Command::LoadScene(source) => {
-                if let SceneSource::Task(name) = &source
-                    && (name.starts_with("mjcf:") || name.starts_with("walker:"))
-                    && !name.contains(":chain:")
+                // Files (not built-in scenes) go to the recent list, e.g. when reopened from it.
+                let file_backed = matches!(&source, SceneSource::Task(n)
+                    if n.starts_with("mjcf:") || (n.starts_with("walker:") && n.ends_with(".json")));
+                if self.load_scene(source.clone())
+                    && file_backed
+                    && let SceneSource::Task(name) = source
                 {
-                    self.remember_recent(name.clone());
+                    self.remember_recent(name);
                 }
-                self.load_scene(source);
             }
             Command::OpenMjcf(path) => {
                 let name = format!("mjcf:{}", path.display());
@@ -775,7 +781,13 @@ impl WorkbenchApp {
         egui::ScrollArea::vertical().show(ui, |ui| match self.tab {
             Tab::Simulation => self.simulation_ui(ui),
             Tab::Planner => {
-                match planner_ui(ui, &mut self.scene, &mut self.plan_view, self.show_timings) {
+                match planner_ui(
+                    ui,
+                    &mut self.scene,
+                    &mut self.plan_view,
+                    &self.bundled_models,
+                    self.show_timings,
+                ) {
                     Some(PlannerAction::OpenCheckpoint) => self
                         .commands
                         .push(Command::ShowDialog(DialogPurpose::OpenCheckpoint)),
@@ -988,7 +1000,11 @@ pub fn run_native(options: AppOptions) -> Result<(), String> {
     eframe::run_native(
         "TDM Workbench",
         native,
-        Box::new(move |cc| Ok(Box::new(WorkbenchApp::new(cc, options)))),
+        Box::new(move |cc| {
+            WorkbenchApp::new(cc, options)
+                .map(|app| Box::new(app) as Box<dyn eframe::App>)
+                .map_err(Into::into)
+        }),
     )
     .map_err(|e| e.to_string())
 }

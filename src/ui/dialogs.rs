@@ -21,9 +21,50 @@ pub enum DialogPurpose {
 /// A dialog's answer: the purpose and the file, or `None` if cancelled (or no dialog service).
 pub type DialogAnswer = (DialogPurpose, Option<PathBuf>);
 
-/// Folder pickers are handled before the file dialogs' table.
-fn unreachable_dataset() -> (&'static str, &'static str, &'static [&'static str], bool) {
-    ("Export dataset", "dataset", &[], true)
+/// What kind of dialog a purpose needs.
+enum Ask {
+    OpenFile,
+    SaveFile,
+    Folder,
+}
+
+impl DialogPurpose {
+    /// Title, filter name, extensions and kind of the dialog.
+    fn describe(self) -> (&'static str, &'static str, &'static [&'static str], Ask) {
+        match self {
+            Self::OpenMjcf => ("Open MJCF", "MJCF", &["xml"], Ask::OpenFile),
+            Self::OpenTree => ("Open walker tree", "walker tree", &["json"], Ask::OpenFile),
+            Self::SaveTree => ("Save walker tree", "walker tree", &["json"], Ask::SaveFile),
+            Self::SaveMjcf => ("Save walker MJCF", "MJCF", &["xml"], Ask::SaveFile),
+            Self::OpenPreset => ("Open preset", "preset", &["json"], Ask::OpenFile),
+            Self::SavePreset => ("Save preset", "preset", &["json"], Ask::SaveFile),
+            Self::OpenCheckpoint => (
+                "Open checkpoint",
+                "checkpoint",
+                &["safetensors"],
+                Ask::OpenFile,
+            ),
+            Self::SaveCsv(_) => ("Export plot as CSV", "CSV", &["csv"], Ask::SaveFile),
+            Self::SavePng => ("Export view as PNG", "PNG", &["png"], Ask::SaveFile),
+            Self::SaveDataset => (
+                "Export the episode as a dataset (choose a folder)",
+                "dataset",
+                &[],
+                Ask::Folder,
+            ),
+        }
+    }
+
+    /// Shows the dialog (blocking: call it off the UI thread).
+    fn ask(self) -> Option<PathBuf> {
+        let (title, filter, ext, kind) = self.describe();
+        let dialog = rfd::FileDialog::new().set_title(title);
+        match kind {
+            Ask::Folder => dialog.pick_folder(),
+            Ask::OpenFile => dialog.add_filter(filter, ext).pick_file(),
+            Ask::SaveFile => dialog.add_filter(filter, ext).save_file(),
+        }
+    }
 }
 
 /// Runs dialogs on worker threads.
@@ -47,38 +88,7 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("file-dialog".into())
             .spawn(move || {
-                if purpose == DialogPurpose::SaveDataset {
-                    let path = rfd::FileDialog::new()
-                        .set_title("Export the episode as a dataset (choose a folder)")
-                        .pick_folder();
-                    let _ = tx.send((purpose, path));
-                    wake();
-                    return;
-                }
-                let (title, filter, ext, save): (&str, &str, &[&str], bool) = match purpose {
-                    DialogPurpose::OpenMjcf => ("Open MJCF", "MJCF", &["xml"], false),
-                    DialogPurpose::OpenTree => {
-                        ("Open walker tree", "walker tree", &["json"], false)
-                    }
-                    DialogPurpose::SaveTree => ("Save walker tree", "walker tree", &["json"], true),
-                    DialogPurpose::SaveMjcf => ("Save walker MJCF", "MJCF", &["xml"], true),
-                    DialogPurpose::OpenPreset => ("Open preset", "preset", &["json"], false),
-                    DialogPurpose::SavePreset => ("Save preset", "preset", &["json"], true),
-                    DialogPurpose::OpenCheckpoint => {
-                        ("Open checkpoint", "checkpoint", &["safetensors"], false)
-                    }
-                    DialogPurpose::SaveCsv(_) => ("Export plot as CSV", "CSV", &["csv"], true),
-                    DialogPurpose::SavePng => ("Export view as PNG", "PNG", &["png"], true),
-                    DialogPurpose::SaveDataset => unreachable_dataset(),
-                };
-                let dialog = rfd::FileDialog::new()
-                    .set_title(title)
-                    .add_filter(filter, ext);
-                let path = if save {
-                    dialog.save_file()
-                } else {
-                    dialog.pick_file()
-                };
+                let path = purpose.ask();
                 let _ = tx.send((purpose, path));
                 wake();
             });
@@ -97,11 +107,5 @@ impl Dialogs {
         let answers: Vec<_> = self.rx.try_iter().collect();
         self.open = self.open.saturating_sub(answers.len());
         answers
-    }
-
-    /// Injects an answer as if a dialog had returned it (tests and scripted runs).
-    pub fn answer(&mut self, purpose: DialogPurpose, path: Option<PathBuf>) {
-        let _ = self.tx.send((purpose, path));
-        self.open += 1;
     }
 }

@@ -51,10 +51,12 @@ fn file_label(p: &Path) -> String {
 }
 
 /// The panel; `show_timings` off hides wall-clock figures (for reproducible screenshots).
+/// `bundled` lists the shipped checkpoints (read once at start, not every frame).
 pub fn planner_ui(
     ui: &mut egui::Ui,
     scene: &mut SceneRunner,
     view: &mut PlanView,
+    bundled: &[PathBuf],
     show_timings: bool,
 ) -> Option<PlannerAction> {
     let mut action = None;
@@ -98,13 +100,13 @@ pub fn planner_ui(
         if ui.selectable_label(!info.is_tdm, "ground truth").clicked() {
             scene.use_ground_truth();
         }
-        for p in bundled_models() {
+        for p in bundled {
             let selected = info.path.as_deref() == Some(p.as_path());
             if ui
-                .selectable_label(selected, format!("TDM {}", file_label(&p)))
+                .selectable_label(selected, format!("TDM {}", file_label(p)))
                 .clicked()
             {
-                action = Some(PlannerAction::LoadCheckpoint(p));
+                action = Some(PlannerAction::LoadCheckpoint(p.clone()));
             }
         }
         if ui.button("Open checkpoint…").clicked() {

@@ -75,15 +75,22 @@ pub fn load_tdm(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, ModelInfo),
     Ok((WorkerModel::Tdm(Box::new(model)), info))
 }
 
-/// The ground-truth model for `task`.
-pub fn ground_truth(task: Arc<dyn Task>) -> (WorkerModel, ModelInfo) {
-    let info = ModelInfo {
+/// What the panel shows for the ground-truth model.
+pub fn ground_truth_info() -> ModelInfo {
+    ModelInfo {
         name: "ground truth (MuJoCo)".into(),
         details: vec!["candidates rolled out in MuJoCo from the real state".into()],
         path: None,
         is_tdm: false,
-    };
-    (WorkerModel::GroundTruth(GroundTruth::new(task, 0)), info)
+    }
+}
+
+/// The ground-truth model for `task`.
+pub fn ground_truth(task: Arc<dyn Task>) -> (WorkerModel, ModelInfo) {
+    (
+        WorkerModel::GroundTruth(GroundTruth::new(task, 0)),
+        ground_truth_info(),
+    )
 }
 
 /// Loads a checkpoint on its own thread; the answer arrives on the returned channel.

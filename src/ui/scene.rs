@@ -2,7 +2,8 @@
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
 use super::planner_worker::{
-    ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth, load_tdm_async,
+    ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
+    ground_truth_info, load_tdm_async,
 };
 use crate::data::{Episode, Policy};
 use crate::envs::Task;
@@ -82,7 +83,6 @@ pub struct AgentState {
 
 impl AgentState {
     fn new(task: Arc<dyn Task>) -> Self {
-        let (model, info) = ground_truth(task.clone());
         Self {
             settings: PlanSettings {
                 config: PlannerConfig {
@@ -98,8 +98,9 @@ impl AgentState {
             },
             plan_enabled: true,
             apply_actions: true,
-            model: info,
-            pending_model: Some(model),
+            model: ground_truth_info(),
+            // The worker builds the ground-truth model itself when it first starts.
+            pending_model: None,
             loader: None,
             last: None,
             records: Vec::new(),
@@ -513,20 +514,19 @@ impl SceneRunner {
                     .predicted_rewards
                     .get(plan.best)
                     .and_then(|r| r.first().copied());
-                let record = StepRecord {
-                    step: self.env.steps_taken(),
-                    action: action.clone(),
-                    reward: f64::NAN,
-                    predicted_reward: predicted,
-                    plan_secs: Some(plan.elapsed_secs),
-                    tokens_per_sec: outcome.tokens_per_sec,
-                    real_time_factor: self.real_time_factor,
-                };
+                let (plan_secs, tokens_per_sec) = (plan.elapsed_secs, outcome.tokens_per_sec);
+                let step = self.env.steps_taken();
                 self.agent.last = Some(outcome);
                 self.apply(&action);
-                let mut record = record;
-                record.reward = self.last_reward;
-                self.agent.records.push(record);
+                self.agent.records.push(StepRecord {
+                    step,
+                    action,
+                    reward: self.last_reward,
+                    predicted_reward: predicted,
+                    plan_secs: Some(plan_secs),
+                    tokens_per_sec,
+                    real_time_factor: self.real_time_factor,
+                });
                 true
             }
             Err(e) => {

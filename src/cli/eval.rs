@@ -2,8 +2,8 @@
 use super::collect::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
-use crate::models::tdm::{Decoding, TdmModel};
-use crate::models::{DynamicsModel, GroundTruth, ModelError};
+use crate::models::tdm::Decoding;
+use crate::models::{DynamicsModel, GroundTruth, LearnedModel, ModelError, model_path};
 use crate::plan::{EvalSetting, Objective, PlannerConfig, evaluate};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub struct EvalArgs {
     #[arg(long)]
     env: String,
-    /// gt (ground truth), or a TDM checkpoint: tdm:FILE.safetensors (or just the file).
+    /// gt (ground truth), or a checkpoint (TDM or MLP baseline): FILE.safetensors (tdm:FILE and
+    /// mlp:FILE also work).
     #[arg(long, default_value = "gt")]
     model: String,
     /// How the TDM turns its predicted distributions into values: expectation, greedy, sampled.
@@ -47,13 +48,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             args.decoding
         );
     };
-    let checkpoint = match args.model.as_str() {
-        "gt" => None,
-        m => Some(PathBuf::from(m.strip_prefix("tdm:").unwrap_or(m))),
-    };
+    let checkpoint = model_path(&args.model).map(PathBuf::from);
     if let Some(path) = &checkpoint {
         // Fail early, with the checkpoint's own message.
-        TdmModel::load(path, task.spec())?;
+        LearnedModel::load(path, task.spec())?;
     }
     let settings: Vec<EvalSetting> = args
         .samples
@@ -82,11 +80,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut make_model = move || -> Result<Box<dyn DynamicsModel>, ModelError> {
         Ok(match &checkpoint {
             None => Box::new(GroundTruth::new(gt_task.clone(), 0)),
-            Some(path) => {
-                let mut m = TdmModel::load(path, gt_task.spec())?;
-                m.decoding = decoding;
-                Box::new(m)
-            }
+            Some(path) => match LearnedModel::load(path, gt_task.spec())? {
+                LearnedModel::Tdm(mut m) => {
+                    m.decoding = decoding;
+                    m
+                }
+                other => other.into_dyn(),
+            },
         })
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);

@@ -3,8 +3,7 @@
 //! over non-velocity entries per horizon step, median and quartiles over runs.
 use crate::envs::make_task;
 use crate::files::atomic_write;
-use crate::models::tdm::TdmModel;
-use crate::models::{DynamicsModel, GroundTruth};
+use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
 use crate::plan::{NoiseConfig, prediction_error_by_horizon};
 use anyhow::Context;
 use clap::Args;
@@ -15,7 +14,7 @@ use std::path::PathBuf;
 pub struct PredictionErrorArgs {
     #[arg(long)]
     env: String,
-    /// Models, comma-separated: gt, or tdm:FILE.safetensors (or the file).
+    /// Models, comma-separated: gt, or checkpoints (TDM or MLP baseline) FILE.safetensors.
     #[arg(long, value_delimiter = ',', default_value = "gt")]
     model: Vec<String>,
     #[arg(long, default_value_t = 30)]
@@ -33,11 +32,9 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let mut csv = String::from("model,step,median,q25,q75\n");
     for name in &args.model {
-        let mut model: Box<dyn DynamicsModel> = if name == "gt" {
-            Box::new(GroundTruth::new(task.clone(), 1))
-        } else {
-            let path = PathBuf::from(name.strip_prefix("tdm:").unwrap_or(name));
-            Box::new(TdmModel::load(&path, task.spec())?)
+        let mut model: Box<dyn DynamicsModel> = match model_path(name) {
+            None => Box::new(GroundTruth::new(task.clone(), 1)),
+            Some(path) => LearnedModel::load(path, task.spec())?.into_dyn(),
         };
         let rows = prediction_error_by_horizon(
             &task,

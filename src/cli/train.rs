@@ -1,6 +1,9 @@
-//! `tdm-workbench train`: train, resume or fine-tune a TDM from datasets.
+//! `tdm-workbench train`: train, resume or fine-tune a TDM or an MLP baseline from datasets.
 use super::progress::{bar, duration};
-use crate::models::tdm::{AdamWConfig, LossWeights, TdmConfig, TrainOptions, train};
+use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
+use crate::models::tdm::{
+    AdamWConfig, LossWeights, TdmConfig, TrainOptions, TrainProgress, TrainSummary, train,
+};
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -16,17 +19,22 @@ pub struct TrainArgs {
     /// The checkpoint to write (and, with --resume, to continue).
     #[arg(long)]
     out: PathBuf,
-    /// Model size for a new model: tiny, small, base, large.
-    #[arg(long, default_value = "small")]
-    preset: String,
+    /// What to train: tdm, or an MLP baseline: mlp, mlp-delta, mlp-tokenized,
+    /// mlp-tokenized-delta (the paper's best baseline).
+    #[arg(long, default_value = "tdm")]
+    model: String,
+    /// Model size for a new model: tiny, small, base, large (default: small for the TDM,
+    /// base, ~0.4M parameters as in the paper, for an MLP).
+    #[arg(long)]
+    preset: Option<String>,
     /// Override the preset's context window (tokens).
     #[arg(long)]
     context: Option<usize>,
     #[arg(long, default_value_t = 2000)]
     steps: u64,
-    /// Windows per batch.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
+    /// Windows per batch (TDM, default 16) or transitions per batch (MLP, default 256).
+    #[arg(long)]
+    batch: Option<usize>,
     /// Peak learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
@@ -61,15 +69,23 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.resume && args.init.is_some() {
         bail!("--resume and --init exclude each other");
     }
-    if args.batch == 0 || args.steps == 0 {
+    if args.batch == Some(0) || args.steps == 0 {
         bail!("--batch and --steps must be positive");
     }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Ctrl-C: finish the current step, save, exit cleanly.
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    if args.model != "tdm" {
+        return run_mlp(args, &stop);
+    }
     let vocab = Tokenizer::new(TokenizerConfig::default())?.vocab_size() as usize;
-    let Some(mut model) = TdmConfig::preset(&args.preset, vocab) else {
-        bail!(
-            "--preset '{}': expected tiny, small, base or large",
-            args.preset
-        );
+    let preset = args.preset.as_deref().unwrap_or("small");
+    let Some(mut model) = TdmConfig::preset(preset, vocab) else {
+        bail!("--preset '{preset}': expected tiny, small, base or large");
     };
     if let Some(c) = args.context {
         model.context_tokens = c;
@@ -77,7 +93,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let opts = TrainOptions {
         model,
         steps: args.steps,
-        batch: args.batch,
+        batch: args.batch.unwrap_or(16),
         lr: args.lr,
         warmup: args.warmup,
         clip: args.clip,
@@ -94,19 +110,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eval_every: args.eval_every,
         save_every: args.save_every,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        // Ctrl-C: finish the current step, save, exit cleanly.
-        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
-            .context("cannot install the Ctrl-C handler")?;
-    }
     eprintln!(
         "training {} ({} parameters, context {} tokens) on {} dataset(s) -> {}",
         if args.resume {
             "resumed run".to_string()
         } else {
-            format!("'{}' model", args.preset)
+            format!("'{preset}' model")
         },
         model.parameter_count(),
         model.context_tokens,
@@ -120,27 +129,34 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         args.resume,
         args.init.as_deref(),
         &stop,
-        |p| {
-            if p.step % 10 == 0 || p.step == p.total_steps {
-                let held = p
-                    .held_out_loss
-                    .map_or(String::new(), |h| format!(", held-out {h:.3}"));
-                let extra = format!(
-                    " steps, loss {:.3}{held}, lr {:.1e}, {:.0} tok/s",
-                    p.loss, p.lr, p.tokens_per_sec
-                );
-                bar(
-                    p.step as usize,
-                    p.total_steps as usize,
-                    "",
-                    &extra,
-                    p.elapsed_secs,
-                );
-            }
-        },
+        |p| report(p, "tok/s"),
     )?;
+    print_summary(args, &summary, "tokens");
+    Ok(())
+}
+
+fn report(p: &TrainProgress, rate: &str) {
+    if p.step.is_multiple_of(10) || p.step == p.total_steps {
+        let held = p
+            .held_out_loss
+            .map_or(String::new(), |h| format!(", held-out {h:.3}"));
+        let extra = format!(
+            " steps, loss {:.3}{held}, lr {:.1e}, {:.0} {rate}",
+            p.loss, p.lr, p.tokens_per_sec
+        );
+        bar(
+            p.step as usize,
+            p.total_steps as usize,
+            "",
+            &extra,
+            p.elapsed_secs,
+        );
+    }
+}
+
+fn print_summary(args: &TrainArgs, summary: &TrainSummary, unit: &str) {
     println!(
-        "{}: {} steps ({} tokens in all), final loss {:.4}, held-out {}, {:.0} tokens/s, {} this run{}",
+        "{}: {} steps ({} {unit} in all), final loss {:.4}, held-out {}, {:.0} {unit}/s, {} this run{}",
         args.out.display(),
         summary.steps,
         summary.tokens,
@@ -156,5 +172,56 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             ""
         }
     );
+}
+
+fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
+    let Some(variant) = MlpVariant::parse(&args.model) else {
+        bail!(
+            "--model '{}': expected tdm, {}",
+            args.model,
+            MlpVariant::ALL.map(|v| v.name()).join(", ")
+        );
+    };
+    if args.bc_weight > 0.0 || args.context.is_some() {
+        bail!("--bc-weight and --context apply to the TDM only");
+    }
+    let opts = MlpTrainOptions {
+        preset: args.preset.clone().unwrap_or_else(|| "base".into()),
+        variant,
+        steps: args.steps,
+        batch: args.batch.unwrap_or(256),
+        lr: args.lr,
+        warmup: args.warmup,
+        clip: args.clip,
+        adamw: AdamWConfig {
+            weight_decay: args.weight_decay,
+            ..AdamWConfig::default()
+        },
+        held_out: args.held_out,
+        seed: args.seed,
+        eval_every: args.eval_every,
+        save_every: args.save_every,
+    };
+    eprintln!(
+        "training {} on {} dataset(s) -> {}",
+        if args.resume {
+            "resumed run".to_string()
+        } else {
+            format!("'{}' {} model", opts.preset, variant.name())
+        },
+        args.data.len(),
+        args.out.display()
+    );
+    let summary = train_mlp(
+        &opts,
+        &args.data,
+        &args.out,
+        args.resume,
+        args.init.as_deref(),
+        stop,
+        |p| report(p, "samples/s"),
+    )?;
+    eprintln!("{} parameters", summary.parameters);
+    print_summary(args, &summary, "samples");
     Ok(())
 }

@@ -1,10 +1,17 @@
 //! Dynamics models: the [`DynamicsModel`] trait the planner and the UI use, and its
-//! implementations: [`GroundTruth`] (MuJoCo itself) and the [`tdm`] transformer; the MLP
-//! baselines will implement the same trait.
+//! implementations: [`GroundTruth`] (MuJoCo itself), the [`tdm`] transformer and the [`mlp`]
+//! baselines. Learned models share one checkpoint format ([`checkpoint_file`]) and optimizer
+//! ([`optim`]); [`LearnedModel::load`] opens either from its file.
 
+pub mod checkpoint_file;
 mod dynamics;
 mod ground_truth;
+mod learned;
+pub mod mlp;
+pub mod optim;
 pub mod tdm;
 
+pub use checkpoint_file::{CheckpointError, checkpoint_family};
 pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext};
 pub use ground_truth::GroundTruth;
+pub use learned::{LearnedModel, model_path};

@@ -3,7 +3,7 @@
 //! become [`Command`]s handled in one place after the frame is drawn.
 use super::designer::{DesignerAction, DesignerState, designer_ui};
 use super::dialogs::{DialogPurpose, Dialogs};
-use super::planner_panel::{PlannerAction, bundled_models, planner_ui};
+use super::planner_panel::{BundledModel, PlannerAction, bundled_models, planner_ui};
 use super::plots::{PlotKind, plot_csv, plots_ui};
 use super::presets::{Preset, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneRunner, SceneSource};
@@ -117,7 +117,7 @@ pub struct WorkbenchApp {
     /// A scratch simulation and geometry for posing ghost bodies (per scene).
     ghost: Option<(u64, Sim, SceneGeometry)>,
     /// The checkpoints in assets/models.
-    bundled_models: Vec<PathBuf>,
+    bundled_models: Vec<BundledModel>,
     render_state: Option<egui_wgpu::RenderState>,
 }
 
@@ -185,7 +185,7 @@ impl WorkbenchApp {
             app.scene.agent.settings.config = config;
         }
         if let Some(path) = options.checkpoint {
-            app.scene.load_tdm(path);
+            app.scene.load_checkpoint(path);
             app.tab = Tab::Planner;
         }
         app.scene.playing = !options.start_paused;
@@ -289,7 +289,7 @@ impl WorkbenchApp {
                 new.apply_actions = old.apply_actions;
                 if let Some(path) = old.model.path.clone() {
                     // The same checkpoint, if it fits the new scene (else a message says why).
-                    next.load_tdm(path);
+                    next.load_checkpoint(path);
                 }
                 next.set_policy(self.scene.policy);
                 self.plan_view.highlighted = None;
@@ -430,7 +430,7 @@ impl WorkbenchApp {
             }
             Command::ResetView => self.frame_camera(),
             Command::LoadCheckpoint(path) => {
-                self.scene.load_tdm(path);
+                self.scene.load_checkpoint(path);
             }
             Command::SaveCsv(kind, path) => {
                 let text = plot_csv(&self.scene, kind);

@@ -1,8 +1,9 @@
-//! The planner panel: the model (ground truth, a bundled TDM, any checkpoint), the knobs applied
+//! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
 //! live (K, N, noise, objective, decoding, context window, seed), Plan and Apply switches (as in
 //! MuJoCo MPC), single agent steps, and how the plan is drawn.
 use super::scene::{PolicyKind, SceneRunner};
 use super::trails::{PlanView, TrailMode};
+use crate::models::checkpoint_family;
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, TrailPoint};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,27 @@ pub enum PlannerAction {
     LoadCheckpoint(PathBuf),
 }
 
-/// The checkpoints shipped in `assets/models`.
-pub fn bundled_models() -> Vec<PathBuf> {
+/// A checkpoint shipped in `assets/models`, with the family its metadata names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundledModel {
+    pub path: PathBuf,
+    /// "tdm" or "mlp".
+    pub family: &'static str,
+}
+
+impl BundledModel {
+    fn label(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        format!("{} {name}", self.family.to_uppercase())
+    }
+}
+
+/// The readable checkpoints shipped in `assets/models`, TDMs first.
+pub fn bundled_models() -> Vec<BundledModel> {
     let local = PathBuf::from("assets/models");
     let dir = if local.is_dir() {
         local
@@ -33,21 +53,28 @@ pub fn bundled_models() -> Vec<PathBuf> {
         })
         .unwrap_or_default();
     files.sort();
-    files
+    let mut models: Vec<BundledModel> = files
+        .into_iter()
+        .filter_map(|path| {
+            let family = checkpoint_family(&path).ok()?;
+            Some(BundledModel { path, family })
+        })
+        .collect();
+    models.sort_by_key(|m| m.family != "tdm");
+    models
 }
 
-/// The bundled checkpoint for a task, if one was trained on it (`assets/models/TASK-*.safetensors`).
+/// The bundled TDM for a task, if one was trained on it (`assets/models/TASK-*.safetensors`).
 pub fn bundled_model_for(task: &str) -> Option<PathBuf> {
-    bundled_models().into_iter().find(|p| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{task}-")))
-    })
-}
-
-fn file_label(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default()
+    bundled_models()
+        .into_iter()
+        .find(|m| {
+            m.family == "tdm"
+                && m.path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{task}-")))
+        })
+        .map(|m| m.path)
 }
 
 /// The panel; `show_timings` off hides wall-clock figures (for reproducible screenshots).
@@ -56,7 +83,7 @@ pub fn planner_ui(
     ui: &mut egui::Ui,
     scene: &mut SceneRunner,
     view: &mut PlanView,
-    bundled: &[PathBuf],
+    bundled: &[BundledModel],
     show_timings: bool,
 ) -> Option<PlannerAction> {
     let mut action = None;
@@ -97,16 +124,16 @@ pub fn planner_ui(
         });
     }
     ui.horizontal_wrapped(|ui| {
-        if ui.selectable_label(!info.is_tdm, "ground truth").clicked() {
+        if ui
+            .selectable_label(info.path.is_none(), "ground truth")
+            .clicked()
+        {
             scene.use_ground_truth();
         }
-        for p in bundled {
-            let selected = info.path.as_deref() == Some(p.as_path());
-            if ui
-                .selectable_label(selected, format!("TDM {}", file_label(p)))
-                .clicked()
-            {
-                action = Some(PlannerAction::LoadCheckpoint(p.clone()));
+        for m in bundled {
+            let selected = info.path.as_deref() == Some(m.path.as_path());
+            if ui.selectable_label(selected, m.label()).clicked() {
+                action = Some(PlannerAction::LoadCheckpoint(m.path.clone()));
             }
         }
         if ui.button("Open checkpoint…").clicked() {

@@ -1,12 +1,12 @@
 //! MPC on a worker thread. The UI sends the current state and episode with the planner settings;
-//! the worker plans with the current model (ground truth or a TDM), replays every candidate in
+//! the worker plans with the current model (ground truth, a TDM or an MLP baseline), replays every candidate in
 //! MuJoCo for the imagined-vs-real view, inspects the plan (trails, prediction error, rewards)
 //! and sends it all back. Models are loaded on their own thread and handed over, so a slow or
 //! broken checkpoint never blocks the window. The UI never waits on either thread.
 use crate::data::Episode;
 use crate::envs::{Env, EnvSpec, MujocoEnv, Task};
-use crate::models::tdm::{Decoding, TdmModel};
-use crate::models::{DynamicsModel, GroundTruth, PlanContext};
+use crate::models::tdm::Decoding;
+use crate::models::{DynamicsModel, GroundTruth, LearnedModel, PlanContext};
 use crate::plan::{
     Plan, PlanInspection, Planner, PlannerConfig, TrailPoint, inspect_plan, replay_plan,
 };
@@ -19,14 +19,15 @@ use std::thread::JoinHandle;
 /// A dynamics model the worker can plan with.
 pub enum WorkerModel {
     GroundTruth(GroundTruth),
-    Tdm(Box<TdmModel>),
+    /// A TDM or an MLP baseline.
+    Learned(LearnedModel),
 }
 
 impl WorkerModel {
     fn as_dyn(&mut self) -> &mut dyn DynamicsModel {
         match self {
             Self::GroundTruth(m) => m,
-            Self::Tdm(m) => m.as_mut(),
+            Self::Learned(m) => m.as_dyn(),
         }
     }
 }
@@ -41,38 +42,66 @@ pub struct ModelInfo {
     pub is_tdm: bool,
 }
 
-/// Loads a TDM checkpoint for `spec` (any error names the file and the problem).
-pub fn load_tdm(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, ModelInfo), String> {
-    let model = TdmModel::load(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
-    let meta = model.meta();
-    let c = &meta.model;
-    let mut details = vec![
-        format!(
-            "{} layers, width {}, {} heads, context {} tokens",
-            c.layers, c.width, c.heads, c.context_tokens
-        ),
-        format!(
-            "trained {} steps, {:.2}M tokens{}",
-            meta.steps_trained,
-            meta.tokens_trained as f64 / 1e6,
-            meta.held_out_loss
-                .map(|l| format!(", held-out loss {l:.3}"))
-                .unwrap_or_default()
-        ),
-    ];
-    for e in &meta.envs {
-        details.push(format!(
-            "trained on {} (obs {}, act {})",
-            e.name, e.observation_size, e.action_size
-        ));
+/// Loads a checkpoint (TDM or MLP baseline) for `spec`; any error names the file and the
+/// problem.
+pub fn load_checkpoint(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, ModelInfo), String> {
+    let mut model =
+        LearnedModel::load(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut details = Vec::new();
+    match &model {
+        LearnedModel::Tdm(m) => {
+            let meta = m.meta();
+            let c = &meta.model;
+            details.push(format!(
+                "{} layers, width {}, {} heads, context {} tokens",
+                c.layers, c.width, c.heads, c.context_tokens
+            ));
+            details.push(format!(
+                "trained {} steps, {:.2}M tokens{}",
+                meta.steps_trained,
+                meta.tokens_trained as f64 / 1e6,
+                meta.held_out_loss
+                    .map(|l| format!(", held-out loss {l:.3}"))
+                    .unwrap_or_default()
+            ));
+            for e in &meta.envs {
+                details.push(format!(
+                    "trained on {} (obs {}, act {})",
+                    e.name, e.observation_size, e.action_size
+                ));
+            }
+        }
+        LearnedModel::Mlp(m) => {
+            let meta = m.meta();
+            let c = &meta.model;
+            details.push(format!(
+                "MLP baseline {}: {} x {} hidden, {} parameters",
+                c.variant.name(),
+                c.layers,
+                c.hidden,
+                c.parameter_count()
+            ));
+            details.push(format!(
+                "trained {} steps, {:.2}M transitions{}",
+                meta.steps_trained,
+                meta.samples_trained as f64 / 1e6,
+                meta.held_out_loss
+                    .map(|l| format!(", held-out MSE {l:.4}"))
+                    .unwrap_or_default()
+            ));
+            details.push(format!(
+                "trained on {} (obs {}, act {}); one step, no history",
+                meta.env.name, meta.env.observation_size, meta.env.action_size
+            ));
+        }
     }
     let info = ModelInfo {
-        name: model.name(),
+        name: model.as_dyn().name(),
         details,
         path: Some(path.to_path_buf()),
-        is_tdm: true,
+        is_tdm: matches!(model, LearnedModel::Tdm(_)),
     };
-    Ok((WorkerModel::Tdm(Box::new(model)), info))
+    Ok((WorkerModel::Learned(model), info))
 }
 
 /// What the panel shows for the ground-truth model.
@@ -94,7 +123,7 @@ pub fn ground_truth(task: Arc<dyn Task>) -> (WorkerModel, ModelInfo) {
 }
 
 /// Loads a checkpoint on its own thread; the answer arrives on the returned channel.
-pub fn load_tdm_async(
+pub fn load_checkpoint_async(
     path: PathBuf,
     spec: EnvSpec,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -103,7 +132,7 @@ pub fn load_tdm_async(
     let spawned = std::thread::Builder::new()
         .name("model-loader".into())
         .spawn(move || {
-            let _ = tx.send(load_tdm(&path, &spec));
+            let _ = tx.send(load_checkpoint(&path, &spec));
             wake();
         });
     if let Err(e) = spawned {
@@ -281,7 +310,7 @@ fn plan_once(
     if *planner.config() != s.config {
         planner.set_config(s.config);
     }
-    if let WorkerModel::Tdm(m) = model {
+    if let WorkerModel::Learned(LearnedModel::Tdm(m)) = model {
         m.decoding = s.decoding;
         m.context_limit_tokens = s.context_limit_tokens;
     }
@@ -294,7 +323,7 @@ fn plan_once(
         .plan(dyn_model, task.as_ref(), &ctx)
         .map_err(|e| format!("planner ({}): {e}", dyn_model.name()))?;
     let model_name = dyn_model.name();
-    let tokens_per_sec = matches!(model, WorkerModel::Tdm(_)).then(|| {
+    let tokens_per_sec = matches!(model, WorkerModel::Learned(LearnedModel::Tdm(_))).then(|| {
         let per_step = task.spec().observation_size + 1;
         (plan.candidates() * plan.horizon_steps() * per_step) as f64 / plan.elapsed_secs.max(1e-9)
     });

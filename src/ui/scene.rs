@@ -3,7 +3,7 @@
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
 use super::planner_worker::{
     ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
-    ground_truth_info, load_tdm_async,
+    ground_truth_info, load_checkpoint_async,
 };
 use crate::data::{Episode, Policy};
 use crate::envs::Task;
@@ -401,10 +401,10 @@ impl SceneRunner {
         self.worker.as_mut()
     }
 
-    /// Plans with a TDM checkpoint from now on, once it has loaded (on its own thread); a
+    /// Plans with a checkpoint (TDM or MLP baseline) from now on, once it has loaded (on its own thread); a
     /// checkpoint that is broken or does not fit this scene is reported and the model stays.
-    pub fn load_tdm(&mut self, path: PathBuf) {
-        self.agent.loader = Some(load_tdm_async(
+    pub fn load_checkpoint(&mut self, path: PathBuf) {
+        self.agent.loader = Some(load_checkpoint_async(
             path,
             self.env.spec().clone(),
             self.wake.clone(),

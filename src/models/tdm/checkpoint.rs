@@ -1,69 +1,14 @@
-//! TDM checkpoints: one `.safetensors` file whose metadata key `tdm` holds [`CheckpointMeta`]
-//! as JSON. Training state for `--resume` (optimizer moments and step) goes to a sidecar
-//! `<file>.train.safetensors`, so the checkpoint itself stays the one file a user picks.
+//! TDM checkpoints in the shared format ([`crate::models::checkpoint_file`]): the metadata key
+//! `tdm` holds [`CheckpointMeta`] as JSON.
 use super::config::{CHECKPOINT_VERSION, CheckpointMeta};
 use super::model::Tdm;
-use crate::files::atomic_write;
+use crate::models::checkpoint_file::{self as file, CheckpointError, bad};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const META_KEY: &str = "tdm";
-
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    #[error("{}: {message}", path.display())]
-    Bad { path: PathBuf, message: String },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn bad(path: &Path, message: impl Into<String>) -> CheckpointError {
-    CheckpointError::Bad {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-/// The sidecar holding the training state of checkpoint `path`.
-pub fn train_state_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".train.safetensors");
-    PathBuf::from(s)
-}
-
-fn tensor_bytes(
-    tensors: &HashMap<String, Tensor>,
-    metadata: Option<HashMap<String, String>>,
-    path: &Path,
-) -> Result<Vec<u8>, CheckpointError> {
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, t) in tensors {
-        let data: Vec<f32> = t
-            .flatten_all()
-            .and_then(|f| f.to_dtype(DType::F32)?.to_vec1())
-            .map_err(|e| bad(path, format!("{name}: {e}")))?;
-        owned.push((
-            name.clone(),
-            t.dims().to_vec(),
-            data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ));
-    }
-    let views = owned
-        .iter()
-        .map(|(n, s, b)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| bad(path, e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, metadata).map_err(|e| bad(path, e.to_string()))
-}
 
 /// Writes the checkpoint (atomically) and, when given, the training state sidecar.
 pub fn save(
@@ -72,68 +17,8 @@ pub fn save(
     meta: &CheckpointMeta,
     train_state: Option<(&HashMap<String, Tensor>, u64)>,
 ) -> Result<(), CheckpointError> {
-    let weights: HashMap<String, Tensor> = varmap
-        .data()
-        .lock()
-        .map_err(|_| bad(path, "variable map is poisoned"))?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
     let json = serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?;
-    let bytes = tensor_bytes(
-        &weights,
-        Some(HashMap::from([(META_KEY.to_string(), json)])),
-        path,
-    )?;
-    if let Some((state, step)) = train_state {
-        let side = train_state_path(path);
-        let bytes = tensor_bytes(
-            state,
-            Some(HashMap::from([("step".to_string(), step.to_string())])),
-            &side,
-        )?;
-        atomic_write(&side, &bytes).map_err(|source| CheckpointError::Io {
-            path: side.clone(),
-            source,
-        })?;
-    }
-    atomic_write(path, &bytes).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Named tensors and the file's metadata.
-type TensorsAndMetadata = (HashMap<String, Tensor>, HashMap<String, String>);
-
-fn read_tensors(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
-    let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != safetensors::Dtype::F32 {
-            return Err(bad(
-                path,
-                format!("tensor {name} is {:?}, expected F32", view.dtype()),
-            ));
-        }
-        let data: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let t = Tensor::from_vec(data, view.shape(), &Device::Cpu)
-            .map_err(|e| bad(path, e.to_string()))?;
-        out.insert(name, t);
-    }
-    Ok((out, metadata))
+    file::write(path, varmap, META_KEY, json, train_state)
 }
 
 /// A loaded checkpoint: its metadata and the variables of a model built from it.
@@ -146,22 +31,11 @@ pub struct Loaded {
 /// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version,
 /// every tensor present with the shape the config implies.
 pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
-    let (tensors, metadata) = read_tensors(path)?;
-    let json = metadata
-        .get(META_KEY)
-        .ok_or_else(|| bad(path, "no TDM metadata: not a checkpoint of this workbench"))?;
-    let probe: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| bad(path, format!("metadata is not JSON ({e})")))?;
-    if let Some(v) = probe.get("version").and_then(|v| v.as_u64())
-        && v > CHECKPOINT_VERSION as u64
-    {
-        return Err(bad(
-            path,
-            format!(
-                "checkpoint format version {v} is newer than this build reads ({CHECKPOINT_VERSION})"
-            ),
-        ));
+    let (tensors, metadata) = file::read(path)?;
+    if !metadata.contains_key(META_KEY) && metadata.contains_key("mlp") {
+        return Err(bad(path, "an MLP baseline checkpoint, not a TDM"));
     }
+    let probe = file::metadata_json(path, &metadata, META_KEY, CHECKPOINT_VERSION)?;
     let meta: CheckpointMeta =
         serde_json::from_value(probe).map_err(|e| bad(path, format!("bad metadata: {e}")))?;
     meta.model
@@ -173,45 +47,10 @@ pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )
     .map_err(|e| bad(path, e.to_string()))?;
-    {
-        let vars = varmap
-            .data()
-            .lock()
-            .map_err(|_| bad(path, "variable map is poisoned"))?;
-        let mut names: Vec<&String> = vars.keys().collect();
-        names.sort();
-        for name in names {
-            let var = &vars[name];
-            let t = tensors
-                .get(name)
-                .ok_or_else(|| bad(path, format!("missing tensor '{name}'")))?;
-            if t.dims() != var.as_tensor().dims() {
-                return Err(bad(
-                    path,
-                    format!(
-                        "tensor '{name}' has shape {:?}, the config needs {:?}",
-                        t.dims(),
-                        var.as_tensor().dims()
-                    ),
-                ));
-            }
-            var.set(t).map_err(|e| bad(path, e.to_string()))?;
-        }
-    }
+    file::fill_varmap(path, &varmap, &tensors)?;
     Ok(Loaded {
         meta,
         varmap,
         model,
     })
-}
-
-/// Reads the training-state sidecar of checkpoint `path`: optimizer tensors and step.
-pub fn load_train_state(path: &Path) -> Result<(HashMap<String, Tensor>, u64), CheckpointError> {
-    let side = train_state_path(path);
-    let (tensors, metadata) = read_tensors(&side)?;
-    let step = metadata
-        .get("step")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(&side, "no training step recorded"))?;
-    Ok((tensors, step))
 }

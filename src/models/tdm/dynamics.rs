@@ -1,7 +1,7 @@
 //! The TDM as a [`DynamicsModel`]: the episode history is encoded once per plan as a shared
 //! prefix; then all K candidates are decoded together, action and separator tokens forced,
 //! reward and observation tokens predicted.
-use super::checkpoint::{self, CheckpointError};
+use super::checkpoint;
 use super::config::CheckpointMeta;
 use super::infer::{KvCache, Scratch, Weights};
 use super::sequence::{TokenSeq, episode_tokens_from};
@@ -372,11 +372,5 @@ impl DynamicsModel for TdmModel {
             rewards: Some(rewards),
             failures: vec![None; candidates],
         })
-    }
-}
-
-impl From<CheckpointError> for ModelError {
-    fn from(e: CheckpointError) -> Self {
-        ModelError::Other(e.to_string())
     }
 }

@@ -7,15 +7,15 @@ mod config;
 mod dynamics;
 mod infer;
 mod model;
-mod optim;
 mod sequence;
 mod train;
 
-pub use checkpoint::{CheckpointError, Loaded, load, load_train_state, save, train_state_path};
+pub use crate::models::checkpoint_file::{CheckpointError, load_train_state, train_state_path};
+pub use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+pub use checkpoint::{Loaded, load, save};
 pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 pub use dynamics::{Decoding, TdmModel};
 pub use infer::{KvCache, Scratch, Weights};
 pub use model::{TargetGroup, Tdm};
-pub use optim::{AdamW, AdamWConfig, learning_rate};
 pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};
 pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, train};

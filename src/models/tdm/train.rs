@@ -2,12 +2,13 @@
 //! (and action tokens where BC is wanted), AdamW with warm-up + cosine schedule and gradient
 //! clipping, a held-out split (the last episodes of each dataset) with its loss, checkpoints
 //! written atomically, exact resume, and fine-tuning from another checkpoint.
-use super::checkpoint::{self, CheckpointError};
+use super::checkpoint;
 use super::config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 use super::model::{TargetGroup, Tdm};
-use super::optim::{AdamW, AdamWConfig, learning_rate};
 use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
 use crate::data::{Dataset, EnvInfo};
+use crate::models::checkpoint_file::{CheckpointError, load_train_state};
+use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 use crate::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -208,7 +209,7 @@ pub fn train(
 ) -> Result<TrainSummary, TrainError> {
     let (varmap, model, mut meta, start_step, optim_state) = if resume {
         let loaded = checkpoint::load(out)?;
-        let (state, step) = checkpoint::load_train_state(out)?;
+        let (state, step) = load_train_state(out)?;
         (
             loaded.varmap,
             loaded.model,

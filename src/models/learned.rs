@@ -1,0 +1,50 @@
+//! Opening any learned model from its checkpoint file: the file says which family it is.
+use super::checkpoint_file::checkpoint_family;
+use super::mlp::MlpModel;
+use super::tdm::TdmModel;
+use super::{DynamicsModel, ModelError};
+use crate::envs::EnvSpec;
+use std::path::Path;
+
+/// A learned dynamics model loaded from a checkpoint.
+pub enum LearnedModel {
+    Tdm(Box<TdmModel>),
+    Mlp(Box<MlpModel>),
+}
+
+impl LearnedModel {
+    /// Loads the TDM or MLP baseline in `path` for `spec`; every error names the file.
+    pub fn load(path: &Path, spec: &EnvSpec) -> Result<Self, ModelError> {
+        match checkpoint_family(path)? {
+            "mlp" => Ok(Self::Mlp(Box::new(MlpModel::load(path, spec)?))),
+            _ => Ok(Self::Tdm(Box::new(TdmModel::load(path, spec)?))),
+        }
+    }
+
+    pub fn as_dyn(&mut self) -> &mut dyn DynamicsModel {
+        match self {
+            Self::Tdm(m) => m.as_mut(),
+            Self::Mlp(m) => m.as_mut(),
+        }
+    }
+
+    pub fn into_dyn(self) -> Box<dyn DynamicsModel> {
+        match self {
+            Self::Tdm(m) => m,
+            Self::Mlp(m) => m,
+        }
+    }
+}
+
+/// Parses a model argument of the command line: `gt` (None) or a checkpoint file, optionally
+/// prefixed `tdm:` or `mlp:` (the file's own metadata decides which it is).
+pub fn model_path(arg: &str) -> Option<&Path> {
+    if arg == "gt" {
+        return None;
+    }
+    let file = arg
+        .strip_prefix("tdm:")
+        .or_else(|| arg.strip_prefix("mlp:"))
+        .unwrap_or(arg);
+    Some(Path::new(file))
+}

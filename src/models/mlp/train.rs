@@ -1,0 +1,383 @@
+//! Training an MLP baseline: mean squared error on standardised targets, AdamW with warm-up +
+//! cosine schedule and gradient clipping (the TDM's optimizer), a held-out split (the last
+//! episodes of each dataset), atomic checkpoints, exact resume and fine-tuning.
+use super::checkpoint;
+use super::config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, Normalization};
+use super::model::{Encoded, Mlp, encode_inputs, raw_target};
+use crate::data::{Dataset, EnvInfo};
+use crate::models::checkpoint_file::load_train_state;
+use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+use crate::models::tdm::{TrainError, TrainProgress, TrainSummary};
+use crate::tokenize::{Tokenizer, TokenizerConfig};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Options of one MLP training run (the architecture is ignored with `resume` or `init`).
+#[derive(Clone, Debug)]
+pub struct MlpTrainOptions {
+    /// Preset name for a new model (`tiny`, `small`, `base`, `large`).
+    pub preset: String,
+    pub variant: super::MlpVariant,
+    pub steps: u64,
+    /// Transitions per batch.
+    pub batch: usize,
+    pub lr: f64,
+    pub warmup: u64,
+    pub clip: f64,
+    pub adamw: AdamWConfig,
+    pub held_out: f64,
+    pub seed: u64,
+    pub eval_every: u64,
+    pub save_every: u64,
+}
+
+/// Transitions (o_t, a_t, r_t, o_{t+1}) of one split, flat.
+#[derive(Default)]
+struct Transitions {
+    n: usize,
+    m: usize,
+    obs: Vec<f64>,
+    act: Vec<f64>,
+    rew: Vec<f64>,
+    next: Vec<f64>,
+}
+
+impl Transitions {
+    fn len(&self) -> usize {
+        self.rew.len()
+    }
+
+    fn push_episode(&mut self, ep: &crate::data::Episode) {
+        for t in 0..ep.len() {
+            self.obs.extend(ep.observation(t).iter().map(|&x| x as f64));
+            self.act.extend(ep.action(t).iter().map(|&x| x as f64));
+            self.rew.push(ep.rewards[t] as f64);
+            self.next
+                .extend(ep.observation(t + 1).iter().map(|&x| x as f64));
+        }
+    }
+
+    fn o(&self, i: usize) -> &[f64] {
+        &self.obs[i * self.n..(i + 1) * self.n]
+    }
+
+    fn a(&self, i: usize) -> &[f64] {
+        &self.act[i * self.m..(i + 1) * self.m]
+    }
+
+    fn o_next(&self, i: usize) -> &[f64] {
+        &self.next[i * self.n..(i + 1) * self.n]
+    }
+}
+
+fn load_split(
+    datasets: &[PathBuf],
+    held_out: f64,
+) -> Result<(Transitions, Transitions, EnvInfo), TrainError> {
+    let mut env: Option<EnvInfo> = None;
+    let (mut train, mut held) = (Transitions::default(), Transitions::default());
+    for dir in datasets {
+        let ds = Dataset::open(dir)?;
+        let e = ds.meta().env.clone();
+        match &env {
+            None => {
+                train.n = e.observation_size;
+                train.m = e.action_size;
+                held.n = e.observation_size;
+                held.m = e.action_size;
+                env = Some(e);
+            }
+            Some(first)
+                if first.observation_size != e.observation_size
+                    || first.action_size != e.action_size =>
+            {
+                return Err(TrainError::Setup(format!(
+                    "{}: '{}' has {} obs / {} act, but '{}' has {} / {}: an MLP baseline models \
+                     one environment",
+                    dir.display(),
+                    e.name,
+                    e.observation_size,
+                    e.action_size,
+                    first.name,
+                    first.observation_size,
+                    first.action_size
+                )));
+            }
+            Some(_) => {}
+        }
+        let episodes = ds.episodes()?;
+        let keep = if episodes.len() >= 2 {
+            let h = ((episodes.len() as f64 * held_out).ceil() as usize)
+                .clamp(usize::from(held_out > 0.0), episodes.len() - 1);
+            episodes.len() - h
+        } else {
+            episodes.len()
+        };
+        for (i, ep) in episodes.iter().enumerate() {
+            if i < keep {
+                train.push_episode(ep);
+            } else {
+                held.push_episode(ep);
+            }
+        }
+    }
+    let env = env.ok_or_else(|| TrainError::Setup("no datasets given".into()))?;
+    if train.len() == 0 {
+        return Err(TrainError::Setup(
+            "no training transitions in the datasets".into(),
+        ));
+    }
+    Ok((train, held, env))
+}
+
+fn mean_std(
+    rows: usize,
+    width: usize,
+    mut value: impl FnMut(usize, usize) -> f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut mean = vec![0.0f64; width];
+    let mut sq = vec![0.0f64; width];
+    for r in 0..rows {
+        for j in 0..width {
+            let v = value(r, j);
+            mean[j] += v;
+            sq[j] += v * v;
+        }
+    }
+    let count = rows.max(1) as f64;
+    let mut std = vec![0f32; width];
+    for j in 0..width {
+        mean[j] /= count;
+        let var = (sq[j] / count - mean[j] * mean[j]).max(0.0);
+        std[j] = var.sqrt().max(1e-4) as f32;
+    }
+    (mean.into_iter().map(|x| x as f32).collect(), std)
+}
+
+fn normalization(cfg: &MlpConfig, data: &Transitions) -> Normalization {
+    let n = cfg.observation_size;
+    let (input_mean, input_std) = mean_std(data.len(), cfg.inputs(), |r, j| {
+        if j < n {
+            data.o(r)[j]
+        } else {
+            data.a(r)[j - n]
+        }
+    });
+    let mut row = Vec::with_capacity(cfg.outputs());
+    let (target_mean, target_std) = mean_std(data.len(), cfg.outputs(), |r, j| {
+        row.clear();
+        raw_target(cfg, data.o(r), data.rew[r], data.o_next(r), &mut row);
+        row[j] as f64
+    });
+    Normalization {
+        input_mean,
+        input_std,
+        target_mean,
+        target_std,
+    }
+}
+
+/// Inputs and standardised targets `[B, n + 1]` of the transitions `idx`.
+fn batch(
+    meta: &MlpMeta,
+    tok: &Tokenizer,
+    data: &Transitions,
+    idx: &[usize],
+) -> Result<(Encoded, Tensor), TrainError> {
+    let cfg = &meta.model;
+    let norm = &meta.normalization;
+    let input = encode_inputs(cfg, norm, tok, idx.iter().map(|&i| (data.o(i), data.a(i))));
+    let mut targets = Vec::with_capacity(idx.len() * cfg.outputs());
+    let mut row = Vec::with_capacity(cfg.outputs());
+    for &i in idx {
+        row.clear();
+        raw_target(cfg, data.o(i), data.rew[i], data.o_next(i), &mut row);
+        for (j, &v) in row.iter().enumerate() {
+            targets.push((v - norm.target_mean[j]) / norm.target_std[j]);
+        }
+    }
+    let t = Tensor::from_vec(targets, (idx.len(), cfg.outputs()), &Device::Cpu)?;
+    Ok((input, t))
+}
+
+fn mse(net: &Mlp, input: &Encoded, targets: &Tensor) -> candle_core::Result<Tensor> {
+    (net.forward(input)? - targets)?.sqr()?.mean_all()
+}
+
+/// Trains (or resumes, or fine-tunes) an MLP baseline and writes the checkpoint to `out`.
+pub fn train_mlp(
+    opts: &MlpTrainOptions,
+    datasets: &[PathBuf],
+    out: &Path,
+    resume: bool,
+    init: Option<&Path>,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&TrainProgress),
+) -> Result<TrainSummary, TrainError> {
+    let (train, held, env) = load_split(datasets, opts.held_out)?;
+    let tokenizer_cfg = TokenizerConfig::default();
+    let vocab = Tokenizer::new(tokenizer_cfg)
+        .map_err(|e| TrainError::Setup(e.to_string()))?
+        .vocab_size() as usize;
+    let (varmap, net, mut meta, optim_state) = if resume || init.is_some() {
+        let from = if resume { out } else { init.unwrap_or(out) };
+        let loaded = checkpoint::load(from)?;
+        let state = if resume {
+            Some(load_train_state(out)?)
+        } else {
+            None
+        };
+        let mut meta = loaded.meta;
+        if !resume {
+            meta.data.clear();
+            meta.steps_trained = 0;
+        }
+        (loaded.varmap, loaded.model, meta, state)
+    } else {
+        let Some(cfg) = MlpConfig::preset(
+            &opts.preset,
+            opts.variant,
+            env.observation_size,
+            env.action_size,
+            vocab,
+        ) else {
+            return Err(TrainError::Setup(format!(
+                "preset '{}': expected tiny, small, base or large",
+                opts.preset
+            )));
+        };
+        cfg.validate().map_err(TrainError::Setup)?;
+        let varmap = VarMap::new();
+        let net = Mlp::new(
+            cfg,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )?;
+        Mlp::init_weights(&varmap, opts.seed)?;
+        let meta = MlpMeta {
+            version: MLP_CHECKPOINT_VERSION,
+            normalization: normalization(&cfg, &train),
+            model: cfg,
+            tokenizer: tokenizer_cfg,
+            env: env.clone(),
+            steps_trained: 0,
+            samples_trained: 0,
+            data: Vec::new(),
+            held_out_loss: None,
+        };
+        (varmap, net, meta, None)
+    };
+    if meta.model.observation_size != env.observation_size
+        || meta.model.action_size != env.action_size
+    {
+        return Err(TrainError::Setup(format!(
+            "the model takes {} obs / {} act; the data ('{}') has {} / {}",
+            meta.model.observation_size,
+            meta.model.action_size,
+            env.name,
+            env.observation_size,
+            env.action_size
+        )));
+    }
+    for d in datasets {
+        let d = d.display().to_string();
+        if !meta.data.contains(&d) {
+            meta.data.push(d);
+        }
+    }
+    let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let mut vars: Vec<(String, candle_core::Var)> = varmap
+        .data()
+        .lock()
+        .map_err(|_| TrainError::Setup("variable map is poisoned".into()))?
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut optim = AdamW::new(vars, opts.adamw)?;
+    let mut step = 0;
+    if let Some((state, s)) = optim_state {
+        optim.load_state(&state, s).map_err(TrainError::Setup)?;
+        step = s;
+    }
+    // A fixed, evenly strided subset of the held-out transitions.
+    let held_idx: Vec<usize> = {
+        let count = held.len().min(4096);
+        (0..count).map(|i| i * held.len() / count.max(1)).collect()
+    };
+    let held_batch = if held_idx.is_empty() {
+        None
+    } else {
+        Some(batch(&meta, &tok, &held, &held_idx)?)
+    };
+    let start = Instant::now();
+    let mut samples_this_run = 0u64;
+    let mut last_loss = f32::NAN;
+    let mut held_loss = meta.held_out_loss;
+    let save = |meta: &MlpMeta, optim: &AdamW| {
+        checkpoint::save(
+            out,
+            &varmap,
+            meta,
+            Some((&optim.state(), optim.steps_taken())),
+        )
+    };
+    let mut stopped = false;
+    let mut idx = vec![0usize; opts.batch];
+    while step < opts.steps {
+        if stop.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+        // The batch depends only on (seed, step): a resumed run draws the same batches.
+        let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step);
+        idx.iter_mut()
+            .for_each(|i| *i = rng.random_range(0..train.len()));
+        let (input, targets) = batch(&meta, &tok, &train, &idx)?;
+        let loss = mse(&net, &input, &targets)?;
+        let grads = loss.backward()?;
+        let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
+        optim.step(&grads, lr, opts.clip)?;
+        last_loss = loss.to_scalar::<f32>()?;
+        step += 1;
+        samples_this_run += opts.batch as u64;
+        meta.steps_trained += 1;
+        meta.samples_trained += opts.batch as u64;
+        if opts.eval_every > 0
+            && (step % opts.eval_every == 0 || step == opts.steps)
+            && let Some((input, targets)) = &held_batch
+        {
+            held_loss = Some(mse(&net, input, targets)?.to_scalar::<f32>()?);
+            meta.held_out_loss = held_loss;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        progress(&TrainProgress {
+            step,
+            total_steps: opts.steps,
+            loss: last_loss,
+            held_out_loss: held_loss,
+            lr,
+            tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
+            elapsed_secs: elapsed,
+        });
+        if opts.save_every > 0 && step % opts.save_every == 0 {
+            save(&meta, &optim)?;
+        }
+    }
+    save(&meta, &optim)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(TrainSummary {
+        steps: step,
+        tokens: meta.samples_trained,
+        final_loss: last_loss,
+        held_out_loss: held_loss,
+        elapsed_secs: elapsed,
+        tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
+        stopped_early: stopped,
+        parameters: meta.model.parameter_count(),
+    })
+}

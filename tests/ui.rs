@@ -419,3 +419,38 @@ fn the_window_stays_responsive_while_a_tdm_plans() {
     let tip = outcome.inspection.imagined_trails[0][0];
     assert!((tip[2] - 1.0).abs() > 0.5, "trail starts at {tip:?}");
 }
+
+#[test]
+fn the_bundled_mlp_baseline_plans_in_the_window() {
+    let mut h = harness("cartpole-swingup");
+    h.get_by_label("Planner").click();
+    h.run_steps(2);
+    h.get_by_label_contains("MLP").click();
+    run_until(&mut h, "the bundled MLP", |a| {
+        a.scene()
+            .agent
+            .model
+            .path
+            .as_ref()
+            .is_some_and(|p| p.to_string_lossy().contains("mlp"))
+    });
+    {
+        let app = h.state_mut();
+        let info = &app.scene().agent.model;
+        assert!(!info.is_tdm, "{info:?}");
+        assert!(info.name.starts_with("mlp-tokenized-delta"), "{info:?}");
+        let c = &mut app.scene_mut().agent.settings.config;
+        c.candidates = 12;
+        c.horizon_steps = 15;
+    }
+    h.get_by_label("Step agent").click();
+    run_until(&mut h, "one MLP plan", |a| a.scene().steps_taken() == 1);
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.draw_list().count_line_groups("imagined "), 12);
+    assert_eq!(app.draw_list().count_line_groups("real "), 12);
+    // Its imagination is not ground truth, but it is close one step ahead.
+    let (median, _) = tdm_workbench::ui::plots::error_series(app.scene()).expect("errors");
+    assert_eq!(median.len(), 15);
+    assert!(median[0][1] > 0.0 && median[0][1] < 0.05, "{median:?}");
+}

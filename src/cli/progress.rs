@@ -3,6 +3,18 @@ use std::io::Write;
 
 /// Redraws `[=====>    ] done/total what, extra, ETA` in place.
 pub fn bar(done: usize, total: usize, what: &str, extra: &str, elapsed_secs: f64) {
+    bar_from(0, done, total, what, extra, elapsed_secs);
+}
+
+/// As [`bar`] for work that resumed at `first`: the ETA comes from this run's pace.
+pub fn bar_from(
+    first: usize,
+    done: usize,
+    total: usize,
+    what: &str,
+    extra: &str,
+    elapsed_secs: f64,
+) {
     let width = 30;
     let frac = if total == 0 {
         1.0
@@ -10,10 +22,10 @@ pub fn bar(done: usize, total: usize, what: &str, extra: &str, elapsed_secs: f64
         done as f64 / total as f64
     };
     let filled = ((frac * width as f64).round() as usize).min(width);
-    let eta = if done == 0 {
+    let eta = if done <= first {
         f64::NAN
     } else {
-        elapsed_secs / done as f64 * (total - done) as f64
+        elapsed_secs / (done - first) as f64 * total.saturating_sub(done) as f64
     };
     let mut err = std::io::stderr().lock();
     let _ = write!(

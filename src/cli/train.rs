@@ -1,5 +1,5 @@
 //! `tdm-workbench train`: train, resume or fine-tune a TDM or an MLP baseline from datasets.
-use super::progress::{bar, duration};
+use super::progress::{bar_from, duration};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
 use crate::models::tdm::{
     AdamWConfig, LossWeights, TdmConfig, TrainOptions, TrainProgress, TrainSummary, train,
@@ -110,15 +110,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eval_every: args.eval_every,
         save_every: args.save_every,
     };
+    let what = match (&args.init, args.resume) {
+        (_, true) => format!("the run in {}", args.out.display()),
+        (Some(init), _) => format!("from {}", init.display()),
+        (None, false) => format!(
+            "a new '{preset}' model ({} parameters, context {} tokens)",
+            model.parameter_count(),
+            model.context_tokens
+        ),
+    };
     eprintln!(
-        "training {} ({} parameters, context {} tokens) on {} dataset(s) -> {}",
-        if args.resume {
-            "resumed run".to_string()
-        } else {
-            format!("'{preset}' model")
-        },
-        model.parameter_count(),
-        model.context_tokens,
+        "training {what} on {} dataset(s) -> {}",
         args.data.len(),
         args.out.display()
     );
@@ -144,7 +146,8 @@ fn report(p: &TrainProgress, rate: &str) {
             " steps, loss {:.3}{held}, lr {:.1e}, {:.0} {rate}",
             p.loss, p.lr, p.tokens_per_sec
         );
-        bar(
+        bar_from(
+            p.first_step as usize,
             p.step as usize,
             p.total_steps as usize,
             "",

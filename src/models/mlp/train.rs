@@ -304,6 +304,7 @@ pub fn train_mlp(
         optim.load_state(&state, s).map_err(TrainError::Setup)?;
         step = s;
     }
+    let first_step = step;
     // A fixed, evenly strided subset of the held-out transitions.
     let held_idx: Vec<usize> = {
         let count = held.len().min(4096);
@@ -357,6 +358,7 @@ pub fn train_mlp(
         let elapsed = start.elapsed().as_secs_f64();
         progress(&TrainProgress {
             step,
+            first_step,
             total_steps: opts.steps,
             loss: last_loss,
             held_out_loss: held_loss,

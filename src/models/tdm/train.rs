@@ -52,6 +52,8 @@ pub struct TrainOptions {
 #[derive(Clone, Debug)]
 pub struct TrainProgress {
     pub step: u64,
+    /// The step this run started from (above 0 when resumed).
+    pub first_step: u64,
     pub total_steps: u64,
     pub loss: f32,
     pub held_out_loss: Option<f32>,
@@ -284,6 +286,7 @@ pub fn train(
     let mut last_loss = f32::NAN;
     let mut held = meta.held_out_loss;
     let mut step = start_step;
+    let first_step = start_step;
     let save = |meta: &CheckpointMeta, optim: &AdamW| {
         checkpoint::save(
             out,
@@ -330,6 +333,7 @@ pub fn train(
         let elapsed = start.elapsed().as_secs_f64();
         progress(&TrainProgress {
             step,
+            first_step,
             total_steps: opts.steps,
             loss: last_loss,
             held_out_loss: held,

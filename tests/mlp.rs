@@ -59,6 +59,24 @@ fn options(variant: MlpVariant, steps: u64) -> MlpTrainOptions {
     }
 }
 
+/// A checkpoint in `dir` after 5 steps on 20 Brownian transitions.
+fn briefly_trained(dir: &Path, variant: MlpVariant) -> PathBuf {
+    let data = dir.join("data");
+    tiny_dataset(&data, 1, 20);
+    let path = dir.join("m.safetensors");
+    train_mlp(
+        &options(variant, 5),
+        &[data],
+        &path,
+        false,
+        None,
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .unwrap();
+    path
+}
+
 fn history(steps: usize) -> Episode {
     let mut env = make_env("cartpole-swingup").unwrap();
     let obs = env.reset(3).unwrap();
@@ -145,19 +163,7 @@ fn resume_continues_exactly_and_checkpoints_round_trip() {
 #[test]
 fn bad_checkpoints_are_refused_with_the_file_name() {
     let dir = tmp("bad");
-    let data = dir.join("data");
-    tiny_dataset(&data, 1, 20);
-    let path = dir.join("m.safetensors");
-    train_mlp(
-        &options(MlpVariant::Delta, 5),
-        &[data],
-        &path,
-        false,
-        None,
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .unwrap();
+    let path = briefly_trained(&dir, MlpVariant::Delta);
     let good = std::fs::read(&path).unwrap();
     let check = |name: &str, bytes: &[u8], expect: &str| {
         let p = dir.join(name);
@@ -224,19 +230,7 @@ fn bad_checkpoints_are_refused_with_the_file_name() {
 #[test]
 fn an_mlp_imagines_k_candidates_by_chaining_one_step_predictions() {
     let dir = tmp("imagine");
-    let data = dir.join("data");
-    tiny_dataset(&data, 1, 20);
-    let path = dir.join("m.safetensors");
-    train_mlp(
-        &options(MlpVariant::TokenizedDelta, 5),
-        &[data],
-        &path,
-        false,
-        None,
-        &AtomicBool::new(false),
-        |_| {},
-    )
-    .unwrap();
+    let path = briefly_trained(&dir, MlpVariant::TokenizedDelta);
     let env = make_env("cartpole-swingup").unwrap();
     let mut learned = LearnedModel::load(&path, env.spec()).unwrap();
     assert!(matches!(learned, LearnedModel::Mlp(_)));

@@ -65,6 +65,15 @@ pub struct TrainArgs {
     init: Option<PathBuf>,
 }
 
+impl TrainArgs {
+    fn adamw(&self) -> AdamWConfig {
+        AdamWConfig {
+            weight_decay: self.weight_decay,
+            ..AdamWConfig::default()
+        }
+    }
+}
+
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.resume && args.init.is_some() {
         bail!("--resume and --init exclude each other");
@@ -97,10 +106,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         lr: args.lr,
         warmup: args.warmup,
         clip: args.clip,
-        adamw: AdamWConfig {
-            weight_decay: args.weight_decay,
-            ..AdamWConfig::default()
-        },
+        adamw: args.adamw(),
         held_out: args.held_out,
         loss: LossWeights {
             actions: args.bc_weight,
@@ -196,10 +202,7 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
         lr: args.lr,
         warmup: args.warmup,
         clip: args.clip,
-        adamw: AdamWConfig {
-            weight_decay: args.weight_decay,
-            ..AdamWConfig::default()
-        },
+        adamw: args.adamw(),
         held_out: args.held_out,
         seed: args.seed,
         eval_every: args.eval_every,

@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 pub const DATASET_FORMAT_VERSION: u32 = 1;
 const META: &str = "meta.json";
 
+/// How many of a dataset's `episodes` (its last ones) a training run holds out for a fraction
+/// `held_out`: at least one when the fraction is positive, never all of them, none from a
+/// single-episode dataset.
+pub fn held_out_count(episodes: usize, held_out: f64) -> usize {
+    if episodes < 2 {
+        return 0;
+    }
+    ((episodes as f64 * held_out).ceil() as usize).clamp(usize::from(held_out > 0.0), episodes - 1)
+}
+
 /// The environment a dataset was recorded in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,8 @@ mod error;
 pub use collect::{
     CollectOptions, CollectProgress, CollectSummary, Policy, Shard, collect, run_episode,
 };
-pub use dataset::{DATASET_FORMAT_VERSION, Dataset, DatasetMeta, EnvInfo, EpisodeEntry, merge};
+pub use dataset::{
+    DATASET_FORMAT_VERSION, Dataset, DatasetMeta, EnvInfo, EpisodeEntry, held_out_count, merge,
+};
 pub use episode::Episode;
 pub use error::DataError;

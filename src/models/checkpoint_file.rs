@@ -213,9 +213,39 @@ pub fn load_train_state(path: &Path) -> Result<(HashMap<String, Tensor>, u64), C
     Ok((tensors, step))
 }
 
-/// Which model family a checkpoint file holds (`"tdm"` or `"mlp"`), from its metadata keys.
+/// The metadata of a safetensors file, reading only its header (not the tensors).
+fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
+    use std::io::Read;
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let file_len = f.metadata().map_err(io)?.len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
+    let len = u64::from_le_bytes(len);
+    if len > file_len.saturating_sub(8) || len > 100_000_000 {
+        return Err(bad(
+            path,
+            format!("not a valid safetensors file (header of {len} bytes)"),
+        ));
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).map_err(io)?;
+    let json: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
+    Ok(json
+        .get("__metadata__")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .unwrap_or_default())
+}
+
+/// Which model family a checkpoint file holds (`"tdm"` or `"mlp"`), from its metadata keys
+/// (only the file's header is read).
 pub fn checkpoint_family(path: &Path) -> Result<&'static str, CheckpointError> {
-    let (_, metadata) = read(path)?;
+    let metadata = read_metadata(path)?;
     for family in ["tdm", "mlp"] {
         if metadata.contains_key(family) {
             return Ok(family);

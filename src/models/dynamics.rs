@@ -15,6 +15,39 @@ impl PlanContext<'_> {
     pub fn observation(&self) -> &[f32] {
         self.history.observation(self.history.len())
     }
+
+    /// Checks a request to a model set up for `n` observation and `m` action entries: the
+    /// history's sizes, and `actions` holding `[candidates][horizon_steps][m]`.
+    pub fn check_sizes(
+        &self,
+        actions: &[f64],
+        candidates: usize,
+        horizon_steps: usize,
+        n: usize,
+        m: usize,
+    ) -> Result<(), ModelError> {
+        if self.history.observation_size != n || self.history.action_size != m {
+            return Err(ModelError::Shape(format!(
+                "history has {} obs / {} act, the model was set up for {n} / {m}",
+                self.history.observation_size, self.history.action_size
+            )));
+        }
+        if actions.len() != candidates * horizon_steps * m {
+            return Err(ModelError::Shape(format!(
+                "{} action values for {candidates} x {horizon_steps} x {m}",
+                actions.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How a learned model names its checkpoint in tables and the UI: the file name.
+pub fn checkpoint_label(source: &std::path::Path) -> String {
+    source.file_name().map_or_else(
+        || source.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
 }
 
 /// K imagined trajectories of N steps.

@@ -12,6 +12,6 @@ pub mod optim;
 pub mod tdm;
 
 pub use checkpoint_file::{CheckpointError, checkpoint_family};
-pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext};
+pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
 pub use ground_truth::GroundTruth;
 pub use learned::{LearnedModel, model_path};

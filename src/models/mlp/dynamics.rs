@@ -5,7 +5,7 @@ use super::checkpoint::{self, LoadedMlp};
 use super::config::MlpMeta;
 use super::model::{Mlp, decode_output, encode_inputs};
 use crate::envs::EnvSpec;
-use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
+use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
 use crate::tokenize::Tokenizer;
 use candle_nn::VarMap;
 use std::path::{Path, PathBuf};
@@ -107,10 +107,7 @@ impl DynamicsModel for MlpModel {
         format!(
             "{} ({})",
             self.meta.model.variant.name(),
-            self.source.file_name().map_or_else(
-                || self.source.display().to_string(),
-                |f| f.to_string_lossy().into_owned()
-            )
+            checkpoint_label(&self.source)
         )
     }
 
@@ -127,18 +124,7 @@ impl DynamicsModel for MlpModel {
     ) -> Result<Imagined, ModelError> {
         let c = self.meta.model;
         let (n, m) = (c.observation_size, c.action_size);
-        if ctx.history.observation_size != n || ctx.history.action_size != m {
-            return Err(ModelError::Shape(format!(
-                "history has {} obs / {} act, the model was set up for {n} / {m}",
-                ctx.history.observation_size, ctx.history.action_size
-            )));
-        }
-        if actions.len() != candidates * horizon_steps * m {
-            return Err(ModelError::Shape(format!(
-                "{} action values for {candidates} x {horizon_steps} x {m}",
-                actions.len()
-            )));
-        }
+        ctx.check_sizes(actions, candidates, horizon_steps, n, m)?;
         let o_t: Vec<f64> = ctx.observation().iter().map(|&x| x as f64).collect();
         let mut state: Vec<f64> = o_t.repeat(candidates);
         let mut observations = vec![0.0; candidates * horizon_steps * n];

@@ -4,7 +4,7 @@
 use super::checkpoint;
 use super::config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, Normalization};
 use super::model::{Encoded, Mlp, encode_inputs, raw_target};
-use crate::data::{Dataset, EnvInfo};
+use crate::data::{Dataset, EnvInfo, held_out_count};
 use crate::models::checkpoint_file::load_train_state;
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 use crate::models::tdm::{TrainError, TrainProgress, TrainSummary};
@@ -111,13 +111,7 @@ fn load_split(
             Some(_) => {}
         }
         let episodes = ds.episodes()?;
-        let keep = if episodes.len() >= 2 {
-            let h = ((episodes.len() as f64 * held_out).ceil() as usize)
-                .clamp(usize::from(held_out > 0.0), episodes.len() - 1);
-            episodes.len() - h
-        } else {
-            episodes.len()
-        };
+        let keep = episodes.len() - held_out_count(episodes.len(), held_out);
         for (i, ep) in episodes.iter().enumerate() {
             if i < keep {
                 train.push_episode(ep);

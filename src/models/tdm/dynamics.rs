@@ -7,7 +7,7 @@ use super::infer::{KvCache, Scratch, Weights};
 use super::sequence::{TokenSeq, episode_tokens_from};
 use crate::data::{EnvInfo, Episode};
 use crate::envs::EnvSpec;
-use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
+use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
 use crate::tokenize::Tokenizer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -295,13 +295,7 @@ impl TdmModel {
 
 impl DynamicsModel for TdmModel {
     fn name(&self) -> String {
-        format!(
-            "tdm ({})",
-            self.source.file_name().map_or_else(
-                || self.source.display().to_string(),
-                |f| f.to_string_lossy().into_owned()
-            )
-        )
+        format!("tdm ({})", checkpoint_label(&self.source))
     }
 
     fn predicts_rewards(&self) -> bool {
@@ -316,18 +310,7 @@ impl DynamicsModel for TdmModel {
         horizon_steps: usize,
     ) -> Result<Imagined, ModelError> {
         let (n, m) = (self.observation_size, self.action_size);
-        if ctx.history.observation_size != n || ctx.history.action_size != m {
-            return Err(ModelError::Shape(format!(
-                "history has {} obs / {} act, the model was set up for {n} / {m}",
-                ctx.history.observation_size, ctx.history.action_size
-            )));
-        }
-        if actions.len() != candidates * horizon_steps * m {
-            return Err(ModelError::Shape(format!(
-                "{} action values for {candidates} x {horizon_steps} x {m}",
-                actions.len()
-            )));
-        }
+        ctx.check_sizes(actions, candidates, horizon_steps, n, m)?;
         let history = self.history_tokens(ctx.history)?;
         let mut prefix = KvCache::new(self.meta.model.layers);
         self.weights.encode(

@@ -6,7 +6,7 @@ use super::checkpoint;
 use super::config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 use super::model::{TargetGroup, Tdm};
 use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
-use crate::data::{Dataset, EnvInfo};
+use crate::data::{Dataset, EnvInfo, held_out_count};
 use crate::models::checkpoint_file::{CheckpointError, load_train_state};
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 use crate::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
@@ -95,12 +95,7 @@ fn load_data(tok: &Tokenizer, datasets: &[PathBuf], held_out: f64) -> Result<Spl
         let env = ds.meta().env.clone();
         let step = Tokenizer::step_len(env.observation_size, env.action_size);
         let episodes = ds.episodes()?;
-        let held = if episodes.len() >= 2 {
-            ((episodes.len() as f64 * held_out).ceil() as usize)
-                .clamp(usize::from(held_out > 0.0), episodes.len() - 1)
-        } else {
-            0
-        };
+        let held = held_out_count(episodes.len(), held_out);
         for (i, ep) in episodes.iter().enumerate() {
             let seq = episode_tokens(tok, ep)
                 .map_err(|e| TrainError::Setup(format!("{}: {e}", dir.display())))?;

@@ -11,7 +11,7 @@ use tdm_workbench::models::tdm::{
     TrainOptions, Weights, load, save, train,
 };
 use tdm_workbench::models::{DynamicsModel, PlanContext};
-use tdm_workbench::plan::{NoiseConfig, NoisePolicy};
+use tdm_workbench::plan::{NoiseConfig, NoisePolicy, Planner, PlannerConfig};
 use tdm_workbench::tokenize::TokenizerConfig;
 
 fn tmp(name: &str) -> PathBuf {
@@ -402,4 +402,91 @@ fn a_tdm_imagines_k_candidates() {
     let three = model.imagine(&ctx, &actions, 6, 4).unwrap();
     assert_eq!(one.observations, three.observations);
     assert_eq!(one.observations, out.observations);
+}
+
+#[test]
+fn the_bc_view_proposes_actions_the_dynamics_view_then_reproduces() {
+    let dir = tmp("propose");
+    let cfg = tiny();
+    let (varmap, _) = random_model(cfg);
+    let plain = dir.join("plain.safetensors");
+    save(&plain, &varmap, &meta(cfg, &cartpole_info()), None).unwrap();
+    let with_bc = dir.join("bc.safetensors");
+    let mut bc_meta = meta(cfg, &cartpole_info());
+    bc_meta.loss.actions = 1.0;
+    save(&with_bc, &varmap, &bc_meta, None).unwrap();
+
+    let mut env = make_env("cartpole-swingup").unwrap();
+    let obs = env.reset(0).unwrap();
+    let mut history = Episode::new(&obs, 1);
+    for _ in 0..3 {
+        let s = env.step(&[-0.2]).unwrap();
+        history.push(&[-0.2], s.reward, &s.observation);
+    }
+    let ctx = PlanContext {
+        history: &history,
+        state: None,
+    };
+    let (k, n) = (6, 4);
+    let proposed = [false, true, true, false, true, true];
+    let forced: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.3).cos()).collect();
+    let mut noise = forced.clone();
+    for c in [1, 2, 4, 5] {
+        noise[c * n..(c + 1) * n].fill(0.0);
+    }
+
+    // A TDM trained without action tokens has no policy.
+    let mut model = TdmModel::load(&plain, env.spec()).unwrap();
+    assert!(!model.proposes_actions());
+    let err = model
+        .imagine_proposed(&ctx, &mut noise.clone(), &proposed, k, n)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bc-weight"), "{err}");
+
+    let mut model = TdmModel::load(&with_bc, env.spec()).unwrap();
+    assert!(model.proposes_actions());
+    let mut actions = noise.clone();
+    let out = model
+        .imagine_proposed(&ctx, &mut actions, &proposed, k, n)
+        .unwrap();
+    // Forced candidates keep their actions; proposed ones (zero noise) all take the policy's
+    // deterministic mean, so they agree with each other.
+    for c in [0, 3] {
+        assert_eq!(actions[c * n..(c + 1) * n], forced[c * n..(c + 1) * n]);
+    }
+    for c in [2, 4, 5] {
+        assert_eq!(actions[c * n..(c + 1) * n], actions[n..2 * n]);
+        assert_eq!(out.observation(c, n - 1), out.observation(1, n - 1));
+    }
+    assert!(actions.iter().all(|a| (-1.0..=1.0).contains(a)));
+    // Forcing the proposed actions reproduces the same imagination.
+    let replay = model.imagine(&ctx, &actions, k, n).unwrap();
+    assert_eq!(replay.observations, out.observations);
+    assert_eq!(replay.rewards, out.rewards);
+
+    // Noise is added to the policy's mean, then clipped.
+    let mut shifted = noise.clone();
+    shifted[n] = 0.25;
+    model
+        .imagine_proposed(&ctx, &mut shifted, &proposed, k, n)
+        .unwrap();
+    assert!((shifted[n] - (actions[n] + 0.25).clamp(-1.0, 1.0)).abs() < 1e-12);
+
+    // The planner proposes the last round(mix K) candidates, and refuses a model with no policy.
+    let mut planner = Planner::new(PlannerConfig {
+        candidates: 8,
+        horizon_steps: 3,
+        proposal_mix: 0.5,
+        ..PlannerConfig::default()
+    });
+    let task = env.task();
+    let plan = planner.plan(&mut model, task.as_ref(), &ctx).unwrap();
+    assert_eq!(plan.proposed, 4);
+    let mut no_policy = TdmModel::load(&plain, env.spec()).unwrap();
+    let err = planner
+        .plan(&mut no_policy, task.as_ref(), &ctx)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no policy"), "{err}");
 }

@@ -78,6 +78,11 @@ pub struct NoiseArgs {
     /// shifted one step, stays a candidate).
     #[arg(long)]
     no_warm_start: bool,
+    /// Fraction of the candidates proposed by the model's BC policy (a TDM trained with
+    /// --bc-weight above 0): its mean action plus the noise. With --samples 1 --variance 0 the
+    /// agent is the plain BC policy.
+    #[arg(long, default_value_t = 0.0)]
+    proposal_mix: f64,
 }
 
 impl NoiseArgs {
@@ -85,13 +90,23 @@ impl NoiseArgs {
         let Some(kind) = NoiseKind::parse(&self.noise) else {
             bail!("--noise '{}': expected brownian, white or pink", self.noise);
         };
-        if !(self.variance.is_finite() && self.variance > 0.0) {
-            bail!("--variance {}: must be a positive number", self.variance);
+        if !(self.variance.is_finite() && self.variance >= 0.0) {
+            bail!("--variance {}: must be a number >= 0", self.variance);
         }
         Ok(NoiseConfig {
             kind,
             variance: self.variance,
         })
+    }
+
+    pub fn proposal_mix(&self) -> anyhow::Result<f64> {
+        if !(0.0..=1.0).contains(&self.proposal_mix) {
+            bail!(
+                "--proposal-mix {}: must be a fraction in [0, 1]",
+                self.proposal_mix
+            );
+        }
+        Ok(self.proposal_mix)
     }
 
     pub fn warm_start(&self) -> bool {
@@ -118,6 +133,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 objective: Objective::Auto,
                 seed: args.seed,
                 keep_best: args.noise.warm_start(),
+                proposal_mix: args.noise.proposal_mix()?,
             };
             Box::new(MpcAgent::new(
                 config,

@@ -74,6 +74,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         objective: Objective::Auto,
         seed: args.seed,
         keep_best: args.noise.warm_start(),
+        proposal_mix: args.noise.proposal_mix()?,
         ..PlannerConfig::default()
     };
     let gt_task = task.clone();

@@ -111,4 +111,29 @@ pub trait DynamicsModel: Send {
         candidates: usize,
         horizon_steps: usize,
     ) -> Result<Imagined, ModelError>;
+    /// Whether the model also has a policy view that can propose actions
+    /// ([`DynamicsModel::imagine_proposed`]).
+    fn proposes_actions(&self) -> bool {
+        false
+    }
+    /// Like [`DynamicsModel::imagine`], but each candidate with `proposed[k]` chooses its
+    /// actions as it goes (section 5.1.1 of the paper): the model's mean action for the
+    /// situation it has imagined so far, plus `actions[k][t]` as additive noise, clipped to
+    /// [-1, 1]. The actions actually imagined are written back into `actions`.
+    fn imagine_proposed(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        actions: &mut [f64],
+        proposed: &[bool],
+        candidates: usize,
+        horizon_steps: usize,
+    ) -> Result<Imagined, ModelError> {
+        if proposed.iter().any(|&p| p) {
+            return Err(ModelError::Other(format!(
+                "{} has no policy to propose actions",
+                self.name()
+            )));
+        }
+        self.imagine(ctx, actions, candidates, horizon_steps)
+    }
 }

@@ -13,6 +13,6 @@ pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
 pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
-pub use planner::{Objective, Plan, Planner, PlannerConfig, ProposalPolicy};
+pub use planner::{Objective, Plan, Planner, PlannerConfig};
 pub use policies::{NoisePolicy, UniformPolicy, ZeroPolicy};
 pub use stats::{MeanCi, mean_ci68};

@@ -58,6 +58,20 @@ pub struct PlannerConfig {
     /// paper's planner.
     #[serde(default)]
     pub keep_best: bool,
+    /// The fraction of the K candidates whose actions come from the model's policy view
+    /// (section 5.1.1): its mean action for each imagined situation plus the noise above. Needs
+    /// a model that [proposes actions](DynamicsModel::proposes_actions); 0 is pure random
+    /// shooting, 1 with variance 0 and K = 1 is the plain BC policy.
+    #[serde(default)]
+    pub proposal_mix: f64,
+}
+
+impl PlannerConfig {
+    /// How many candidates (the last ones) are proposed by the model's policy.
+    pub fn proposed_candidates(&self) -> usize {
+        let k = self.candidates.max(1);
+        ((self.proposal_mix.clamp(0.0, 1.0) * k as f64).round() as usize).min(k)
+    }
 }
 
 impl Default for PlannerConfig {
@@ -69,20 +83,9 @@ impl Default for PlannerConfig {
             objective: Objective::Auto,
             seed: 0,
             keep_best: true,
+            proposal_mix: 0.0,
         }
     }
-}
-
-/// A proposal policy (section 5.1.1): mean actions for imagined observations, around which the
-/// planner adds Brownian noise. Models that can imagine step by step use it; the TDM's BC view
-/// implements it.
-pub trait ProposalPolicy: Send {
-    /// Mean actions `[K][m]` for observations `[K][n]`.
-    fn mean_actions(
-        &mut self,
-        observations: &[f64],
-        candidates: usize,
-    ) -> Result<Vec<f64>, ModelError>;
 }
 
 /// One planning step's result: the action to take, and everything needed to draw it.
@@ -96,6 +99,8 @@ pub struct Plan {
     /// Per candidate; `-inf` for candidates whose imagination failed.
     pub scores: Vec<f64>,
     pub best: usize,
+    /// The last `proposed` candidates' actions came from the model's policy view.
+    pub proposed: usize,
     pub objective: Objective,
     pub elapsed_secs: f64,
 }
@@ -191,14 +196,29 @@ impl Planner {
                 task.spec().name
             )));
         }
+        let proposals = self.config.proposed_candidates().min(k);
+        if proposals > 0 && !model.proposes_actions() {
+            return Err(ModelError::Other(format!(
+                "proposal mix {}: {} has no policy to propose actions",
+                self.config.proposal_mix,
+                model.name()
+            )));
+        }
         let mut actions = self.config.noise.sample(&mut self.rng, k, n, m);
+        // The warm start takes candidate 0 unless every candidate is a proposal.
         if self.config.keep_best
+            && proposals < k
             && let Some(prev) = self.previous_best.as_ref().filter(|p| p.len() == n * m)
         {
             actions[..(n - 1) * m].copy_from_slice(&prev[m..]);
             actions[(n - 1) * m..n * m].copy_from_slice(&prev[(n - 1) * m..]);
         }
-        let imagined = model.imagine(ctx, &actions, k, n)?;
+        let imagined = if proposals > 0 {
+            let proposed: Vec<bool> = (0..k).map(|c| c >= k - proposals).collect();
+            model.imagine_proposed(ctx, &mut actions, &proposed, k, n)?
+        } else {
+            model.imagine(ctx, &actions, k, n)?
+        };
         let mut plan = Plan {
             action: Vec::new(),
             action_size: m,
@@ -206,6 +226,7 @@ impl Planner {
             imagined,
             scores: Vec::new(),
             best: 0,
+            proposed: proposals,
             objective,
             elapsed_secs: 0.0,
         };

@@ -181,7 +181,7 @@ impl Tokenizer {
     }
 
     pub fn decode_action(&self, token: u32) -> Result<f64, TokenError> {
-        Ok(self.centre(self.in_range(token, TokenKind::Action)?))
+        Ok(self.action_bin_value(self.in_range(token, TokenKind::Action)?))
     }
 
     pub fn decode_reward(&self, token: u32) -> Result<f64, TokenError> {

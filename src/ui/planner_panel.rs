@@ -1,5 +1,5 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
-//! live (K, N, noise, objective, decoding, context window, seed), Plan and Apply switches (as in
+//! live (K, N, noise, objective, decoding, context window, proposal mix, seed), Plan and Apply switches (as in
 //! MuJoCo MPC), single agent steps, and how the plan is drawn.
 use super::scene::{PolicyKind, SceneRunner};
 use super::trails::{PlanView, TrailMode};
@@ -215,6 +215,15 @@ pub fn planner_ui(
             s.context_limit_tokens = limit.then_some(tokens);
         });
     });
+    ui.add_enabled(
+        info.proposes_actions,
+        egui::Slider::new(&mut c.proposal_mix, 0.0..=1.0).text("proposal mix (BC policy)"),
+    )
+    .on_hover_text(
+        "fraction of the K candidates whose actions are the model's own policy plus the noise \
+         (section 5.1.1); needs a TDM trained with --bc-weight above 0",
+    )
+    .on_disabled_hover_text("this model has no policy: train a TDM with --bc-weight above 0");
     ui.checkbox(
         &mut s.replay,
         "replay candidates in MuJoCo (ground truth, errors)",
@@ -260,8 +269,13 @@ pub fn planner_ui(
             String::new()
         };
         ui.label(format!(
-            "last plan: {timing}K {} x N {}, best score {:.2}",
+            "last plan: {timing}K {}{} x N {}, best score {:.2}",
             p.candidates(),
+            if p.proposed > 0 {
+                format!(" ({} proposed)", p.proposed)
+            } else {
+                String::new()
+            },
             p.horizon_steps(),
             p.scores.get(p.best).copied().unwrap_or(f64::NAN),
         ));

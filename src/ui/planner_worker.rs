@@ -40,6 +40,8 @@ pub struct ModelInfo {
     pub details: Vec<String>,
     pub path: Option<PathBuf>,
     pub is_tdm: bool,
+    /// The model has a policy view that can propose candidates (a TDM trained on actions).
+    pub proposes_actions: bool,
 }
 
 /// Loads a checkpoint (TDM or MLP baseline) for `spec`; any error names the file and the
@@ -100,6 +102,7 @@ pub fn load_checkpoint(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, Mode
         details,
         path: Some(path.to_path_buf()),
         is_tdm: matches!(model, LearnedModel::Tdm(_)),
+        proposes_actions: model.as_dyn().proposes_actions(),
     };
     Ok((WorkerModel::Learned(model), info))
 }
@@ -111,6 +114,7 @@ pub fn ground_truth_info() -> ModelInfo {
         details: vec!["candidates rolled out in MuJoCo from the real state".into()],
         path: None,
         is_tdm: false,
+        proposes_actions: false,
     }
 }
 
@@ -306,9 +310,14 @@ fn plan_once(
     env.set_state(&req.state, req.steps_taken)
         .map_err(|e| format!("planner: cannot restore the state: {e}"))?;
     let s = req.settings;
-    let planner = planner.get_or_insert_with(|| Planner::new(s.config));
-    if *planner.config() != s.config {
-        planner.set_config(s.config);
+    let mut config = s.config;
+    if !model.as_dyn().proposes_actions() {
+        // The knob stays where the user left it, for the next model that has a policy.
+        config.proposal_mix = 0.0;
+    }
+    let planner = planner.get_or_insert_with(|| Planner::new(config));
+    if *planner.config() != config {
+        planner.set_config(config);
     }
     if let WorkerModel::Learned(LearnedModel::Tdm(m)) = model {
         m.decoding = s.decoding;
@@ -324,8 +333,11 @@ fn plan_once(
         .map_err(|e| format!("planner ({}): {e}", dyn_model.name()))?;
     let model_name = dyn_model.name();
     let tokens_per_sec = matches!(model, WorkerModel::Learned(LearnedModel::Tdm(_))).then(|| {
+        // Predicted tokens: reward and observation per step, and the actions of proposals.
         let per_step = task.spec().observation_size + 1;
-        (plan.candidates() * plan.horizon_steps() * per_step) as f64 / plan.elapsed_secs.max(1e-9)
+        let proposed = plan.proposed * task.spec().action_size;
+        (plan.horizon_steps() * (plan.candidates() * per_step + proposed)) as f64
+            / plan.elapsed_secs.max(1e-9)
     });
     let replay = if s.replay {
         Some(

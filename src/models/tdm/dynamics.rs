@@ -195,33 +195,66 @@ fn choose(
 }
 
 struct Job<'a> {
-    actions: &'a [f64],
+    /// `[k][N][m]`: the actions, or for proposed candidates the noise added to the policy's
+    /// mean; overwritten with the actions imagined.
+    actions: &'a mut [f64],
+    proposed: &'a [bool],
     observations: &'a mut [f64],
     rewards: &'a mut [f64],
     seed: u64,
 }
 
 impl TdmModel {
-    fn decode_chunk(&self, prefix: &KvCache, n_steps: usize, job: Job<'_>) {
+    /// Decodes one chunk of candidates. `last` is the history's last token (o_t's last entry)
+    /// and its local position: `prefix` holds everything before it, and each candidate feeds it
+    /// first, so its logits can propose the first action.
+    fn decode_chunk(&self, prefix: &KvCache, last: (u32, u32), n_steps: usize, job: Job<'_>) {
         let (n, m) = (self.observation_size, self.action_size);
-        let k = job.rewards.len() / n_steps;
+        let k = job.proposed.len();
+        let proposing = job.proposed.iter().any(|&p| p);
         let tok = &self.tokenizer;
         let bins = tok.bins() as usize;
         let mut caches = vec![KvCache::new(self.meta.model.layers); k];
         let mut s = Scratch::default();
         let mut logits = Vec::new();
         let mut rng = StdRng::seed_from_u64(job.seed);
-        let mut tokens = vec![0u32; k];
+        let mut tokens = vec![last.0; k];
         let obs_range = 0..bins;
+        let act_range = tok.action_offset() as usize..tok.action_offset() as usize + bins;
         let rew_range = tok.reward_offset() as usize..tok.reward_offset() as usize + bins;
+        let action_logits = || proposing.then(|| act_range.clone());
+        self.weights.step(
+            prefix,
+            &mut caches,
+            &tokens,
+            last.1,
+            action_logits(),
+            &mut s,
+            &mut logits,
+        );
         for t in 0..n_steps {
-            // Actions (forced); the last one's logits predict the reward.
+            // Actions: forced, or proposed (the policy's mean plus the noise); the last one's
+            // logits predict the reward.
             for j in 0..m {
                 for (c, slot) in tokens.iter_mut().enumerate() {
-                    let a = job.actions[(c * n_steps + t) * m + j];
-                    *slot = tok.encode_action(a).unwrap_or(tok.action_offset());
+                    let a = &mut job.actions[(c * n_steps + t) * m + j];
+                    if job.proposed[c] {
+                        let row = &mut logits[c * bins..(c + 1) * bins];
+                        softmax_in_place(row);
+                        let mean: f64 = row
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &p)| p as f64 * tok.action_bin_value(i as u32))
+                            .sum();
+                        *a = (mean + *a).clamp(-1.0, 1.0);
+                    }
+                    *slot = tok.encode_action(*a).unwrap_or(tok.action_offset());
                 }
-                let want = (j + 1 == m).then(|| rew_range.clone());
+                let want = if j + 1 == m {
+                    Some(rew_range.clone())
+                } else {
+                    action_logits()
+                };
                 self.weights.step(
                     prefix,
                     &mut caches,
@@ -277,8 +310,15 @@ impl TdmModel {
                     job.observations[(c * n_steps + t) * n + i] = value;
                     tokens[c] = bin;
                 }
-                // Feed o_i; its logits predict o_{i+1} (none needed after the last).
-                let want = (i + 1 < n).then(|| obs_range.clone());
+                // Feed o_i; its logits predict o_{i+1}, after the last one the next action
+                // (wanted only when proposing, and not after the horizon's last step).
+                let want = if i + 1 < n {
+                    Some(obs_range.clone())
+                } else if t + 1 < n_steps {
+                    action_logits()
+                } else {
+                    None
+                };
                 self.weights.step(
                     prefix,
                     &mut caches,
@@ -309,9 +349,45 @@ impl DynamicsModel for TdmModel {
         candidates: usize,
         horizon_steps: usize,
     ) -> Result<Imagined, ModelError> {
+        let mut actions = actions.to_vec();
+        let proposed = vec![false; candidates];
+        self.imagine_proposed(ctx, &mut actions, &proposed, candidates, horizon_steps)
+    }
+
+    /// A TDM trained on action tokens (`train --bc-weight` above 0) is also a BC policy.
+    fn proposes_actions(&self) -> bool {
+        self.meta.loss.actions > 0.0
+    }
+
+    fn imagine_proposed(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        actions: &mut [f64],
+        proposed: &[bool],
+        candidates: usize,
+        horizon_steps: usize,
+    ) -> Result<Imagined, ModelError> {
         let (n, m) = (self.observation_size, self.action_size);
         ctx.check_sizes(actions, candidates, horizon_steps, n, m)?;
-        let history = self.history_tokens(ctx.history)?;
+        if proposed.len() != candidates {
+            return Err(ModelError::Shape(format!(
+                "{} proposal flags for {candidates} candidates",
+                proposed.len()
+            )));
+        }
+        if proposed.iter().any(|&p| p) && !self.proposes_actions() {
+            return Err(ModelError::Other(format!(
+                "{} was trained without action tokens (train --bc-weight 0), so it has no \
+                 policy to propose actions",
+                checkpoint_label(&self.source)
+            )));
+        }
+        let mut history = self.history_tokens(ctx.history)?;
+        let (Some(last_token), Some(last_position)) =
+            (history.tokens.pop(), history.positions.pop())
+        else {
+            return Err(ModelError::Other("empty history".into()));
+        };
         let mut prefix = KvCache::new(self.meta.model.layers);
         self.weights.encode(
             &mut prefix,
@@ -331,20 +407,23 @@ impl DynamicsModel for TdmModel {
         let base_seed = self.seed ^ self.plans.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let this = &*self;
         let prefix = &prefix;
+        let last = (last_token, last_position);
         std::thread::scope(|scope| {
-            for (i, ((acts, obs), rews)) in actions
-                .chunks(per * horizon_steps * m)
+            for (i, (((acts, flags), obs), rews)) in actions
+                .chunks_mut(per * horizon_steps * m)
+                .zip(proposed.chunks(per))
                 .zip(observations.chunks_mut(per * horizon_steps * n))
                 .zip(rewards.chunks_mut(per * horizon_steps))
                 .enumerate()
             {
                 let job = Job {
                     actions: acts,
+                    proposed: flags,
                     observations: obs,
                     rewards: rews,
                     seed: base_seed ^ i as u64,
                 };
-                scope.spawn(move || this.decode_chunk(prefix, horizon_steps, job));
+                scope.spawn(move || this.decode_chunk(prefix, last, horizon_steps, job));
             }
         });
         Ok(Imagined {

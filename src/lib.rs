@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod data;
 pub mod envs;
+pub mod experiment;
 pub mod files;
 pub mod models;
 pub mod plan;

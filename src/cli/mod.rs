@@ -6,6 +6,7 @@ mod bench_tdm;
 mod collect;
 mod envs;
 mod eval;
+mod experiment;
 mod gui;
 mod morph;
 mod prediction_error;
@@ -55,6 +56,9 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Generalist experiments (zero-shot walkers), resumable stage by stage.
+    #[command(subcommand)]
+    Experiment(experiment::ExperimentCommand),
 }
 
 /// What `tdm-workbench` with no command shows where there is no display: the commands and the
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Some(Command::PredictionError(args)) => prediction_error::run(&args),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
         Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Experiment(cmd)) => experiment::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

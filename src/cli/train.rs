@@ -143,7 +143,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(p: &TrainProgress, rate: &str) {
+pub fn report(p: &TrainProgress, rate: &str) {
     if p.step.is_multiple_of(10) || p.step == p.total_steps {
         let held = p
             .held_out_loss

@@ -66,12 +66,7 @@ pub fn load_checkpoint(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, Mode
                     .map(|l| format!(", held-out loss {l:.3}"))
                     .unwrap_or_default()
             ));
-            for e in &meta.envs {
-                details.push(format!(
-                    "trained on {} (obs {}, act {})",
-                    e.name, e.observation_size, e.action_size
-                ));
-            }
+            details.extend(trained_on_lines(&meta.envs, &spec.name));
         }
         LearnedModel::Mlp(m) => {
             let meta = m.meta();
@@ -105,6 +100,46 @@ pub fn load_checkpoint(path: &Path, spec: &EnvSpec) -> Result<(WorkerModel, Mode
         proposes_actions: model.as_dyn().proposes_actions(),
     };
     Ok((WorkerModel::Learned(model), info))
+}
+
+/// What the panel says about the environments a model was trained on: each one when there are
+/// few, a summary for a generalist, and whether the open scene is among them.
+fn trained_on_lines(envs: &[crate::data::EnvInfo], scene: &str) -> Vec<String> {
+    const LIST_UP_TO: usize = 4;
+    let mut lines: Vec<String> = if envs.len() <= LIST_UP_TO {
+        envs.iter()
+            .map(|e| {
+                format!(
+                    "trained on {} (obs {}, act {})",
+                    e.name, e.observation_size, e.action_size
+                )
+            })
+            .collect()
+    } else {
+        let mut sizes: Vec<(usize, usize)> = envs
+            .iter()
+            .map(|e| (e.observation_size, e.action_size))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        vec![format!(
+            "trained on {} environments ({}, …, {}); {} obs/act sizes from {}/{} to {}/{}",
+            envs.len(),
+            envs[0].name,
+            envs[envs.len() - 1].name,
+            sizes.len(),
+            sizes[0].0,
+            sizes[0].1,
+            sizes[sizes.len() - 1].0,
+            sizes[sizes.len() - 1].1,
+        )]
+    };
+    lines.push(if envs.iter().any(|e| e.name == scene) {
+        format!("{scene} is one of them")
+    } else {
+        format!("{scene} is not one of them: zero-shot")
+    });
+    lines
 }
 
 /// What the panel shows for the ground-truth model.
@@ -363,4 +398,46 @@ fn plan_once(
         model_name,
         tokens_per_sec,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trained_on_lines;
+    use crate::data::EnvInfo;
+
+    fn env(name: &str, n: usize, m: usize) -> EnvInfo {
+        EnvInfo {
+            name: name.into(),
+            observation_size: n,
+            action_size: m,
+            control_dt_secs: 0.025,
+            observation_labels: vec![],
+            action_labels: vec![],
+        }
+    }
+
+    #[test]
+    fn a_generalist_is_summarised_and_says_whether_the_scene_was_trained_on() {
+        let few = [env("cartpole-swingup", 5, 1)];
+        assert_eq!(
+            trained_on_lines(&few, "cartpole-swingup"),
+            [
+                "trained on cartpole-swingup (obs 5, act 1)",
+                "cartpole-swingup is one of them"
+            ]
+        );
+        let many: Vec<EnvInfo> = (0..6)
+            .map(|i| {
+                env(
+                    &format!("walker:chain:{}:{i}", 4 + i % 2),
+                    18 + 2 * (i % 2),
+                    4 + i % 2,
+                )
+            })
+            .collect();
+        let lines = trained_on_lines(&many, "walker:chain:6:99");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("trained on 6 environments (walker:chain:4:0, …, walker:chain:5:5); 2 obs/act sizes from 18/4 to 20/5"), "{lines:?}");
+        assert_eq!(lines[1], "walker:chain:6:99 is not one of them: zero-shot");
+    }
 }

@@ -1,0 +1,220 @@
+//! `tdm-workbench experiment`: the generalist experiments, stage by stage.
+use super::train::report;
+use crate::data::Shard;
+use crate::experiment::zero_shot::{ZeroShot, ZeroShotConfig, ZeroShotReport};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Subcommand, Debug)]
+pub enum ExperimentCommand {
+    /// One TDM trained on many walkers, evaluated on walkers it never saw (paper section
+    /// 5.2.1): collect, train, eval, report; each stage resumes from its files.
+    ZeroShot(ZeroShotArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// Every stage in order (collect and eval for the given --shard only).
+    All,
+    Collect,
+    Train,
+    Eval,
+    Report,
+}
+
+#[derive(Args, Debug)]
+pub struct ZeroShotArgs {
+    /// The experiment's folder (settings, data, model, evaluations, results).
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = Stage::All)]
+    stage: Stage,
+    /// This job's share of the collect and eval stages, "i/n": walker i % n == i.
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Walker family: line, chain, bush or tree.
+    #[arg(long, default_value = "chain")]
+    family: String,
+    /// Degrees of freedom, "A..=B" (drawn per walker from its seed) or one number.
+    #[arg(long, default_value = "4..=8")]
+    dof: String,
+    /// M: training walkers.
+    #[arg(long, default_value_t = 100)]
+    walkers: usize,
+    #[arg(long, default_value_t = 10)]
+    held_out: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Expert (ground-truth MPC) episodes per training walker.
+    #[arg(long, default_value_t = 2)]
+    episodes: usize,
+    /// Steps per episode.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// K of the expert and of every evaluated planner.
+    #[arg(long, default_value_t = 32)]
+    samples: usize,
+    /// N of the expert and of every evaluated planner.
+    #[arg(long, default_value_t = 15)]
+    horizon: usize,
+    /// Expert steps at the start of each evaluation episode (the prompt).
+    #[arg(long, default_value_t = 8)]
+    prompt: usize,
+    #[arg(long, default_value_t = 2)]
+    eval_episodes: usize,
+    /// TDM preset: tiny, small, base, large.
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// The TDM's context window in tokens.
+    #[arg(long, default_value_t = 256)]
+    context: usize,
+    #[arg(long, default_value_t = 4000)]
+    train_steps: u64,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+}
+
+fn parse_dof(s: &str) -> anyhow::Result<(usize, usize)> {
+    let bad = || format!("--dof '{s}': expected a number like 8 or a range like 4..=8");
+    if let Some((a, b)) = s.split_once("..=") {
+        let a = a.trim().parse().ok().with_context(bad)?;
+        let b = b.trim().parse().ok().with_context(bad)?;
+        return Ok((a, b));
+    }
+    let d = s.trim().parse().ok().with_context(bad)?;
+    Ok((d, d))
+}
+
+pub fn run(cmd: &ExperimentCommand) -> anyhow::Result<()> {
+    match cmd {
+        ExperimentCommand::ZeroShot(args) => zero_shot(args),
+    }
+}
+
+fn zero_shot(args: &ZeroShotArgs) -> anyhow::Result<()> {
+    let (dof_min, dof_max) = parse_dof(&args.dof)?;
+    let shard = Shard::parse(&args.shard)?;
+    if args.stage == Stage::All && shard.count > 1 {
+        bail!(
+            "--stage all runs the train stage, which is not sharded; give --stage collect or eval with --shard"
+        );
+    }
+    let config = ZeroShotConfig {
+        family: args.family.clone(),
+        dof_min,
+        dof_max,
+        train_walkers: args.walkers,
+        held_out_walkers: args.held_out,
+        seed: args.seed,
+        episodes_per_walker: args.episodes,
+        episode_steps: args.steps,
+        samples: args.samples,
+        horizon: args.horizon,
+        prompt_steps: args.prompt,
+        eval_episodes: args.eval_episodes,
+        preset: args.preset.clone(),
+        context_tokens: args.context,
+        train_steps: args.train_steps,
+        batch: args.batch,
+        lr: args.lr,
+    };
+    let exp = ZeroShot::open(&args.dir, config)?;
+    let stages = match args.stage {
+        Stage::All => vec![Stage::Collect, Stage::Train, Stage::Eval, Stage::Report],
+        s => vec![s],
+    };
+    let mut log = |line: &str| println!("{line}");
+    for stage in stages {
+        match stage {
+            Stage::Collect => {
+                println!(
+                    "collect: ground-truth MPC on the training walkers (shard {})",
+                    args.shard
+                );
+                exp.collect(shard, &mut log)?;
+            }
+            Stage::Train => {
+                let stop = Arc::new(AtomicBool::new(false));
+                {
+                    let stop = Arc::clone(&stop);
+                    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+                        .context("cannot install the Ctrl-C handler")?;
+                }
+                println!(
+                    "train: one TDM on every training walker -> {}",
+                    exp.checkpoint().display()
+                );
+                let run = exp.train(&stop, |p| report(p, "tok/s"))?;
+                println!(
+                    "\ntrained to step {} ({} parameters): {:.2}M tokens in {:.0}s this run, {:.0} tokens/s on {} threads, final loss {:.3}",
+                    run.steps_total,
+                    run.parameters,
+                    run.tokens_this_run as f64 / 1e6,
+                    run.secs,
+                    run.tokens_per_sec,
+                    run.threads,
+                    run.final_loss
+                );
+                if run.stopped_early {
+                    println!("stopped early; the same command continues");
+                    return Ok(());
+                }
+            }
+            Stage::Eval => {
+                println!(
+                    "eval: ground truth, TDM MPC and the TDM's BC policy on held-out walkers (shard {})",
+                    args.shard
+                );
+                exp.evaluate(shard, &mut log)?;
+            }
+            Stage::Report | Stage::All => print_report(&exp.report()?, &args.dir),
+        }
+    }
+    Ok(())
+}
+
+fn print_report(r: &ZeroShotReport, dir: &std::path::Path) {
+    println!(
+        "\n{:<24} {:>4} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "held-out walker", "dof", "GT", "TDM", "BC", "TDM/GT", "BC/GT"
+    );
+    for row in &r.rows {
+        println!(
+            "{:<24} {:>4} {:>10.1} {:>10.1} {:>10.1} {:>9.2} {:>9.2}",
+            row.walker,
+            row.dof,
+            row.ground_truth,
+            row.tdm,
+            row.bc,
+            row.tdm_fraction,
+            row.bc_fraction
+        );
+    }
+    let ci = |m: &crate::plan::MeanCi| format!("{:.2} [{:.2}, {:.2}]", m.mean, m.low, m.high);
+    println!(
+        "\nover {} complete walkers (returns after the {}-step expert prompt): TDM/GT {}, BC/GT {} (mean of per-walker fractions, 68% CI)",
+        r.walkers_complete,
+        r.config.prompt_steps,
+        ci(&r.tdm_fraction),
+        ci(&r.bc_fraction)
+    );
+    println!(
+        "training: {:.2}M tokens in {:.0}s over {} run(s)",
+        r.train_tokens as f64 / 1e6,
+        r.train_secs,
+        r.train_runs.len()
+    );
+    if !r.missing.is_empty() {
+        println!("not evaluated yet: {}", r.missing.len());
+    }
+    println!(
+        "wrote {} and {}",
+        dir.join("results.json").display(),
+        dir.join("results.csv").display()
+    );
+}

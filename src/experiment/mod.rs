@@ -1,0 +1,66 @@
+//! Experiments that chain the other layers into one resumable, shardable pipeline (collect data,
+//! train, evaluate, report), each stage keeping its results in files under one folder.
+//!
+//! - [`zero_shot`]: the paper's section 5.2.1 at this machine's scale: one TDM trained on many
+//!   procedural walkers, evaluated on walkers it never saw, against the ground-truth planner and
+//!   against its own BC view.
+pub mod zero_shot;
+
+use crate::data::DataError;
+use crate::envs::EnvError;
+use crate::models::ModelError;
+use crate::models::tdm::TrainError;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+    /// A stage needs an earlier one's results.
+    #[error("{0}")]
+    NotReady(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+impl ExperimentError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), ExperimentError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ExperimentError::io(dir, e))?;
+    }
+    let text = serde_json::to_string_pretty(value).map_err(|e| ExperimentError::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    crate::files::atomic_write(path, text.as_bytes()).map_err(|e| ExperimentError::io(path, e))
+}
+
+/// Reads JSON written by [`write_json`]; a broken file is an error naming it.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| ExperimentError::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}

@@ -2,7 +2,15 @@
 //! never names egui (only `ui` does).
 use std::path::Path;
 
-const CORE: [&str; 6] = ["sim", "envs", "tokenize", "data", "models", "plan"];
+const CORE: [&str; 7] = [
+    "sim",
+    "envs",
+    "tokenize",
+    "data",
+    "models",
+    "plan",
+    "experiment",
+];
 const GUI_CRATES: [&str; 5] = ["egui", "eframe", "egui_wgpu", "wgpu", "rfd"];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -454,3 +454,109 @@ fn the_bundled_mlp_baseline_plans_in_the_window() {
     assert_eq!(median.len(), 15);
     assert!(median[0][1] > 0.0 && median[0][1] < 0.05, "{median:?}");
 }
+
+/// A tiny TDM trained briefly with action tokens in its loss, so it has a BC view.
+fn tdm_with_a_policy(dir: &std::path::Path) -> std::path::PathBuf {
+    use tdm_workbench::data::{CollectOptions, Dataset, EnvInfo, Shard, collect};
+    use tdm_workbench::models::tdm::{LossWeights, TdmConfig, TrainOptions, train};
+    use tdm_workbench::plan::{NoiseConfig, NoisePolicy};
+    let data = dir.join("data");
+    let mut env = tdm_workbench::envs::make_env("cartpole-swingup").unwrap();
+    let mut policy = NoisePolicy::new(NoiseConfig::default(), 1, 30);
+    let mut ds = Dataset::create_or_resume(
+        &data,
+        EnvInfo::from_spec(env.spec()),
+        serde_json::json!({"kind": "brownian"}),
+        0,
+        None,
+    )
+    .unwrap();
+    let opts = CollectOptions {
+        episodes: 1,
+        shard: Shard::WHOLE,
+        max_steps: 30,
+    };
+    collect(env.as_mut(), &mut policy, &mut ds, &opts, |_| {}).unwrap();
+    let out = dir.join("bc.safetensors");
+    let train_opts = TrainOptions {
+        model: TdmConfig::preset("tiny", 3073).unwrap(),
+        steps: 3,
+        batch: 2,
+        lr: 1e-3,
+        warmup: 1,
+        clip: 1.0,
+        adamw: Default::default(),
+        held_out: 0.0,
+        loss: LossWeights {
+            actions: 1.0,
+            ..LossWeights::default()
+        },
+        seed: 0,
+        eval_every: 0,
+        save_every: 0,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    train(&train_opts, &[data], &out, false, None, &stop, |_| {}).unwrap();
+    out
+}
+
+#[test]
+fn the_proposal_mix_knob_plans_with_the_tdms_policy_live() {
+    let dir = std::env::temp_dir().join(format!("tdm-ui-bc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = tdm_with_a_policy(&dir);
+    let mut h = harness("cartpole-swingup");
+    h.get_by_label("Planner").click();
+    h.run_steps(2);
+    h.state_mut()
+        .submit(Command::LoadCheckpoint(checkpoint.clone()));
+    run_until(&mut h, "the TDM with a policy", |a| {
+        a.scene().agent.model.path.as_ref() == Some(&checkpoint)
+    });
+    assert!(h.state().scene().agent.model.proposes_actions);
+    {
+        let c = &mut h.state_mut().scene_mut().agent.settings.config;
+        c.candidates = 8;
+        c.horizon_steps = 4;
+        c.proposal_mix = 0.5;
+    }
+    h.get_by_label("Step agent").click();
+    run_until(&mut h, "a plan with proposals", |a| {
+        a.scene().steps_taken() == 1 && a.scene().agent.last.is_some()
+    });
+    h.run_steps(2);
+    {
+        let app = h.state();
+        let last = app.scene().agent.last.as_ref().unwrap();
+        assert_eq!(last.plan.proposed, 4);
+        assert_eq!(app.draw_list().count_line_groups("imagined "), 8);
+    }
+    h.get_by_label_contains("(4 proposed)");
+    // Live: a larger mix takes effect on the next plan, without a restart.
+    h.state_mut().scene_mut().agent.settings.config.proposal_mix = 1.0;
+    h.get_by_label("Step agent").click();
+    run_until(&mut h, "the second plan", |a| a.scene().steps_taken() == 2);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().scene().agent.last.as_ref().unwrap().plan.proposed,
+        8
+    );
+    // Ground truth has no policy: the knob stays set but plans are pure random shooting.
+    h.state_mut().scene_mut().use_ground_truth();
+    run_until(&mut h, "ground truth", |a| {
+        a.scene().agent.model.path.is_none()
+    });
+    assert!(!h.state().scene().agent.model.proposes_actions);
+    h.get_by_label("Step agent").click();
+    run_until(&mut h, "a ground-truth plan", |a| {
+        a.scene().steps_taken() == 3
+    });
+    h.run_steps(2);
+    assert_eq!(
+        h.state().scene().agent.last.as_ref().unwrap().plan.proposed,
+        0
+    );
+    assert_eq!(h.state().scene().agent.settings.config.proposal_mix, 1.0);
+    std::fs::remove_dir_all(&dir).ok();
+}

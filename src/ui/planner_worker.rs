@@ -135,9 +135,9 @@ fn trained_on_lines(envs: &[crate::data::EnvInfo], scene: &str) -> Vec<String> {
         )]
     };
     lines.push(if envs.iter().any(|e| e.name == scene) {
-        format!("{scene} is one of them")
+        format!("{scene}: in its training data")
     } else {
-        format!("{scene} is not one of them: zero-shot")
+        format!("{scene}: not in its training data (zero-shot)")
     });
     lines
 }
@@ -423,7 +423,7 @@ mod tests {
             trained_on_lines(&few, "cartpole-swingup"),
             [
                 "trained on cartpole-swingup (obs 5, act 1)",
-                "cartpole-swingup is one of them"
+                "cartpole-swingup: in its training data"
             ]
         );
         let many: Vec<EnvInfo> = (0..6)
@@ -438,6 +438,9 @@ mod tests {
         let lines = trained_on_lines(&many, "walker:chain:6:99");
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0].starts_with("trained on 6 environments (walker:chain:4:0, …, walker:chain:5:5); 2 obs/act sizes from 18/4 to 20/5"), "{lines:?}");
-        assert_eq!(lines[1], "walker:chain:6:99 is not one of them: zero-shot");
+        assert_eq!(
+            lines[1],
+            "walker:chain:6:99: not in its training data (zero-shot)"
+        );
     }
 }

@@ -15,6 +15,7 @@
 //!
 //! The core layers never depend on a GUI crate (egui, eframe, wgpu, rfd); a test checks it.
 
+pub mod chart;
 pub mod cli;
 pub mod data;
 pub mod envs;

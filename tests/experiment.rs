@@ -95,6 +95,7 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     );
     assert_eq!(report.train_runs.len(), 1);
     assert!(dir.join("results.csv").exists());
+    assert!(dir.join("results.png").exists());
 
     // Evaluated pairs are kept: a rerun does nothing.
     exp.evaluate(Shard::WHOLE, &mut |l| log.push(l.to_string()))

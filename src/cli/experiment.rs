@@ -213,8 +213,9 @@ fn print_report(r: &ZeroShotReport, dir: &std::path::Path) {
         println!("not evaluated yet: {}", r.missing.len());
     }
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         dir.join("results.json").display(),
-        dir.join("results.csv").display()
+        dir.join("results.csv").display(),
+        dir.join("results.png").display()
     );
 }

@@ -1,6 +1,7 @@
 //! `tdm-workbench prediction-error`: the paper's Fig. 13 measure. From random initial states,
 //! Brownian action sequences; the model's imagined observations against MuJoCo's; RMS error
 //! over non-velocity entries per horizon step, median and quartiles over runs.
+use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
@@ -26,12 +27,25 @@ pub struct PredictionErrorArgs {
     /// Write the table here as CSV (model, step, median, q25, q75).
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Also draw the medians against horizon as a PNG (log scale).
+    #[arg(long)]
+    png: Option<PathBuf>,
 }
 
 pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let mut csv = String::from("model,step,median,q25,q75\n");
-    for name in &args.model {
+    let mut chart = Chart {
+        title: format!(
+            "prediction error, {} ({} runs, median)",
+            args.env, args.runs
+        ),
+        x_label: "horizon step".into(),
+        y_label: "RMS error (no velocities)".into(),
+        log_y: true,
+        ..Chart::default()
+    };
+    for (i, name) in args.model.iter().enumerate() {
         let mut model: Box<dyn DynamicsModel> = match model_path(name) {
             None => Box::new(GroundTruth::new(task.clone(), 1)),
             Some(path) => LearnedModel::load(path, task.spec())?.into_dyn(),
@@ -50,6 +64,14 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
             args.env,
             args.runs
         );
+        chart.series.push(Series::line(
+            &model.name(),
+            PALETTE[i % PALETTE.len()],
+            rows.iter()
+                .enumerate()
+                .map(|(t, r)| ((t + 1) as f64, r[0]))
+                .collect(),
+        ));
         for (t, [median, q25, q75]) in rows.iter().enumerate() {
             let _ = writeln!(csv, "{},{},{median},{q25},{q75}", model.name(), t + 1);
             if t == 0 || (t + 1) % 5 == 0 || t + 1 == rows.len() {
@@ -62,6 +84,12 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.csv {
         atomic_write(path, csv.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.png {
+        chart
+            .save_png(path, 1000, 560)
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }

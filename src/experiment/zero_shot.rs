@@ -17,6 +17,7 @@
 //! `experiment.json` fixes the settings: a later run with different ones is refused, so shards
 //! and resumed runs always belong to the same experiment.
 use super::{ExperimentError, read_json, write_json};
+use crate::chart::{Chart, PALETTE, Series, Style};
 use crate::data::{
     CollectOptions, DataError, Dataset, EnvInfo, Episode, Policy, Shard, collect, run_episode,
 };
@@ -549,6 +550,11 @@ impl ZeroShot {
         let path = self.dir.join("results.csv");
         crate::files::atomic_write(&path, csv.as_bytes())
             .map_err(|e| ExperimentError::io(&path, e))?;
+        let path = self.dir.join("results.png");
+        report
+            .chart()
+            .save_png(&path, 1100, 560)
+            .map_err(|e| ExperimentError::io(&path, e))?;
         Ok(report)
     }
 }
@@ -660,4 +666,46 @@ pub struct ZeroShotReport {
     pub rows: Vec<WalkerRow>,
     /// Walker-agent pairs not evaluated yet.
     pub missing: Vec<String>,
+}
+
+impl ZeroShotReport {
+    /// Returns after the prompt per held-out walker: ground truth, TDM MPC and BC side by side.
+    pub fn chart(&self) -> Chart {
+        let agents: [(&str, fn(&WalkerRow) -> f64); 3] = [
+            ("ground-truth MPC", |r| r.ground_truth),
+            ("TDM MPC (zero-shot)", |r| r.tdm),
+            ("TDM as BC policy", |r| r.bc),
+        ];
+        let series = agents
+            .iter()
+            .enumerate()
+            .map(|(a, (name, value))| Series {
+                style: Style::Bars { width: 0.25 },
+                ..Series::line(
+                    name,
+                    PALETTE[a],
+                    self.rows
+                        .iter()
+                        .enumerate()
+                        .map(|(j, r)| (j as f64 + (a as f64 - 1.0) * 0.27, value(r)))
+                        .collect(),
+                )
+            })
+            .collect();
+        Chart {
+            title: format!(
+                "zero-shot on {} held-out {} walkers (trained on {}): TDM/GT {:.2}, BC/GT {:.2}",
+                self.rows.len(),
+                self.config.family,
+                self.config.train_walkers,
+                self.tdm_fraction.mean,
+                self.bc_fraction.mean
+            ),
+            x_label: "held-out walker (DoF)".into(),
+            y_label: format!("return after the {}-step prompt", self.config.prompt_steps),
+            series,
+            x_categories: Some(self.rows.iter().map(|r| format!("{}", r.dof)).collect()),
+            log_y: false,
+        }
+    }
 }

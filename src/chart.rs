@@ -168,7 +168,7 @@ fn tick_label(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 1000.0 || a < 0.001 {
+    } else if !(0.001..1000.0).contains(&a) {
         format!("{v:.0e}")
     } else if a >= 10.0 {
         format!("{v:.0}")

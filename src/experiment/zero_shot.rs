@@ -671,7 +671,8 @@ pub struct ZeroShotReport {
 impl ZeroShotReport {
     /// Returns after the prompt per held-out walker: ground truth, TDM MPC and BC side by side.
     pub fn chart(&self) -> Chart {
-        let agents: [(&str, fn(&WalkerRow) -> f64); 3] = [
+        type Column = fn(&WalkerRow) -> f64;
+        let agents: [(&str, Column); 3] = [
             ("ground-truth MPC", |r| r.ground_truth),
             ("TDM MPC (zero-shot)", |r| r.tdm),
             ("TDM as BC policy", |r| r.bc),

@@ -248,6 +248,16 @@ fn checkpoints_round_trip_and_bad_ones_are_refused() {
     );
     // The good file is still there, untouched.
     assert_eq!(std::fs::read(&path).unwrap(), good);
+
+    // A generalist (trained on several sizes) takes a scene of a new size, zero-shot.
+    let mut generalist = meta(cfg, &cartpole_info());
+    generalist
+        .envs
+        .push(EnvInfo::from_spec(make_env("walker-stand").unwrap().spec()));
+    let gpath = dir.join("generalist.safetensors");
+    save(&gpath, &varmap, &generalist, None).unwrap();
+    let humanoid = make_env("humanoid-stand").unwrap();
+    assert!(TdmModel::load(&gpath, humanoid.spec()).is_ok());
 }
 
 fn tiny_dataset(dir: &Path, episodes: usize, steps: usize) {

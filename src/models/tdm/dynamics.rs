@@ -59,8 +59,9 @@ pub struct TdmModel {
 }
 
 impl TdmModel {
-    /// Loads a checkpoint for an environment; refuses one whose observation/action sizes match
-    /// none of the environments the checkpoint was trained on.
+    /// Loads a checkpoint for an environment. A specialist (every training environment of one
+    /// observation/action size) refuses an environment of another size; a generalist, trained on
+    /// several sizes, takes any environment whose steps fit its position table (zero-shot).
     pub fn load(path: &Path, spec: &EnvSpec) -> Result<Self, ModelError> {
         let loaded = checkpoint::load(path).map_err(|e| ModelError::Other(e.to_string()))?;
         Self::from_parts(loaded.meta, &loaded.varmap, path, spec)
@@ -75,7 +76,11 @@ impl TdmModel {
         let fits = |e: &EnvInfo| {
             e.observation_size == spec.observation_size && e.action_size == spec.action_size
         };
-        if !meta.envs.iter().any(fits) {
+        let generalist = meta.envs.iter().any(|e| {
+            (e.observation_size, e.action_size)
+                != (meta.envs[0].observation_size, meta.envs[0].action_size)
+        });
+        if !generalist && !meta.envs.iter().any(fits) {
             let trained: Vec<String> = meta
                 .envs
                 .iter()

@@ -241,6 +241,9 @@ impl Chart {
         if !xmin.is_finite() {
             (xmin, xmax) = (0.0, 1.0);
         }
+        if let Some(names) = &self.x_categories {
+            (xmin, xmax) = (-0.5, names.len().max(1) as f64 - 0.5);
+        }
         if xmax - xmin < 1e-12 {
             (xmin, xmax) = (xmin - 0.5, xmax + 0.5);
         }

@@ -1,8 +1,9 @@
-//! The zero-shot experiment pipeline end to end at toy scale: sharded collection, training,
-//! evaluation of the three agents, the report, resuming, and refusing a changed setup.
+//! The zero-shot and few-shot experiment pipelines end to end at toy scale: sharded collection,
+//! training, evaluation, the reports, resuming, and refusing a changed setup.
 use std::sync::atomic::AtomicBool;
 use tdm_workbench::data::{Dataset, Shard};
 use tdm_workbench::experiment::ExperimentError;
+use tdm_workbench::experiment::few_shot::{FewShot, FewShotConfig, Learner};
 use tdm_workbench::experiment::zero_shot::{ZeroShot, ZeroShotConfig, ZeroShotReport};
 
 fn toy() -> ZeroShotConfig {
@@ -101,5 +102,47 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     exp.evaluate(Shard::WHOLE, &mut |l| log.push(l.to_string()))
         .unwrap();
     assert_eq!(log.len(), 5);
+
+    // Few-shot on the held-out walker, from this experiment's generalist.
+    let few_dir = dir.join("few-shot");
+    let few = |target: usize| FewShotConfig {
+        zero_shot_dir: dir.clone(),
+        target,
+        episodes: vec![1],
+        finetune_steps: 2,
+        scratch_steps: 2,
+        mlp_steps: 4,
+        eval_episodes: 1,
+    };
+    let err = FewShot::open(&few_dir, few(5))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("held-out"), "{err}");
+    let fs = FewShot::open(&few_dir, few(0)).unwrap();
+    assert_eq!(fs.target, exp.config.held_out_set()[0]);
+    let mut flog = Vec::new();
+    fs.collect(&mut |l| flog.push(l.to_string())).unwrap();
+    fs.train(
+        &AtomicBool::new(false),
+        &mut |l| flog.push(l.to_string()),
+        |_| {},
+    )
+    .unwrap();
+    assert!(fs.model_path(Learner::FineTuned, 1).exists());
+    fs.evaluate(&mut |l| flog.push(l.to_string())).unwrap();
+    let r = fs.report().unwrap();
+    assert!(r.ground_truth.is_some() && r.zero_shot.is_some(), "{r:?}");
+    assert_eq!(r.rows.len(), 3, "{r:?}");
+    assert!(few_dir.join("results.png").exists());
+    // Finished models are not trained again.
+    let before = flog.len();
+    fs.train(
+        &AtomicBool::new(false),
+        &mut |l| flog.push(l.to_string()),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(flog.len(), before);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,6 +1,7 @@
 //! `tdm-workbench experiment`: the generalist experiments, stage by stage.
 use super::train::report;
 use crate::data::Shard;
+use crate::experiment::few_shot::{FewShot, FewShotConfig};
 use crate::experiment::zero_shot::{ZeroShot, ZeroShotConfig, ZeroShotReport};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -13,6 +14,34 @@ pub enum ExperimentCommand {
     /// One TDM trained on many walkers, evaluated on walkers it never saw (paper section
     /// 5.2.1): collect, train, eval, report; each stage resumes from its files.
     ZeroShot(ZeroShotArgs),
+    /// A zero-shot experiment's generalist fine-tuned on M episodes of one of its held-out
+    /// walkers, against a TDM from scratch and the best MLP on the same data (Fig. 6b shape).
+    FewShot(FewShotArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FewShotArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// The zero-shot experiment (its generalist and its settings).
+    #[arg(long)]
+    zero_shot_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = Stage::All)]
+    stage: Stage,
+    /// Which of its held-out walkers is the target.
+    #[arg(long, default_value_t = 0)]
+    target: usize,
+    /// The amounts M of target episodes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    episodes: Vec<usize>,
+    #[arg(long, default_value_t = 300)]
+    finetune_steps: u64,
+    #[arg(long, default_value_t = 1000)]
+    scratch_steps: u64,
+    #[arg(long, default_value_t = 2000)]
+    mlp_steps: u64,
+    #[arg(long, default_value_t = 2)]
+    eval_episodes: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,7 +122,71 @@ fn parse_dof(s: &str) -> anyhow::Result<(usize, usize)> {
 pub fn run(cmd: &ExperimentCommand) -> anyhow::Result<()> {
     match cmd {
         ExperimentCommand::ZeroShot(args) => zero_shot(args),
+        ExperimentCommand::FewShot(args) => few_shot(args),
     }
+}
+
+fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
+}
+
+fn few_shot(args: &FewShotArgs) -> anyhow::Result<()> {
+    let exp = FewShot::open(
+        &args.dir,
+        FewShotConfig {
+            zero_shot_dir: args.zero_shot_dir.clone(),
+            target: args.target,
+            episodes: args.episodes.clone(),
+            finetune_steps: args.finetune_steps,
+            scratch_steps: args.scratch_steps,
+            mlp_steps: args.mlp_steps,
+            eval_episodes: args.eval_episodes,
+        },
+    )?;
+    let stages = match args.stage {
+        Stage::All => vec![Stage::Collect, Stage::Train, Stage::Eval, Stage::Report],
+        s => vec![s],
+    };
+    let mut log = |line: &str| println!("{line}");
+    println!("target: {} ({} DoF)", exp.target.name, exp.target.dof);
+    for stage in stages {
+        match stage {
+            Stage::Collect => exp.collect(&mut log)?,
+            Stage::Train => {
+                let stop = stop_on_ctrl_c()?;
+                exp.train(&stop, &mut log, |p| report(p, "/s"))?;
+                if stop.load(Ordering::Relaxed) {
+                    println!("\nstopped; the same command continues");
+                    return Ok(());
+                }
+            }
+            Stage::Eval => exp.evaluate(&mut log)?,
+            Stage::Report | Stage::All => {
+                let r = exp.report()?;
+                let show = |m: &Option<crate::plan::MeanCi>| {
+                    m.map_or("-".into(), |m| {
+                        format!("{:.1} [{:.1}, {:.1}]", m.mean, m.low, m.high)
+                    })
+                };
+                println!("\nground-truth planner: {}", show(&r.ground_truth));
+                println!("generalist, no target data: {}", show(&r.zero_shot));
+                for row in &r.rows {
+                    println!(
+                        "{:<24} M = {:>3}: {}",
+                        row.learner,
+                        row.episodes,
+                        show(&Some(row.return_ci68))
+                    );
+                }
+                println!("wrote {}/results.{{json,csv,png}}", args.dir.display());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn zero_shot(args: &ZeroShotArgs) -> anyhow::Result<()> {
@@ -139,12 +232,7 @@ fn zero_shot(args: &ZeroShotArgs) -> anyhow::Result<()> {
                 exp.collect(shard, &mut log)?;
             }
             Stage::Train => {
-                let stop = Arc::new(AtomicBool::new(false));
-                {
-                    let stop = Arc::clone(&stop);
-                    ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
-                        .context("cannot install the Ctrl-C handler")?;
-                }
+                let stop = stop_on_ctrl_c()?;
                 println!(
                     "train: one TDM on every training walker -> {}",
                     exp.checkpoint().display()

@@ -4,6 +4,9 @@
 //! - [`zero_shot`]: the paper's section 5.2.1 at this machine's scale: one TDM trained on many
 //!   procedural walkers, evaluated on walkers it never saw, against the ground-truth planner and
 //!   against its own BC view.
+//! - [`few_shot`]: that generalist fine-tuned on a few episodes of a held-out walker, against a
+//!   TDM from scratch and the best MLP baseline on the same data (Fig. 6b's shape).
+pub mod few_shot;
 pub mod zero_shot;
 
 use crate::data::DataError;

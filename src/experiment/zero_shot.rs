@@ -135,7 +135,7 @@ impl ZeroShotConfig {
         Ok(family)
     }
 
-    fn walker(&self, seed: u64) -> WalkerRef {
+    pub(super) fn walker(&self, seed: u64) -> WalkerRef {
         // The same rule as `morph generate`: the walker's own seed draws its size.
         let dof = StdRng::seed_from_u64(seed).random_range(self.dof_min..=self.dof_max);
         WalkerRef {
@@ -157,7 +157,7 @@ impl ZeroShotConfig {
             .collect()
     }
 
-    fn planner(&self) -> PlannerConfig {
+    pub(super) fn planner(&self) -> PlannerConfig {
         PlannerConfig {
             candidates: self.samples,
             horizon_steps: self.horizon,
@@ -454,33 +454,14 @@ impl ZeroShot {
             prompt_steps: c.prompt_steps,
             plan_secs: Vec::new(),
         };
-        let mut env = MujocoEnv::new(Arc::clone(task));
-        let mut out = WalkerEval {
-            walker: w.clone(),
-            agent: agent.name().into(),
-            prompt_steps: c.prompt_steps,
-            returns: Vec::new(),
-            returns_after_prompt: Vec::new(),
-            failed_episodes: 0,
-            mean_plan_ms: 0.0,
-        };
-        for e in 0..c.eval_episodes {
-            let (episode, failure) =
-                run_episode(&mut env, &mut policy, EVAL_SEED + e as u64, c.episode_steps)?;
-            out.failed_episodes += usize::from(failure.is_some());
-            out.returns.push(episode.total_reward());
-            out.returns_after_prompt.push(
-                episode
-                    .rewards
-                    .iter()
-                    .skip(c.prompt_steps)
-                    .map(|&r| r as f64)
-                    .sum(),
-            );
-        }
-        out.mean_plan_ms =
-            1e3 * policy.plan_secs.iter().sum::<f64>() / policy.plan_secs.len().max(1) as f64;
-        Ok(out)
+        run_prompted(
+            &mut policy,
+            task,
+            w,
+            agent.name(),
+            c.eval_episodes,
+            c.episode_steps,
+        )
     }
 
     /// Stage 4: everything evaluated so far, per walker and overall; writes `results.json` and
@@ -580,12 +561,49 @@ impl Agent {
 }
 
 /// The expert for the first `prompt_steps` steps of an episode, then the agent under test.
-struct Prompted {
-    expert: MpcAgent,
-    agent: MpcAgent,
-    prompt_steps: usize,
+pub(super) struct Prompted {
+    pub expert: MpcAgent,
+    pub agent: MpcAgent,
+    pub prompt_steps: usize,
     /// Seconds per plan of the agent under test.
-    plan_secs: Vec<f64>,
+    pub plan_secs: Vec<f64>,
+}
+
+/// Runs `episodes` prompted episodes (initial-state seeds from [`EVAL_SEED`]) and records them.
+pub(super) fn run_prompted(
+    policy: &mut Prompted,
+    task: &Arc<dyn Task>,
+    walker: &WalkerRef,
+    agent: &str,
+    episodes: usize,
+    steps: usize,
+) -> Result<WalkerEval, ExperimentError> {
+    let mut env = MujocoEnv::new(Arc::clone(task));
+    let mut out = WalkerEval {
+        walker: walker.clone(),
+        agent: agent.into(),
+        prompt_steps: policy.prompt_steps,
+        returns: Vec::new(),
+        returns_after_prompt: Vec::new(),
+        failed_episodes: 0,
+        mean_plan_ms: 0.0,
+    };
+    for e in 0..episodes {
+        let (episode, failure) = run_episode(&mut env, policy, EVAL_SEED + e as u64, steps)?;
+        out.failed_episodes += usize::from(failure.is_some());
+        out.returns.push(episode.total_reward());
+        out.returns_after_prompt.push(
+            episode
+                .rewards
+                .iter()
+                .skip(policy.prompt_steps)
+                .map(|&r| r as f64)
+                .sum(),
+        );
+    }
+    out.mean_plan_ms =
+        1e3 * policy.plan_secs.iter().sum::<f64>() / policy.plan_secs.len().max(1) as f64;
+    Ok(out)
 }
 
 impl Policy for Prompted {

@@ -9,18 +9,17 @@
 //! first M ground-truth MPC episodes), `train` (the 3 x |M| models; a finished one is marked
 //! `.done.json`), `eval` (one JSON per model, plus the ground-truth planner and the generalist
 //! with no target data, M = 0), `report` (`results.json`, `.csv`, `.png`).
-use super::zero_shot::{Prompted, WalkerEval, WalkerRef, ZeroShotConfig, run_prompted};
+use super::zero_shot::{
+    Prompted, WalkerEval, WalkerRef, ZeroShotConfig, collect_expert, expert, run_prompted,
+};
 use super::{ExperimentError, read_json, write_json};
 use crate::chart::{Chart, PALETTE, Series};
-use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect};
-use crate::envs::{MujocoEnv, Task, make_task};
+use crate::data::Dataset;
+use crate::envs::{Task, make_task};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
-use crate::models::tdm::{
-    LossWeights, TdmConfig, TrainOptions, TrainProgress, train, train_state_path,
-};
+use crate::models::tdm::{TrainProgress, train, train_state_path};
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel};
 use crate::plan::{MeanCi, MpcAgent, PlannerConfig, mean_ci68};
-use crate::tokenize::{Tokenizer, TokenizerConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,17 +133,6 @@ impl FewShot {
         Ok(make_task(&self.target.name)?)
     }
 
-    fn expert(&self, task: &Arc<dyn Task>) -> MpcAgent {
-        MpcAgent::new(
-            PlannerConfig {
-                seed: self.target.seed,
-                ..self.base.planner()
-            },
-            Box::new(GroundTruth::new(Arc::clone(task), 0)),
-            Arc::clone(task),
-        )
-    }
-
     /// Stage 1: the first M expert episodes on the target, one dataset per M.
     pub fn collect(&self, log: &mut dyn FnMut(&str)) -> Result<(), ExperimentError> {
         let task = self.task()?;
@@ -153,27 +141,8 @@ impl FewShot {
             if Dataset::open(&dir).is_ok_and(|d| d.meta().episode_count >= m) {
                 continue;
             }
-            let mut expert = self.expert(&task);
-            let mut description = expert.describe();
-            description["max_steps"] = self.base.episode_steps.into();
-            let mut ds = Dataset::create_or_resume(
-                &dir,
-                EnvInfo::from_spec(task.spec()),
-                description,
-                0,
-                None,
-            )?;
-            let summary = collect(
-                &mut MujocoEnv::new(Arc::clone(&task)),
-                &mut expert,
-                &mut ds,
-                &CollectOptions {
-                    episodes: m,
-                    shard: Shard::WHOLE,
-                    max_steps: self.base.episode_steps,
-                },
-                |_| {},
-            )?;
+            let mut expert = expert(&task, self.base.planner(), self.target.seed);
+            let summary = collect_expert(&task, &mut expert, &dir, m, self.base.episode_steps)?;
             log(&format!(
                 "M = {m}: {} episodes on {}, return {:.1}",
                 summary.collected,
@@ -199,13 +168,6 @@ impl FewShot {
                 pretrained.display()
             )));
         }
-        let vocab = Tokenizer::new(TokenizerConfig::default())
-            .map_err(|e| ExperimentError::NotReady(e.to_string()))?
-            .vocab_size() as usize;
-        let mut model = TdmConfig::preset(&self.base.preset, vocab).ok_or_else(|| {
-            ExperimentError::NotReady(format!("unknown TDM preset '{}'", self.base.preset))
-        })?;
-        model.context_tokens = self.base.context_tokens;
         let models = self.dir.join("models");
         std::fs::create_dir_all(&models).map_err(|e| ExperimentError::Io {
             path: models.clone(),
@@ -234,28 +196,12 @@ impl FewShot {
                         } else {
                             c.scratch_steps
                         };
-                        let opts = TrainOptions {
-                            model,
-                            steps,
-                            batch: self.base.batch,
-                            lr: if fine {
-                                self.base.lr / 2.0
-                            } else {
-                                self.base.lr
-                            },
-                            warmup: 100.min(steps / 10),
-                            clip: 1.0,
-                            adamw: Default::default(),
-                            held_out: 0.0,
-                            loss: LossWeights {
-                                observations: 1.0,
-                                rewards: 1.0,
-                                actions: 1.0,
-                            },
-                            seed: self.base.seed,
-                            eval_every: 0,
-                            save_every: 250,
+                        let lr = if fine {
+                            self.base.lr / 2.0
+                        } else {
+                            self.base.lr
                         };
+                        let opts = self.base.tdm_options(steps, lr)?;
                         let init = (fine && !resume).then_some(pretrained.as_path());
                         train(&opts, data, &out, resume, init, stop, &mut progress)?
                     }
@@ -333,7 +279,7 @@ impl FewShot {
                 ..self.base.planner()
             };
             let mut policy = Prompted {
-                expert: self.expert(&task),
+                expert: expert(&task, self.base.planner(), self.target.seed),
                 agent: MpcAgent::new(config, model, Arc::clone(&task)),
                 prompt_steps: self.base.prompt_steps,
                 plan_secs: Vec::new(),

@@ -19,7 +19,8 @@
 use super::{ExperimentError, read_json, write_json};
 use crate::chart::{Chart, PALETTE, Series, Style};
 use crate::data::{
-    CollectOptions, DataError, Dataset, EnvInfo, Episode, Policy, Shard, collect, run_episode,
+    CollectOptions, CollectSummary, DataError, Dataset, EnvInfo, Episode, Policy, Shard, collect,
+    run_episode,
 };
 use crate::envs::walkers::Family;
 use crate::envs::{Env, MujocoEnv, Task, make_task};
@@ -157,6 +158,36 @@ impl ZeroShotConfig {
             .collect()
     }
 
+    /// Training options for this experiment's TDM (observations, rewards and actions learned;
+    /// no held-out split: held-out walkers are the test).
+    pub(super) fn tdm_options(&self, steps: u64, lr: f64) -> Result<TrainOptions, ExperimentError> {
+        let vocab = Tokenizer::new(TokenizerConfig::default())
+            .map_err(|e| ExperimentError::NotReady(e.to_string()))?
+            .vocab_size() as usize;
+        let mut model = TdmConfig::preset(&self.preset, vocab).ok_or_else(|| {
+            ExperimentError::NotReady(format!("unknown TDM preset '{}'", self.preset))
+        })?;
+        model.context_tokens = self.context_tokens;
+        Ok(TrainOptions {
+            model,
+            steps,
+            batch: self.batch,
+            lr,
+            warmup: 100.min(steps / 10),
+            clip: 1.0,
+            adamw: Default::default(),
+            held_out: 0.0,
+            loss: LossWeights {
+                observations: 1.0,
+                rewards: 1.0,
+                actions: 1.0,
+            },
+            seed: self.seed,
+            eval_every: 0,
+            save_every: 250,
+        })
+    }
+
     pub(super) fn planner(&self) -> PlannerConfig {
         PlannerConfig {
             candidates: self.samples,
@@ -247,34 +278,13 @@ impl ZeroShot {
                 continue;
             }
             let task = make_task(&w.name)?;
-            let mut env = MujocoEnv::new(Arc::clone(&task));
-            let mut expert = MpcAgent::new(
-                PlannerConfig {
-                    seed: w.seed,
-                    ..c.planner()
-                },
-                Box::new(GroundTruth::new(Arc::clone(&task), 0)),
-                Arc::clone(&task),
-            );
-            let mut description = expert.describe();
-            description["max_steps"] = c.episode_steps.into();
-            let mut ds = Dataset::create_or_resume(
-                &dir,
-                EnvInfo::from_spec(task.spec()),
-                description,
-                0,
-                None,
-            )?;
-            let summary = collect(
-                &mut env,
+            let mut expert = expert(&task, c.planner(), w.seed);
+            let summary = collect_expert(
+                &task,
                 &mut expert,
-                &mut ds,
-                &CollectOptions {
-                    episodes: c.episodes_per_walker,
-                    shard: Shard::WHOLE,
-                    max_steps: c.episode_steps,
-                },
-                |_| {},
+                &dir,
+                c.episodes_per_walker,
+                c.episode_steps,
             )?;
             let mean = mean_ci68(&summary.returns).mean;
             log(&format!(
@@ -320,35 +330,7 @@ impl ZeroShot {
     ) -> Result<TrainRun, ExperimentError> {
         let c = &self.config;
         let datasets = self.datasets()?;
-        let vocab = Tokenizer::new(TokenizerConfig::default())
-            .map_err(|e| ExperimentError::NotReady(e.to_string()))?
-            .vocab_size() as usize;
-        let path = self.dir.join("experiment.json");
-        let mut model =
-            TdmConfig::preset(&c.preset, vocab).ok_or_else(|| ExperimentError::Config {
-                path: path.clone(),
-                message: format!("unknown TDM preset '{}'", c.preset),
-            })?;
-        model.context_tokens = c.context_tokens;
-        let opts = TrainOptions {
-            model,
-            steps: c.train_steps,
-            batch: c.batch,
-            lr: c.lr,
-            warmup: 100.min(c.train_steps / 10),
-            clip: 1.0,
-            adamw: Default::default(),
-            // The held-out walkers are the test; every training episode is used.
-            held_out: 0.0,
-            loss: LossWeights {
-                observations: 1.0,
-                rewards: 1.0,
-                actions: 1.0,
-            },
-            seed: c.seed,
-            eval_every: 0,
-            save_every: 250,
-        };
+        let opts = c.tdm_options(c.train_steps, c.lr)?;
         let out = self.checkpoint();
         let resume = crate::models::tdm::train_state_path(&out).exists();
         let started = Instant::now();
@@ -449,7 +431,7 @@ impl ZeroShot {
             ),
         };
         let mut policy = Prompted {
-            expert: MpcAgent::new(expert_config, gt(), Arc::clone(task)),
+            expert: expert(task, c.planner(), w.seed),
             agent: MpcAgent::new(config, model, Arc::clone(task)),
             prompt_steps: c.prompt_steps,
             plan_secs: Vec::new(),
@@ -558,6 +540,37 @@ impl Agent {
             Agent::Bc => "bc",
         }
     }
+}
+
+/// The ground-truth MPC expert on `task`: the collection policy and the evaluation prompt.
+pub(super) fn expert(task: &Arc<dyn Task>, planner: PlannerConfig, seed: u64) -> MpcAgent {
+    MpcAgent::new(
+        PlannerConfig { seed, ..planner },
+        Box::new(GroundTruth::new(Arc::clone(task), 0)),
+        Arc::clone(task),
+    )
+}
+
+/// `episodes` episodes of `steps` steps by `expert` on `task` into the dataset `dir`
+/// (initial-state seeds 0, 1, ...); episodes already there are kept.
+pub(super) fn collect_expert(
+    task: &Arc<dyn Task>,
+    expert: &mut MpcAgent,
+    dir: &Path,
+    episodes: usize,
+    steps: usize,
+) -> Result<CollectSummary, ExperimentError> {
+    let mut description = expert.describe();
+    description["max_steps"] = steps.into();
+    let mut ds =
+        Dataset::create_or_resume(dir, EnvInfo::from_spec(task.spec()), description, 0, None)?;
+    let opts = CollectOptions {
+        episodes,
+        shard: Shard::WHOLE,
+        max_steps: steps,
+    };
+    let mut env = MujocoEnv::new(Arc::clone(task));
+    Ok(collect(&mut env, expert, &mut ds, &opts, |_| {})?)
 }
 
 /// The expert for the first `prompt_steps` steps of an episode, then the agent under test.

@@ -289,6 +289,7 @@ fn tiny_dataset(dir: &Path, episodes: usize, steps: usize) {
 fn options(steps: u64) -> TrainOptions {
     TrainOptions {
         model: tiny(),
+        tokenizer: Default::default(),
         steps,
         batch: 8,
         lr: 3e-3,
@@ -499,4 +500,70 @@ fn the_bc_view_proposes_actions_the_dynamics_view_then_reproduces() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no policy"), "{err}");
+}
+
+#[test]
+fn a_new_model_takes_its_tokenizer_from_the_options_and_keeps_it() {
+    let dir = tmp("tokenizer");
+    let data = dir.join("data");
+    tiny_dataset(&data, 1, 10);
+    let finer = TokenizerConfig {
+        bins: 2048,
+        mu: 20.0,
+        m: 32.0,
+        ..TokenizerConfig::default()
+    };
+    let stop = AtomicBool::new(false);
+    let out = dir.join("m.safetensors");
+    // The model's vocabulary must be the tokenizer's.
+    let mismatched = TrainOptions {
+        tokenizer: finer,
+        ..options(2)
+    };
+    let err = train(
+        &mismatched,
+        std::slice::from_ref(&data),
+        &out,
+        false,
+        None,
+        &stop,
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("6145 tokens") && err.contains("3073"), "{err}");
+    assert!(!out.exists());
+    let mut model = TdmConfig::preset("tiny", 3 * 2048 + 1).unwrap();
+    model.context_tokens = 32;
+    let opts = TrainOptions {
+        model,
+        tokenizer: finer,
+        ..options(2)
+    };
+    train(
+        &opts,
+        std::slice::from_ref(&data),
+        &out,
+        false,
+        None,
+        &stop,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(load(&out).unwrap().meta.tokenizer, finer);
+    // Fine-tuning keeps the checkpoint's tokenizer whatever the options say.
+    let tuned = dir.join("tuned.safetensors");
+    train(
+        &options(1),
+        &[data],
+        &tuned,
+        false,
+        Some(&out),
+        &stop,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(load(&tuned).unwrap().meta.tokenizer, finer);
+    let env = make_env("cartpole-swingup").unwrap();
+    assert!(TdmModel::load(&tuned, env.spec()).is_ok());
 }

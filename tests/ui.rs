@@ -480,6 +480,7 @@ fn tdm_with_a_policy(dir: &std::path::Path) -> std::path::PathBuf {
     let out = dir.join("bc.safetensors");
     let train_opts = TrainOptions {
         model: TdmConfig::preset("tiny", 3073).unwrap(),
+        tokenizer: Default::default(),
         steps: 3,
         batch: 2,
         lr: 1e-3,

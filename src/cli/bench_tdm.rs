@@ -123,6 +123,7 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
     let train_steps = 10u64;
     let opts = TrainOptions {
         model: cfg,
+        tokenizer: Default::default(),
         steps: train_steps,
         batch: args.batch,
         lr: 1e-3,

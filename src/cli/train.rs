@@ -51,6 +51,15 @@ pub struct TrainArgs {
     /// Weight of action tokens in the loss (above 0 the model also learns a BC policy).
     #[arg(long, default_value_t = 0.0)]
     bc_weight: f32,
+    /// Tokenizer of a new TDM: bins per range (Gato: 1024).
+    #[arg(long, default_value_t = 1024)]
+    bins: u32,
+    /// Tokenizer of a new TDM: mu of the mu-law (Gato: 100).
+    #[arg(long, default_value_t = 100.0)]
+    mu: f64,
+    /// Tokenizer of a new TDM: M of the mu-law, the magnitude mapped to the last bin (Gato: 256).
+    #[arg(long, default_value_t = 256.0)]
+    mu_law_m: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[arg(long, default_value_t = 100)]
@@ -91,7 +100,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.model != "tdm" {
         return run_mlp(args, &stop);
     }
-    let vocab = Tokenizer::new(TokenizerConfig::default())?.vocab_size() as usize;
+    let tokenizer = TokenizerConfig {
+        bins: args.bins,
+        mu: args.mu,
+        m: args.mu_law_m,
+        ..TokenizerConfig::default()
+    };
+    let vocab = Tokenizer::new(tokenizer)
+        .with_context(|| "--bins/--mu/--mu-law-m")?
+        .vocab_size() as usize;
     let preset = args.preset.as_deref().unwrap_or("small");
     let Some(mut model) = TdmConfig::preset(preset, vocab) else {
         bail!("--preset '{preset}': expected tiny, small, base or large");
@@ -101,6 +118,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     let opts = TrainOptions {
         model,
+        tokenizer,
         steps: args.steps,
         batch: args.batch.unwrap_or(16),
         lr: args.lr,
@@ -191,8 +209,17 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
             MlpVariant::ALL.map(|v| v.name()).join(", ")
         );
     };
-    if args.bc_weight > 0.0 || args.context.is_some() {
-        bail!("--bc-weight and --context apply to the TDM only");
+    let default_tokenizer = TokenizerConfig::default();
+    if args.bc_weight > 0.0
+        || args.context.is_some()
+        || (args.bins, args.mu, args.mu_law_m)
+            != (
+                default_tokenizer.bins,
+                default_tokenizer.mu,
+                default_tokenizer.m,
+            )
+    {
+        bail!("--bc-weight, --context, --bins, --mu and --mu-law-m apply to the TDM only");
     }
     let opts = MlpTrainOptions {
         preset: args.preset.clone().unwrap_or_else(|| "base".into()),

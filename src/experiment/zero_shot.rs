@@ -170,6 +170,7 @@ impl ZeroShotConfig {
         model.context_tokens = self.context_tokens;
         Ok(TrainOptions {
             model,
+            tokenizer: Default::default(),
             steps,
             batch: self.batch,
             lr,

@@ -34,6 +34,9 @@ pub enum TrainError {
 pub struct TrainOptions {
     /// The architecture for a new model (ignored with `resume` or `init`).
     pub model: TdmConfig,
+    /// The tokenizer of a new model (ignored with `resume` or `init`, which keep theirs); its
+    /// vocabulary must be the model's.
+    pub tokenizer: TokenizerConfig,
     pub steps: u64,
     pub batch: usize,
     pub lr: f64,
@@ -222,6 +225,15 @@ pub fn train(
         (loaded.varmap, loaded.model, meta, 0, None)
     } else {
         opts.model.validate().map_err(TrainError::Setup)?;
+        let vocab = Tokenizer::new(opts.tokenizer)
+            .map_err(|e| TrainError::Setup(e.to_string()))?
+            .vocab_size() as usize;
+        if vocab != opts.model.vocab_size {
+            return Err(TrainError::Setup(format!(
+                "the tokenizer has {vocab} tokens, the model's vocabulary {}",
+                opts.model.vocab_size
+            )));
+        }
         let varmap = VarMap::new();
         let model = Tdm::new(
             opts.model,
@@ -232,7 +244,7 @@ pub fn train(
             version: CHECKPOINT_VERSION,
             kind: "tdm".into(),
             model: opts.model,
-            tokenizer: TokenizerConfig::default(),
+            tokenizer: opts.tokenizer,
             envs: Vec::new(),
             loss: opts.loss,
             steps_trained: 0,

@@ -267,8 +267,10 @@ impl Chart {
         } else {
             ymax + 0.05 * (ymax - ymin)
         };
-        let px = |x: f64| x0 + ((x - xmin) / (xmax - xmin) * (x1 - x0) as f64).round() as i64;
-        let py = |y: f64| y0 - ((y - ymin) / (ymax - ymin) * (y0 - y1) as f64).round() as i64;
+        // Pixel offsets are bounded, so a far-off value cannot overflow the arithmetic below.
+        let to_px = |v: f64| v.round().clamp(-100_000.0, 100_000.0) as i64;
+        let px = |x: f64| x0 + to_px((x - xmin) / (xmax - xmin) * (x1 - x0) as f64);
+        let py = |y: f64| y0 - to_px((y - ymin) / (ymax - ymin) * (y0 - y1) as f64);
         let (ink, grid) = ([40, 40, 40], [225, 225, 225]);
         // Grid, axes and tick labels.
         let yticks = if log_y {

@@ -77,9 +77,21 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
         .unwrap();
     assert_eq!(log.len(), 2, "{log:?}");
 
-    let run = exp.train(&AtomicBool::new(false), |_| {}).unwrap();
+    // Evaluation needs the trained model.
+    let err = exp
+        .evaluate(Shard::WHOLE, &mut |l| log.push(l.to_string()))
+        .unwrap_err();
+    assert!(matches!(err, ExperimentError::NotReady(_)), "{err}");
+    let run = exp.train(&AtomicBool::new(false), |_| {}).unwrap().unwrap();
     assert_eq!(run.steps_total, 4);
+    assert_eq!(run.tokens_this_run, 4 * 2 * 64);
     assert!(exp.checkpoint().exists());
+    // Trained already: a rerun trains nothing and records no run.
+    assert!(
+        exp.train(&AtomicBool::new(false), |_| {})
+            .unwrap()
+            .is_none()
+    );
 
     exp.evaluate(Shard::WHOLE, &mut |l| log.push(l.to_string()))
         .unwrap();
@@ -145,4 +157,35 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     .unwrap();
     assert_eq!(flog.len(), before);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_setup_that_cannot_work_is_refused_before_any_work() {
+    let dir = std::env::temp_dir().join(format!("tdm-zero-shot-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let refused = |c: ZeroShotConfig| ZeroShot::open(&dir, c).err().expect("refused").to_string();
+    // One training walker is one size; held-out walkers of another size would be refused later.
+    let err = refused(ZeroShotConfig {
+        dof_max: 5,
+        train_walkers: 1,
+        held_out_walkers: 4,
+        ..toy()
+    });
+    assert!(err.contains("every training walker has"), "{err}");
+    let err = refused(ZeroShotConfig {
+        preset: "huge".into(),
+        ..toy()
+    });
+    assert!(err.contains("huge"), "{err}");
+    let err = refused(ZeroShotConfig {
+        dof_max: 40,
+        ..toy()
+    });
+    assert!(err.contains("dof"), "{err}");
+    let err = refused(ZeroShotConfig {
+        seed: u64::MAX - 3,
+        ..toy()
+    });
+    assert!(err.contains("seed"), "{err}");
+    assert!(!dir.join("experiment.json").exists(), "nothing was written");
 }

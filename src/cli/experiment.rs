@@ -126,11 +126,16 @@ pub fn run(cmd: &ExperimentCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Ctrl-C asks training to save and stop; a second Ctrl-C (or one outside training) exits.
 fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-        .context("cannot install the Ctrl-C handler")?;
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
     Ok(stop)
 }
 
@@ -163,6 +168,8 @@ fn few_shot(args: &FewShotArgs) -> anyhow::Result<()> {
                     println!("\nstopped; the same command continues");
                     return Ok(());
                 }
+                // From here on Ctrl-C exits at once (evaluations keep their finished files).
+                stop.store(true, Ordering::Relaxed);
             }
             Stage::Eval => exp.evaluate(&mut log)?,
             Stage::Report | Stage::All => {
@@ -237,21 +244,27 @@ fn zero_shot(args: &ZeroShotArgs) -> anyhow::Result<()> {
                     "train: one TDM on every training walker -> {}",
                     exp.checkpoint().display()
                 );
-                let run = exp.train(&stop, |p| report(p, "tok/s"))?;
+                let Some(run) = exp.train(&stop, |p| report(p, "tok/s"))? else {
+                    println!("already trained to {} steps", exp.config.train_steps);
+                    stop.store(true, Ordering::Relaxed);
+                    continue;
+                };
                 println!(
-                    "\ntrained to step {} ({} parameters): {:.2}M tokens in {:.0}s this run, {:.0} tokens/s on {} threads, final loss {:.3}",
+                    "\ntrained to step {} ({} parameters): {:.2}M tokens in {:.0}s this run, {:.0} tokens/s on {} threads, final loss {}",
                     run.steps_total,
                     run.parameters,
                     run.tokens_this_run as f64 / 1e6,
                     run.secs,
                     run.tokens_per_sec,
                     run.threads,
-                    run.final_loss
+                    run.final_loss.map_or("-".into(), |l| format!("{l:.3}"))
                 );
                 if run.stopped_early {
                     println!("stopped early; the same command continues");
                     return Ok(());
                 }
+                // From here on Ctrl-C exits at once (evaluations keep their finished files).
+                stop.store(true, Ordering::Relaxed);
             }
             Stage::Eval => {
                 println!(

@@ -10,11 +10,11 @@
 //! `.done.json`), `eval` (one JSON per model, plus the ground-truth planner and the generalist
 //! with no target data, M = 0), `report` (`results.json`, `.csv`, `.png`).
 use super::zero_shot::{
-    Prompted, WalkerEval, WalkerRef, ZeroShotConfig, collect_expert, expert, run_prompted,
+    Prompted, WalkerEval, WalkerRef, ZeroShot, ZeroShotConfig, collect_expert, collected, expert,
+    run_prompted,
 };
 use super::{ExperimentError, read_json, write_json};
 use crate::chart::{Chart, PALETTE, Series};
-use crate::data::Dataset;
 use crate::envs::{Task, make_task};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
 use crate::models::tdm::{TrainProgress, train, train_state_path};
@@ -72,7 +72,12 @@ impl FewShot {
     /// Opens the experiment in `dir` (pinning its settings in `experiment.json`, as the
     /// zero-shot experiment does).
     pub fn open(dir: &Path, config: FewShotConfig) -> Result<Self, ExperimentError> {
-        let base: ZeroShotConfig = read_json(&config.zero_shot_dir.join("experiment.json"))?;
+        let base_path = config.zero_shot_dir.join("experiment.json");
+        let base: ZeroShotConfig = read_json(&base_path)?;
+        base.check(&base_path)?;
+        let mut config = config;
+        config.episodes.sort_unstable();
+        config.episodes.dedup();
         let path = dir.join("experiment.json");
         let bad = |message: String| ExperimentError::Config {
             path: path.clone(),
@@ -88,6 +93,9 @@ impl FewShot {
         })?;
         if config.episodes.is_empty() || config.episodes.contains(&0) {
             return Err(bad("the episode counts M must be at least 1".into()));
+        }
+        if config.eval_episodes == 0 {
+            return Err(bad("eval_episodes must be at least 1".into()));
         }
         if path.exists() {
             let existing: FewShotConfig = read_json(&path)?;
@@ -138,7 +146,7 @@ impl FewShot {
         let task = self.task()?;
         for &m in &self.config.episodes {
             let dir = self.data_dir(m);
-            if Dataset::open(&dir).is_ok_and(|d| d.meta().episode_count >= m) {
+            if collected(&dir, m) {
                 continue;
             }
             let mut expert = expert(&task, self.base.planner(), self.target.seed);
@@ -161,13 +169,11 @@ impl FewShot {
         mut progress: impl FnMut(&TrainProgress),
     ) -> Result<(), ExperimentError> {
         let c = &self.config;
-        let pretrained = self.pretrained();
-        if !pretrained.exists() {
-            return Err(ExperimentError::NotReady(format!(
-                "{}: the zero-shot experiment has no trained generalist yet",
-                pretrained.display()
-            )));
+        let pretrained = ZeroShot {
+            dir: c.zero_shot_dir.clone(),
+            config: self.base.clone(),
         }
+        .trained_checkpoint()?;
         let models = self.dir.join("models");
         std::fs::create_dir_all(&models).map_err(|e| ExperimentError::Io {
             path: models.clone(),
@@ -175,7 +181,7 @@ impl FewShot {
         })?;
         for &m in &c.episodes {
             let data = self.data_dir(m);
-            if !Dataset::open(&data).is_ok_and(|d| d.meta().episode_count >= m) {
+            if !collected(&data, m) {
                 return Err(ExperimentError::NotReady(format!(
                     "{}: no complete data for M = {m}; run the collect stage first",
                     data.display()

@@ -23,6 +23,7 @@ use crate::data::{
     run_episode,
 };
 use crate::envs::walkers::Family;
+use crate::envs::walkers::params::GENERATED_DOF_RANGE;
 use crate::envs::{Env, MujocoEnv, Task, make_task};
 use crate::models::tdm::{LossWeights, TdmConfig, TdmModel, TrainOptions, TrainProgress, train};
 use crate::models::{DynamicsModel, GroundTruth};
@@ -105,7 +106,7 @@ pub struct WalkerRef {
 }
 
 impl ZeroShotConfig {
-    fn check(&self, path: &Path) -> Result<Family, ExperimentError> {
+    pub(super) fn check(&self, path: &Path) -> Result<Family, ExperimentError> {
         let bad = |message: String| ExperimentError::Config {
             path: path.to_path_buf(),
             message,
@@ -132,6 +133,32 @@ impl ZeroShotConfig {
                 "samples and horizon must be at least 1, and episodes longer than the prompt"
                     .into(),
             ));
+        }
+        let (lo, hi) = GENERATED_DOF_RANGE;
+        if self.dof_min < lo || self.dof_max > hi {
+            return Err(bad(format!("dof must lie within {lo}..={hi}")));
+        }
+        if self
+            .seed
+            .checked_add(HELD_OUT_SEED_OFFSET + self.held_out_walkers as u64)
+            .is_none()
+        {
+            return Err(bad(format!("seed {} is too large", self.seed)));
+        }
+        if self.eval_episodes == 0 {
+            return Err(bad("eval_episodes must be at least 1".into()));
+        }
+        self.tdm_options(1, self.lr)
+            .map_err(|e| bad(e.to_string()))?;
+        // A model trained on one size only is a specialist: it would refuse the others.
+        let train_dofs: Vec<usize> = self.train_set().iter().map(|w| w.dof).collect();
+        if train_dofs.iter().all(|&d| d == train_dofs[0])
+            && let Some(w) = self.held_out_set().iter().find(|w| w.dof != train_dofs[0])
+        {
+            return Err(bad(format!(
+                "every training walker has {} DoF but held-out {} has {}: use more walkers or one DoF",
+                train_dofs[0], w.name, w.dof
+            )));
         }
         Ok(family)
     }
@@ -168,6 +195,14 @@ impl ZeroShotConfig {
             ExperimentError::NotReady(format!("unknown TDM preset '{}'", self.preset))
         })?;
         model.context_tokens = self.context_tokens;
+        model.validate().map_err(ExperimentError::NotReady)?;
+        let longest = Tokenizer::step_len(2 * self.dof_max + 10, self.dof_max);
+        if longest > model.max_step_tokens {
+            return Err(ExperimentError::NotReady(format!(
+                "a {}-DoF walker's step is {longest} tokens, the model takes {}",
+                self.dof_max, model.max_step_tokens
+            )));
+        }
         Ok(TrainOptions {
             model,
             tokenizer: Default::default(),
@@ -287,6 +322,9 @@ impl ZeroShot {
                 c.episodes_per_walker,
                 c.episode_steps,
             )?;
+            for (e, why) in &summary.failed {
+                log(&format!("  {} episode {e} diverged: {why}", w.name));
+            }
             let mean = mean_ci68(&summary.returns).mean;
             log(&format!(
                 "walker {}/{} {} ({} dof): {} episodes, return {mean:.1}, {:.1}s",
@@ -305,19 +343,23 @@ impl ZeroShot {
     pub fn datasets(&self) -> Result<Vec<PathBuf>, ExperimentError> {
         let c = &self.config;
         let mut dirs = Vec::new();
-        let mut missing = 0;
+        let mut missing = Vec::new();
         for (i, w) in c.train_set().iter().enumerate() {
             let dir = self.dataset_dir(i, w);
-            match Dataset::open(&dir) {
-                Ok(d) if d.meta().episode_count >= c.episodes_per_walker => dirs.push(dir),
-                _ => missing += 1,
+            if !collected(&dir, c.episodes_per_walker) {
+                missing.push(w.name.clone());
+            } else if Dataset::open(&dir).is_ok_and(|d| d.meta().episode_count > 0) {
+                dirs.push(dir);
             }
         }
-        if missing > 0 {
+        if !missing.is_empty() {
             return Err(ExperimentError::NotReady(format!(
-                "{}: {missing} of {} training walkers have no complete data yet; run the collect stage (every shard) first",
+                "{}: {} of {} training walkers have no complete data yet ({}{}); run the collect stage (every shard) first",
                 self.dir.display(),
-                c.train_walkers
+                missing.len(),
+                c.train_walkers,
+                missing[..missing.len().min(3)].join(", "),
+                if missing.len() > 3 { ", ..." } else { "" }
             )));
         }
         Ok(dirs)
@@ -328,20 +370,24 @@ impl ZeroShot {
         &self,
         stop: &AtomicBool,
         progress: impl FnMut(&TrainProgress),
-    ) -> Result<TrainRun, ExperimentError> {
+    ) -> Result<Option<TrainRun>, ExperimentError> {
         let c = &self.config;
         let datasets = self.datasets()?;
         let opts = c.tdm_options(c.train_steps, c.lr)?;
         let out = self.checkpoint();
+        let before = self.trained()?;
+        if before.is_some_and(|(steps, _)| steps >= c.train_steps) {
+            return Ok(None);
+        }
         let resume = crate::models::tdm::train_state_path(&out).exists();
         let started = Instant::now();
         let summary = train(&opts, &datasets, &out, resume, None, stop, progress)?;
         let run = TrainRun {
             steps_total: summary.steps,
-            tokens_this_run: summary.tokens,
+            tokens_this_run: summary.tokens - before.map_or(0, |(_, tokens)| tokens),
             secs: started.elapsed().as_secs_f64(),
             tokens_per_sec: summary.tokens_per_sec,
-            final_loss: summary.final_loss,
+            final_loss: summary.final_loss.is_finite().then_some(summary.final_loss),
             parameters: summary.parameters,
             threads: std::thread::available_parallelism().map_or(1, |x| x.get()),
             stopped_early: summary.stopped_early,
@@ -354,20 +400,43 @@ impl ZeroShot {
         };
         runs.push(run.clone());
         write_json(&log, &runs)?;
-        Ok(run)
+        Ok(Some(run))
+    }
+
+    /// Steps and tokens the experiment's TDM has been trained so far (None: not started).
+    pub fn trained(&self) -> Result<Option<(u64, u64)>, ExperimentError> {
+        let path = self.checkpoint();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let meta = crate::models::tdm::load(&path)
+            .map_err(|e| ExperimentError::NotReady(e.to_string()))?
+            .meta;
+        Ok(Some((meta.steps_trained, meta.tokens_trained)))
+    }
+
+    /// The checkpoint, once training has finished.
+    pub fn trained_checkpoint(&self) -> Result<PathBuf, ExperimentError> {
+        let path = self.checkpoint();
+        match self.trained()? {
+            Some((steps, _)) if steps >= self.config.train_steps => Ok(path),
+            Some((steps, _)) => Err(ExperimentError::NotReady(format!(
+                "{}: trained {steps} of {} steps; finish the train stage first",
+                path.display(),
+                self.config.train_steps
+            ))),
+            None => Err(ExperimentError::NotReady(format!(
+                "{}: no trained TDM yet; run the train stage first",
+                path.display()
+            ))),
+        }
     }
 
     /// Stage 3: the three agents on this shard's held-out walkers (walker `j` belongs to shard
     /// `j % n`). A finished walker-agent pair is kept; a rerun continues.
     pub fn evaluate(&self, shard: Shard, log: &mut dyn FnMut(&str)) -> Result<(), ExperimentError> {
         let c = &self.config;
-        let checkpoint = self.checkpoint();
-        if !checkpoint.exists() {
-            return Err(ExperimentError::NotReady(format!(
-                "{}: no trained TDM yet; run the train stage first",
-                checkpoint.display()
-            )));
-        }
+        let checkpoint = self.trained_checkpoint()?;
         let held = c.held_out_set();
         for (j, w) in held.iter().enumerate() {
             if !shard.owns(j) {
@@ -475,9 +544,10 @@ impl ZeroShot {
                 bc_fraction: bc / gt,
             });
         }
+        // A fraction needs a positive ground-truth return.
         let complete: Vec<&WalkerRow> = rows
             .iter()
-            .filter(|r| r.ground_truth.is_finite() && r.tdm.is_finite() && r.bc.is_finite())
+            .filter(|r| r.ground_truth > 0.0 && r.tdm.is_finite() && r.bc.is_finite())
             .collect();
         let col =
             |f: fn(&WalkerRow) -> f64| -> Vec<f64> { complete.iter().map(|r| f(r)).collect() };
@@ -571,7 +641,39 @@ pub(super) fn collect_expert(
         max_steps: steps,
     };
     let mut env = MujocoEnv::new(Arc::clone(task));
-    Ok(collect(&mut env, expert, &mut ds, &opts, |_| {})?)
+    let summary = collect(&mut env, expert, &mut ds, &opts, |_| {})?;
+    if !summary.failed.is_empty() {
+        // The expert is deterministic per episode: a diverged episode would diverge again, so
+        // it is recorded as done rather than retried for ever.
+        let mut failed = failed_episodes(dir)?;
+        failed.extend(summary.failed.iter().map(|(e, _)| *e));
+        failed.sort_unstable();
+        failed.dedup();
+        write_json(&failed_path(dir), &failed)?;
+    }
+    Ok(summary)
+}
+
+fn failed_path(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!("{name}.diverged.json"))
+}
+
+fn failed_episodes(dir: &Path) -> Result<Vec<usize>, ExperimentError> {
+    let path = failed_path(dir);
+    if path.exists() {
+        read_json(&path)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Whether the dataset `dir` holds `episodes` episodes, counting recorded divergences.
+pub(super) fn collected(dir: &Path, episodes: usize) -> bool {
+    let failed = failed_episodes(dir).map_or(0, |f| f.len());
+    Dataset::open(dir).is_ok_and(|d| d.meta().episode_count + failed >= episodes)
 }
 
 /// The expert for the first `prompt_steps` steps of an episode, then the agent under test.
@@ -663,7 +765,8 @@ pub struct TrainRun {
     pub tokens_this_run: u64,
     pub secs: f64,
     pub tokens_per_sec: f64,
-    pub final_loss: f32,
+    /// None when the run ended before a finite loss (e.g. stopped at once).
+    pub final_loss: Option<f32>,
     pub parameters: usize,
     pub threads: usize,
     pub stopped_early: bool,

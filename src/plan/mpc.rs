@@ -82,7 +82,7 @@ impl MpcAgent {
 impl Policy for MpcAgent {
     fn describe(&self) -> serde_json::Value {
         let c = self.planner.config();
-        serde_json::json!({
+        let mut d = serde_json::json!({
             "kind": "mpc",
             "model": self.model.name(),
             "samples": c.candidates,
@@ -90,7 +90,11 @@ impl Policy for MpcAgent {
             "noise": c.noise.kind,
             "variance": c.noise.variance,
             "objective": c.objective,
-        })
+        });
+        if c.proposal_mix > 0.0 {
+            d["proposal_mix"] = c.proposal_mix.into();
+        }
+        d
     }
 
     fn begin_episode(&mut self, seed: u64) {

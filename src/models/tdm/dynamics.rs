@@ -251,6 +251,8 @@ impl TdmModel {
                             .enumerate()
                             .map(|(i, &p)| p as f64 * tok.action_bin_value(i as u32))
                             .sum();
+                        // A broken distribution proposes nothing rather than NaN.
+                        let mean = if mean.is_finite() { mean } else { 0.0 };
                         *a = (mean + *a).clamp(-1.0, 1.0);
                     }
                     *slot = tok.encode_action(*a).unwrap_or(tok.action_offset());

@@ -470,7 +470,10 @@ mod tests {
         );
         let t = ticks(0.0, 437.0, 6);
         assert_eq!(t.first(), Some(&0.0));
-        assert!(t.len() <= 7 && *t.last().unwrap() <= 437.0, "{t:?}");
+        assert!(
+            t.len() <= 7 && t.last().is_some_and(|&v| v <= 437.0),
+            "{t:?}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::zero_shot::{
     Prompted, WalkerEval, WalkerRef, ZeroShot, ZeroShotConfig, collect_expert, collected, expert,
     run_prompted,
 };
-use super::{ExperimentError, read_json, write_json};
+use super::{ExperimentError, read_json, write_json, write_results};
 use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::{Task, make_task};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
@@ -146,7 +146,7 @@ impl FewShot {
         let task = self.task()?;
         for &m in &self.config.episodes {
             let dir = self.data_dir(m);
-            if collected(&dir, m) {
+            if collected(&dir, m).is_some() {
                 continue;
             }
             let mut expert = expert(&task, self.base.planner(), self.target.seed);
@@ -175,13 +175,10 @@ impl FewShot {
         }
         .trained_checkpoint()?;
         let models = self.dir.join("models");
-        std::fs::create_dir_all(&models).map_err(|e| ExperimentError::Io {
-            path: models.clone(),
-            source: e,
-        })?;
+        std::fs::create_dir_all(&models).map_err(|e| ExperimentError::io(&models, e))?;
         for &m in &c.episodes {
             let data = self.data_dir(m);
-            if !collected(&data, m) {
+            if collected(&data, m).is_none() {
                 return Err(ExperimentError::NotReady(format!(
                     "{}: no complete data for M = {m}; run the collect stage first",
                     data.display()
@@ -337,7 +334,6 @@ impl FewShot {
             zero_shot: read("generalist-zero-shot")?,
             rows,
         };
-        write_json(&self.dir.join("results.json"), &report)?;
         let mut csv = String::from("learner,episodes,return,low,high\n");
         for (name, r) in [
             ("ground-truth", report.ground_truth),
@@ -357,19 +353,8 @@ impl FewShot {
                 row.learner, row.episodes, r.mean, r.low, r.high
             ));
         }
-        let path = self.dir.join("results.csv");
-        crate::files::atomic_write(&path, csv.as_bytes()).map_err(|e| ExperimentError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        let path = self.dir.join("results.png");
-        report
-            .chart(&self.config.episodes)
-            .save_png(&path, 1000, 560)
-            .map_err(|e| ExperimentError::Io {
-                path: path.clone(),
-                source: e,
-            })?;
+        let chart = report.chart(&self.config.episodes);
+        write_results(&self.dir, &report, &csv, &chart, (1000, 560))?;
         Ok(report)
     }
 }

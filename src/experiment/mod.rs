@@ -67,3 +67,20 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Experimen
         message: e.to_string(),
     })
 }
+
+/// A report's three files in `dir`: `results.json`, `results.csv` and `results.png`.
+fn write_results(
+    dir: &Path,
+    report: &impl serde::Serialize,
+    csv: &str,
+    chart: &crate::chart::Chart,
+    (width, height): (u32, u32),
+) -> Result<(), ExperimentError> {
+    write_json(&dir.join("results.json"), report)?;
+    let path = dir.join("results.csv");
+    crate::files::atomic_write(&path, csv.as_bytes()).map_err(|e| ExperimentError::io(&path, e))?;
+    let path = dir.join("results.png");
+    chart
+        .save_png(&path, width, height)
+        .map_err(|e| ExperimentError::io(&path, e))
+}

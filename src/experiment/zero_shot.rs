@@ -12,11 +12,11 @@
 //!    a history of expert behaviour on the new walker (the paper prompts its BC policy the same
 //!    way). One JSON per walker and agent in `eval/`.
 //! 4. `report`: per-walker returns and the TDM's and BC's fractions of the ground-truth return,
-//!    as `results.json` and `results.csv`.
+//!    as `results.json`, `results.csv` and `results.png`.
 //!
 //! `experiment.json` fixes the settings: a later run with different ones is refused, so shards
 //! and resumed runs always belong to the same experiment.
-use super::{ExperimentError, read_json, write_json};
+use super::{ExperimentError, read_json, write_json, write_results};
 use crate::chart::{Chart, PALETTE, Series, Style};
 use crate::data::{
     CollectOptions, CollectSummary, DataError, Dataset, EnvInfo, Episode, Policy, Shard, collect,
@@ -310,7 +310,7 @@ impl ZeroShot {
                 continue;
             }
             let dir = self.dataset_dir(i, w);
-            if Dataset::open(&dir).is_ok_and(|d| d.meta().episode_count >= c.episodes_per_walker) {
+            if collected(&dir, c.episodes_per_walker).is_some() {
                 continue;
             }
             let task = make_task(&w.name)?;
@@ -346,10 +346,11 @@ impl ZeroShot {
         let mut missing = Vec::new();
         for (i, w) in c.train_set().iter().enumerate() {
             let dir = self.dataset_dir(i, w);
-            if !collected(&dir, c.episodes_per_walker) {
-                missing.push(w.name.clone());
-            } else if Dataset::open(&dir).is_ok_and(|d| d.meta().episode_count > 0) {
-                dirs.push(dir);
+            match collected(&dir, c.episodes_per_walker) {
+                None => missing.push(w.name.clone()),
+                // Every episode diverged: nothing to train on.
+                Some(0) => {}
+                Some(_) => dirs.push(dir),
             }
         }
         if !missing.is_empty() {
@@ -409,9 +410,8 @@ impl ZeroShot {
         if !path.exists() {
             return Ok(None);
         }
-        let meta = crate::models::tdm::load(&path)
-            .map_err(|e| ExperimentError::NotReady(e.to_string()))?
-            .meta;
+        let meta = crate::models::tdm::load_meta(&path)
+            .map_err(|e| ExperimentError::NotReady(e.to_string()))?;
         Ok(Some((meta.steps_trained, meta.tokens_trained)))
     }
 
@@ -474,13 +474,15 @@ impl ZeroShot {
         checkpoint: &Path,
     ) -> Result<WalkerEval, ExperimentError> {
         let c = &self.config;
-        let gt = || -> Box<dyn DynamicsModel> { Box::new(GroundTruth::new(Arc::clone(task), 0)) };
         let expert_config = PlannerConfig {
             seed: w.seed,
             ..c.planner()
         };
         let (model, config): (Box<dyn DynamicsModel>, PlannerConfig) = match agent {
-            Agent::GroundTruth => (gt(), expert_config),
+            Agent::GroundTruth => (
+                Box::new(GroundTruth::new(Arc::clone(task), 0)),
+                expert_config,
+            ),
             Agent::Tdm => (
                 Box::new(TdmModel::load(checkpoint, task.spec())?),
                 expert_config,
@@ -516,8 +518,8 @@ impl ZeroShot {
         )
     }
 
-    /// Stage 4: everything evaluated so far, per walker and overall; writes `results.json` and
-    /// `results.csv`.
+    /// Stage 4: everything evaluated so far, per walker and overall; writes `results.json`,
+    /// `results.csv` and `results.png`.
     pub fn report(&self) -> Result<ZeroShotReport, ExperimentError> {
         let c = &self.config;
         let mut rows = Vec::new();
@@ -573,7 +575,6 @@ impl ZeroShot {
             rows,
             missing,
         };
-        write_json(&self.dir.join("results.json"), &report)?;
         let mut csv = String::from("walker,dof,ground_truth,tdm,bc,tdm_fraction,bc_fraction\n");
         for r in &report.rows {
             csv.push_str(&format!(
@@ -581,14 +582,7 @@ impl ZeroShot {
                 r.walker, r.dof, r.ground_truth, r.tdm, r.bc, r.tdm_fraction, r.bc_fraction
             ));
         }
-        let path = self.dir.join("results.csv");
-        crate::files::atomic_write(&path, csv.as_bytes())
-            .map_err(|e| ExperimentError::io(&path, e))?;
-        let path = self.dir.join("results.png");
-        report
-            .chart()
-            .save_png(&path, 1100, 560)
-            .map_err(|e| ExperimentError::io(&path, e))?;
+        write_results(&self.dir, &report, &csv, &report.chart(), (1100, 560))?;
         Ok(report)
     }
 }
@@ -670,10 +664,12 @@ fn failed_episodes(dir: &Path) -> Result<Vec<usize>, ExperimentError> {
     }
 }
 
-/// Whether the dataset `dir` holds `episodes` episodes, counting recorded divergences.
-pub(super) fn collected(dir: &Path, episodes: usize) -> bool {
+/// The episodes the dataset `dir` holds once it is complete (`episodes` of them, counting
+/// recorded divergences); None while it is not.
+pub(super) fn collected(dir: &Path, episodes: usize) -> Option<usize> {
     let failed = failed_episodes(dir).map_or(0, |f| f.len());
-    Dataset::open(dir).is_ok_and(|d| d.meta().episode_count + failed >= episodes)
+    let held = Dataset::open(dir).ok()?.meta().episode_count;
+    (held + failed >= episodes).then_some(held)
 }
 
 /// The expert for the first `prompt_steps` steps of an episode, then the agent under test.

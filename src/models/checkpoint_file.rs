@@ -214,7 +214,7 @@ pub fn load_train_state(path: &Path) -> Result<(HashMap<String, Tensor>, u64), C
 }
 
 /// The metadata of a safetensors file, reading only its header (not the tensors).
-fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
+pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
     use std::io::Read;
     let io = |source| CheckpointError::Io {
         path: path.to_path_buf(),

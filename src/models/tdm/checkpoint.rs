@@ -28,19 +28,34 @@ pub struct Loaded {
     pub model: Tdm,
 }
 
-/// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version,
-/// every tensor present with the shape the config implies.
-pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
-    let (tensors, metadata) = file::read(path)?;
+/// The checkpoint's metadata from `metadata` (refused: an MLP's, a newer version's, a bad model
+/// config).
+fn parse_meta(
+    path: &Path,
+    metadata: &HashMap<String, String>,
+) -> Result<CheckpointMeta, CheckpointError> {
     if !metadata.contains_key(META_KEY) && metadata.contains_key("mlp") {
         return Err(bad(path, "an MLP baseline checkpoint, not a TDM"));
     }
-    let probe = file::metadata_json(path, &metadata, META_KEY, CHECKPOINT_VERSION)?;
+    let probe = file::metadata_json(path, metadata, META_KEY, CHECKPOINT_VERSION)?;
     let meta: CheckpointMeta =
         serde_json::from_value(probe).map_err(|e| bad(path, format!("bad metadata: {e}")))?;
     meta.model
         .validate()
         .map_err(|e| bad(path, format!("bad model config: {e}")))?;
+    Ok(meta)
+}
+
+/// A checkpoint's metadata alone, reading only the file's header (not the weights).
+pub fn load_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    parse_meta(path, &file::read_metadata(path)?)
+}
+
+/// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version,
+/// every tensor present with the shape the config implies.
+pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
+    let (tensors, metadata) = file::read(path)?;
+    let meta = parse_meta(path, &metadata)?;
     let varmap = VarMap::new();
     let model = Tdm::new(
         meta.model,

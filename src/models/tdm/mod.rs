@@ -12,7 +12,7 @@ mod train;
 
 pub use crate::models::checkpoint_file::{CheckpointError, load_train_state, train_state_path};
 pub use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
-pub use checkpoint::{Loaded, load, save};
+pub use checkpoint::{Loaded, load, load_meta, save};
 pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 pub use dynamics::{Decoding, TdmModel};
 pub use infer::{KvCache, Scratch, Weights};

@@ -3,6 +3,7 @@
 //! reward and observation tokens predicted.
 use super::checkpoint;
 use super::config::CheckpointMeta;
+use super::fastmath::{softmax_in_place, softmax_mean};
 use super::infer::{KvCache, Scratch, Weights};
 use super::sequence::{TokenSeq, episode_tokens_from};
 use crate::data::{EnvInfo, Episode};
@@ -43,6 +44,7 @@ impl Decoding {
 /// A trained TDM ready to plan in one environment.
 pub struct TdmModel {
     weights: Arc<Weights>,
+    values: Arc<BinValues>,
     tokenizer: Tokenizer,
     meta: CheckpointMeta,
     source: PathBuf,
@@ -113,6 +115,7 @@ impl TdmModel {
             .map_err(|e| ModelError::Other(format!("{}: {e}", source.display())))?;
         Ok(Self {
             weights: Arc::new(weights),
+            values: Arc::new(BinValues::new(&tokenizer)),
             tokenizer,
             meta,
             source: source.to_path_buf(),
@@ -146,21 +149,48 @@ impl TdmModel {
     }
 }
 
-fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
+/// The value of every bin of one token range: exact, and as f32 for the expectation's dot
+/// product (computed once per model instead of once per bin per predicted token).
+struct BinTable {
+    exact: Vec<f64>,
+    fast: Vec<f32>,
+}
+
+impl BinTable {
+    fn new(bins: u32, value_of: impl Fn(u32) -> f64) -> Self {
+        let exact: Vec<f64> = (0..bins).map(value_of).collect();
+        let fast = exact.iter().map(|&v| v as f32).collect();
+        Self { exact, fast }
     }
-    v.iter_mut().for_each(|x| *x /= sum);
+}
+
+/// The value tables of the three ranges.
+struct BinValues {
+    observation: BinTable,
+    action: BinTable,
+    reward: BinTable,
+}
+
+impl BinValues {
+    fn new(tok: &Tokenizer) -> Self {
+        Self {
+            observation: BinTable::new(tok.bins(), |i| tok.observation_bin_value(i)),
+            action: BinTable::new(tok.bins(), |i| tok.action_bin_value(i)),
+            reward: BinTable::new(tok.bins(), |i| tok.reward_bin_value(i)),
+        }
+    }
+}
+
+/// The softmax-weighted mean of a range's bin values; turns `logits` into probabilities.
+fn expectation(logits: &mut [f32], values: &BinTable) -> f64 {
+    softmax_mean(logits, &values.fast) as f64
 }
 
 /// Picks a bin from `logits` (one row) and returns (bin, value).
 fn choose(
     logits: &mut [f32],
     decoding: Decoding,
-    value_of: impl Fn(u32) -> f64,
+    values: &BinTable,
     encode: impl Fn(f64) -> u32,
     rng: &mut StdRng,
 ) -> (u32, f64) {
@@ -173,7 +203,7 @@ fn choose(
                     .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
                         if v > bv { (i, v) } else { (bi, bv) }
                     });
-            (i as u32, value_of(i as u32))
+            (i as u32, values.exact[i])
         }
         Decoding::Sampled => {
             softmax_in_place(logits);
@@ -181,19 +211,14 @@ fn choose(
             for (i, &p) in logits.iter().enumerate() {
                 u -= p;
                 if u <= 0.0 {
-                    return (i as u32, value_of(i as u32));
+                    return (i as u32, values.exact[i]);
                 }
             }
-            let last = logits.len() as u32 - 1;
-            (last, value_of(last))
+            let last = logits.len() - 1;
+            (last as u32, values.exact[last])
         }
         Decoding::Expectation => {
-            softmax_in_place(logits);
-            let value: f64 = logits
-                .iter()
-                .enumerate()
-                .map(|(i, &p)| p as f64 * value_of(i as u32))
-                .sum();
+            let value = expectation(logits, values);
             (encode(value), value)
         }
     }
@@ -245,12 +270,7 @@ impl TdmModel {
                     let a = &mut job.actions[(c * n_steps + t) * m + j];
                     if job.proposed[c] {
                         let row = &mut logits[c * bins..(c + 1) * bins];
-                        softmax_in_place(row);
-                        let mean: f64 = row
-                            .iter()
-                            .enumerate()
-                            .map(|(i, &p)| p as f64 * tok.action_bin_value(i as u32))
-                            .sum();
+                        let mean = expectation(row, &self.values.action);
                         // A broken distribution proposes nothing rather than NaN.
                         let mean = if mean.is_finite() { mean } else { 0.0 };
                         *a = (mean + *a).clamp(-1.0, 1.0);
@@ -277,7 +297,7 @@ impl TdmModel {
                 let (bin, value) = choose(
                     row,
                     self.decoding,
-                    |i| tok.reward_bin_value(i),
+                    &self.values.reward,
                     |v| tok.encode_reward(v).unwrap_or(tok.reward_offset()) - tok.reward_offset(),
                     &mut rng,
                 );
@@ -310,7 +330,7 @@ impl TdmModel {
                     let (bin, value) = choose(
                         row,
                         self.decoding,
-                        |b| tok.observation_bin_value(b),
+                        &self.values.observation,
                         |v| tok.encode_observation(v).unwrap_or(0),
                         &mut rng,
                     );

@@ -5,6 +5,7 @@
 mod checkpoint;
 mod config;
 mod dynamics;
+mod fastmath;
 mod infer;
 mod model;
 mod sequence;

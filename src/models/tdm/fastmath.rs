@@ -40,6 +40,16 @@ pub fn gelu(v: f32) -> f32 {
     v / (1.0 + exp(-2.0 * u))
 }
 
+/// The derivative of [`gelu`]: with `s = 1 / (1 + e^(-2u))`,
+/// `gelu'(v) = s + 2 v s (1 - s) c (1 + 3 * 0.044715 v^2)`.
+#[inline(always)]
+pub fn gelu_grad(v: f32) -> f32 {
+    const C: f32 = 0.797_884_6;
+    let u = C * v * (1.0 + 0.044715 * v * v);
+    let s = 1.0 / (1.0 + exp(-2.0 * u));
+    s + 2.0 * v * s * (1.0 - s) * C * (1.0 + 3.0 * 0.044715 * v * v)
+}
+
 #[inline(always)]
 pub fn gelu_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = gelu(*x));
@@ -141,6 +151,19 @@ mod tests {
                 (got - want).abs() <= 1e-6 * (1.0 + want.abs()),
                 "{v}: {got} vs {want}"
             );
+        }
+    }
+
+    #[test]
+    fn gelu_grad_is_the_derivative() {
+        for i in -800..800 {
+            let v = i as f64 * 0.01;
+            let c = (2.0 / std::f64::consts::PI).sqrt();
+            let g = |v: f64| 0.5 * v * (1.0 + (c * v * (1.0 + 0.044715 * v * v)).tanh());
+            let h = 1e-4;
+            let want = (g(v + h) - g(v - h)) / (2.0 * h);
+            let got = gelu_grad(v as f32) as f64;
+            assert!((got - want).abs() < 1e-5, "{v}: {got} vs {want}");
         }
     }
 

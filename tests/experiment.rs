@@ -15,6 +15,7 @@ fn toy() -> ZeroShotConfig {
         held_out_walkers: 1,
         seed: 7,
         episodes_per_walker: 1,
+        random_episodes_per_walker: 0,
         episode_steps: 12,
         samples: 4,
         horizon: 3,
@@ -188,4 +189,49 @@ fn a_setup_that_cannot_work_is_refused_before_any_work() {
     });
     assert!(err.contains("seed"), "{err}");
     assert!(!dir.join("experiment.json").exists(), "nothing was written");
+}
+
+#[test]
+fn brownian_episodes_join_the_expert_data_and_old_setups_still_open() {
+    let dir = std::env::temp_dir().join(format!("tdm-zero-shot-rand-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ZeroShotConfig {
+        train_walkers: 1,
+        random_episodes_per_walker: 2,
+        ..toy()
+    };
+    let exp = ZeroShot::open(&dir, config.clone()).unwrap();
+    let mut log = Vec::new();
+    exp.collect(Shard::WHOLE, &mut |l| log.push(l.to_string()))
+        .unwrap();
+    let w = &exp.config.train_set()[0];
+    let random = Dataset::open(&exp.random_dataset_dir(0, w)).unwrap();
+    assert_eq!(random.meta().episode_count, 2);
+    assert!(
+        random.meta().policy.to_string().contains("brownian"),
+        "{}",
+        random.meta().policy
+    );
+    assert_eq!(
+        exp.datasets().unwrap(),
+        vec![exp.dataset_dir(0, w), exp.random_dataset_dir(0, w)]
+    );
+    assert!(
+        log.iter().any(|l| l.contains("2 Brownian episodes")),
+        "{log:?}"
+    );
+    // A rerun collects nothing more.
+    log.clear();
+    exp.collect(Shard::WHOLE, &mut |l| log.push(l.to_string()))
+        .unwrap();
+    assert!(log.is_empty(), "{log:?}");
+
+    // A setup written before the option existed reads as expert-only.
+    let mut json = serde_json::to_value(toy()).unwrap();
+    json.as_object_mut()
+        .unwrap()
+        .remove("random_episodes_per_walker");
+    let old: ZeroShotConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(old, toy());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -80,6 +80,10 @@ pub struct ZeroShotArgs {
     /// Expert (ground-truth MPC) episodes per training walker.
     #[arg(long, default_value_t = 2)]
     episodes: usize,
+    /// Brownian-noise episodes per training walker beside the expert's (low-reward data for
+    /// the reward model; 0 keeps the dataset expert-only).
+    #[arg(long, default_value_t = 0)]
+    random_episodes: usize,
     /// Steps per episode.
     #[arg(long, default_value_t = 200)]
     steps: usize,
@@ -212,6 +216,7 @@ fn zero_shot(args: &ZeroShotArgs) -> anyhow::Result<()> {
         held_out_walkers: args.held_out,
         seed: args.seed,
         episodes_per_walker: args.episodes,
+        random_episodes_per_walker: args.random_episodes,
         episode_steps: args.steps,
         samples: args.samples,
         horizon: args.horizon,

@@ -27,7 +27,7 @@ use crate::envs::walkers::params::GENERATED_DOF_RANGE;
 use crate::envs::{Env, MujocoEnv, Task, make_task};
 use crate::models::tdm::{LossWeights, TdmConfig, TdmModel, TrainOptions, TrainProgress, train};
 use crate::models::{DynamicsModel, GroundTruth};
-use crate::plan::{MeanCi, MpcAgent, Objective, PlannerConfig, mean_ci68};
+use crate::plan::{MeanCi, MpcAgent, NoisePolicy, Objective, PlannerConfig, mean_ci68};
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -57,6 +57,10 @@ pub struct ZeroShotConfig {
     pub seed: u64,
     /// Expert episodes per training walker.
     pub episodes_per_walker: usize,
+    /// Brownian-noise episodes per training walker beside the expert's (0 in runs made before
+    /// the option existed): low-reward data, so the model sees what a bad action sequence earns.
+    #[serde(default)]
+    pub random_episodes_per_walker: usize,
     /// Steps per episode (collection and evaluation).
     pub episode_steps: usize,
     /// K and N of the expert (collection) and of every evaluated planner.
@@ -83,6 +87,7 @@ impl Default for ZeroShotConfig {
             held_out_walkers: 10,
             seed: 0,
             episodes_per_walker: 2,
+            random_episodes_per_walker: 0,
             episode_steps: 200,
             samples: 32,
             horizon: 15,
@@ -290,6 +295,13 @@ impl ZeroShot {
             .join(format!("{i:04}-{}dof-seed{}", w.dof, w.seed))
     }
 
+    /// Where walker `i`'s Brownian-noise episodes go (when the setup asks for them).
+    pub fn random_dataset_dir(&self, i: usize, w: &WalkerRef) -> PathBuf {
+        self.dir
+            .join("data")
+            .join(format!("{i:04}-{}dof-seed{}-brownian", w.dof, w.seed))
+    }
+
     pub fn checkpoint(&self) -> PathBuf {
         self.dir.join("tdm.safetensors")
     }
@@ -308,6 +320,29 @@ impl ZeroShot {
         for (i, w) in walkers.iter().enumerate() {
             if !shard.owns(i) {
                 continue;
+            }
+            let random_dir = self.random_dataset_dir(i, w);
+            if c.random_episodes_per_walker > 0
+                && collected(&random_dir, c.random_episodes_per_walker).is_none()
+            {
+                let task = make_task(&w.name)?;
+                let mut policy =
+                    NoisePolicy::new(c.planner().noise, task.spec().action_size, c.episode_steps);
+                let summary = collect_expert(
+                    &task,
+                    &mut policy,
+                    &random_dir,
+                    c.random_episodes_per_walker,
+                    c.episode_steps,
+                )?;
+                log(&format!(
+                    "walker {}/{} {}: {} Brownian episodes, return {:.1}",
+                    i + 1,
+                    walkers.len(),
+                    w.name,
+                    summary.collected,
+                    mean_ci68(&summary.returns).mean
+                ));
             }
             let dir = self.dataset_dir(i, w);
             if collected(&dir, c.episodes_per_walker).is_some() {
@@ -345,14 +380,20 @@ impl ZeroShot {
         let mut dirs = Vec::new();
         let mut missing = Vec::new();
         for (i, w) in c.train_set().iter().enumerate() {
-            let dir = self.dataset_dir(i, w);
-            match collected(&dir, c.episodes_per_walker) {
-                None => missing.push(w.name.clone()),
-                // Every episode diverged: nothing to train on.
-                Some(0) => {}
-                Some(_) => dirs.push(dir),
+            let mut sets = vec![(self.dataset_dir(i, w), c.episodes_per_walker)];
+            if c.random_episodes_per_walker > 0 {
+                sets.push((self.random_dataset_dir(i, w), c.random_episodes_per_walker));
+            }
+            for (dir, episodes) in sets {
+                match collected(&dir, episodes) {
+                    None => missing.push(w.name.clone()),
+                    // Every episode diverged: nothing to train on.
+                    Some(0) => {}
+                    Some(_) => dirs.push(dir),
+                }
             }
         }
+        missing.dedup();
         if !missing.is_empty() {
             return Err(ExperimentError::NotReady(format!(
                 "{}: {} of {} training walkers have no complete data yet ({}{}); run the collect stage (every shard) first",
@@ -616,11 +657,11 @@ pub(super) fn expert(task: &Arc<dyn Task>, planner: PlannerConfig, seed: u64) ->
     )
 }
 
-/// `episodes` episodes of `steps` steps by `expert` on `task` into the dataset `dir`
-/// (initial-state seeds 0, 1, ...); episodes already there are kept.
+/// `episodes` episodes of `steps` steps by `expert` (or any policy) on `task` into the
+/// dataset `dir` (initial-state seeds 0, 1, ...); episodes already there are kept.
 pub(super) fn collect_expert(
     task: &Arc<dyn Task>,
-    expert: &mut MpcAgent,
+    expert: &mut dyn Policy,
     dir: &Path,
     episodes: usize,
     steps: usize,

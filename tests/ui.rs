@@ -456,28 +456,34 @@ fn the_bundled_mlp_baseline_plans_in_the_window() {
 }
 
 /// A tiny TDM trained briefly with action tokens in its loss, so it has a BC view.
-fn tdm_with_a_policy(dir: &std::path::Path) -> std::path::PathBuf {
+/// A tiny TDM trained 3 steps (with action loss, so it has a policy view) on one short
+/// Brownian episode of each of `envs`: several sizes make it a generalist.
+fn tiny_tdm(dir: &std::path::Path, envs: &[&str]) -> std::path::PathBuf {
     use tdm_workbench::data::{CollectOptions, Dataset, EnvInfo, Shard, collect};
     use tdm_workbench::models::tdm::{LossWeights, TdmConfig, TrainOptions, train};
     use tdm_workbench::plan::{NoiseConfig, NoisePolicy};
-    let data = dir.join("data");
-    let mut env = tdm_workbench::envs::make_env("cartpole-swingup").unwrap();
-    let mut policy = NoisePolicy::new(NoiseConfig::default(), 1, 30);
-    let mut ds = Dataset::create_or_resume(
-        &data,
-        EnvInfo::from_spec(env.spec()),
-        serde_json::json!({"kind": "brownian"}),
-        0,
-        None,
-    )
-    .unwrap();
-    let opts = CollectOptions {
-        episodes: 1,
-        shard: Shard::WHOLE,
-        max_steps: 30,
-    };
-    collect(env.as_mut(), &mut policy, &mut ds, &opts, |_| {}).unwrap();
-    let out = dir.join("bc.safetensors");
+    let mut datasets = Vec::new();
+    for (i, name) in envs.iter().enumerate() {
+        let data = dir.join(format!("data-{i}"));
+        let mut env = tdm_workbench::envs::make_env(name).unwrap();
+        let mut policy = NoisePolicy::new(NoiseConfig::default(), env.spec().action_size, 30);
+        let mut ds = Dataset::create_or_resume(
+            &data,
+            EnvInfo::from_spec(env.spec()),
+            serde_json::json!({"kind": "brownian"}),
+            0,
+            None,
+        )
+        .unwrap();
+        let opts = CollectOptions {
+            episodes: 1,
+            shard: Shard::WHOLE,
+            max_steps: 30,
+        };
+        collect(env.as_mut(), &mut policy, &mut ds, &opts, |_| {}).unwrap();
+        datasets.push(data);
+    }
+    let out = dir.join("tdm.safetensors");
     let train_opts = TrainOptions {
         model: TdmConfig::preset("tiny", 3073).unwrap(),
         tokenizer: Default::default(),
@@ -497,8 +503,66 @@ fn tdm_with_a_policy(dir: &std::path::Path) -> std::path::PathBuf {
         save_every: 0,
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
-    train(&train_opts, &[data], &out, false, None, &stop, |_| {}).unwrap();
+    train(&train_opts, &datasets, &out, false, None, &stop, |_| {}).unwrap();
     out
+}
+
+#[test]
+fn a_generalist_plans_zero_shot_on_a_walker_just_designed() {
+    let dir = std::env::temp_dir().join(format!("tdm-ui-generalist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = tiny_tdm(&dir, &["walker:chain:4:0", "walker:chain:5:1"]);
+    let mut h = harness("cartpole-swingup");
+    // Design a walker of a size the model never saw.
+    h.get_by_label("Designer").click();
+    h.run_steps(2);
+    {
+        let d = h.state_mut().designer_mut();
+        d.family = Family::Chain;
+        d.dof = 6;
+        d.seed = 4242;
+    }
+    h.get_by_label("Regenerate").click();
+    h.run_steps(2);
+    assert_eq!(h.state().scene().env().spec().action_size, 6);
+    let scene = h.state().scene().env().spec().name.clone();
+    h.get_by_label("Planner").click();
+    h.run_steps(2);
+    h.state_mut()
+        .submit(Command::LoadCheckpoint(checkpoint.clone()));
+    run_until(&mut h, "the generalist", |a| {
+        a.scene().agent.model.path.as_ref() == Some(&checkpoint)
+    });
+    let details = h.state().scene().agent.model.details.join("\n");
+    assert!(
+        details.contains("trained on walker:chain:4:0 (obs")
+            && details.contains("trained on walker:chain:5:1 (obs")
+            && details.contains(&format!("{scene}: not in its training data (zero-shot)")),
+        "{details}"
+    );
+    h.get_by_label_contains("not in its training data (zero-shot)");
+    {
+        let c = &mut h.state_mut().scene_mut().agent.settings.config;
+        c.candidates = 4;
+        c.horizon_steps = 2;
+    }
+    h.get_by_label("Step agent").click();
+    run_until(&mut h, "a zero-shot plan", |a| {
+        a.scene().steps_taken() == 1 && a.scene().agent.last.is_some()
+    });
+    h.run_steps(2);
+    let app = h.state();
+    let last = app.scene().agent.last.as_ref().unwrap();
+    assert_eq!(last.plan.scores.len(), 4);
+    assert!(
+        last.plan.scores.iter().all(|s| s.is_finite()),
+        "{:?}",
+        last.plan.scores
+    );
+    assert_eq!(app.draw_list().count_line_groups("imagined "), 4);
+    assert_eq!(app.scene().env().spec().action_size, 6);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -506,7 +570,7 @@ fn the_proposal_mix_knob_plans_with_the_tdms_policy_live() {
     let dir = std::env::temp_dir().join(format!("tdm-ui-bc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let checkpoint = tdm_with_a_policy(&dir);
+    let checkpoint = tiny_tdm(&dir, &["cartpole-swingup"]);
     let mut h = harness("cartpole-swingup");
     h.get_by_label("Planner").click();
     h.run_steps(2);

@@ -4,6 +4,7 @@
 use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::make_task;
 use crate::files::atomic_write;
+use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
 use crate::plan::{NoiseConfig, prediction_error_by_horizon};
 use anyhow::Context;
@@ -30,6 +31,9 @@ pub struct PredictionErrorArgs {
     /// Also draw the medians against horizon as a PNG (log scale).
     #[arg(long)]
     png: Option<PathBuf>,
+    /// How TDMs turn their predicted distributions into values: expectation, greedy, sampled.
+    #[arg(long, default_value = "expectation")]
+    decoding: String,
 }
 
 pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
@@ -45,10 +49,22 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
         log_y: true,
         ..Chart::default()
     };
+    let Some(decoding) = Decoding::parse(&args.decoding) else {
+        anyhow::bail!(
+            "--decoding '{}': expected expectation, greedy or sampled",
+            args.decoding
+        );
+    };
     for (i, name) in args.model.iter().enumerate() {
         let mut model: Box<dyn DynamicsModel> = match model_path(name) {
             None => Box::new(GroundTruth::new(task.clone(), 1)),
-            Some(path) => LearnedModel::load(path, task.spec())?.into_dyn(),
+            Some(path) => match LearnedModel::load(path, task.spec())? {
+                LearnedModel::Tdm(mut m) => {
+                    m.decoding = decoding;
+                    m
+                }
+                other => other.into_dyn(),
+            },
         };
         let rows = prediction_error_by_horizon(
             &task,
@@ -59,10 +75,11 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
             args.seed,
         )?;
         println!(
-            "{} on {} ({} runs): RMS error over non-velocity observations",
+            "{} on {} ({} runs; TDMs decode by {}): RMS error over non-velocity observations",
             model.name(),
             args.env,
-            args.runs
+            args.runs,
+            args.decoding
         );
         chart.series.push(Series::line(
             &model.name(),

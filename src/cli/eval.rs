@@ -18,8 +18,8 @@ pub struct EvalArgs {
     #[arg(long, default_value = "gt")]
     model: String,
     /// How the TDM turns its predicted distributions into values: expectation, greedy, sampled.
-    #[arg(long, default_value = "expectation")]
-    decoding: String,
+    #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
+    decoding: Decoding,
     /// Samples K, comma-separated for a sweep.
     #[arg(long, value_delimiter = ',', default_value = "128")]
     samples: Vec<usize>,
@@ -42,12 +42,6 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let noise = args.noise.config()?;
-    let Some(decoding) = Decoding::parse(&args.decoding) else {
-        bail!(
-            "--decoding '{}': expected expectation, greedy or sampled",
-            args.decoding
-        );
-    };
     let checkpoint = model_path(&args.model).map(PathBuf::from);
     if let Some(path) = &checkpoint {
         // Fail early, with the checkpoint's own message.
@@ -81,13 +75,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut make_model = move || -> Result<Box<dyn DynamicsModel>, ModelError> {
         Ok(match &checkpoint {
             None => Box::new(GroundTruth::new(gt_task.clone(), 0)),
-            Some(path) => match LearnedModel::load(path, gt_task.spec())? {
-                LearnedModel::Tdm(mut m) => {
-                    m.decoding = decoding;
-                    m
-                }
-                other => other.into_dyn(),
-            },
+            Some(path) => {
+                LearnedModel::load(path, gt_task.spec())?.into_dyn_decoding(args.decoding)
+            }
         })
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);

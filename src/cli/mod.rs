@@ -71,6 +71,12 @@ fn overview() -> anyhow::Result<()> {
 }
 
 /// Parses `std::env::args` and runs the command.
+/// `--decoding`: how a TDM turns its predicted distributions into values.
+fn parse_decoding(s: &str) -> Result<crate::models::tdm::Decoding, String> {
+    crate::models::tdm::Decoding::parse(s)
+        .ok_or_else(|| "expected expectation, greedy or sampled".to_string())
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

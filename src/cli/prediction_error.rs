@@ -32,8 +32,8 @@ pub struct PredictionErrorArgs {
     #[arg(long)]
     png: Option<PathBuf>,
     /// How TDMs turn their predicted distributions into values: expectation, greedy, sampled.
-    #[arg(long, default_value = "expectation")]
-    decoding: String,
+    #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
+    decoding: Decoding,
 }
 
 pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
@@ -49,22 +49,10 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
         log_y: true,
         ..Chart::default()
     };
-    let Some(decoding) = Decoding::parse(&args.decoding) else {
-        anyhow::bail!(
-            "--decoding '{}': expected expectation, greedy or sampled",
-            args.decoding
-        );
-    };
     for (i, name) in args.model.iter().enumerate() {
         let mut model: Box<dyn DynamicsModel> = match model_path(name) {
             None => Box::new(GroundTruth::new(task.clone(), 1)),
-            Some(path) => match LearnedModel::load(path, task.spec())? {
-                LearnedModel::Tdm(mut m) => {
-                    m.decoding = decoding;
-                    m
-                }
-                other => other.into_dyn(),
-            },
+            Some(path) => LearnedModel::load(path, task.spec())?.into_dyn_decoding(args.decoding),
         };
         let rows = prediction_error_by_horizon(
             &task,
@@ -79,7 +67,7 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
             model.name(),
             args.env,
             args.runs,
-            args.decoding
+            args.decoding.name()
         );
         chart.series.push(Series::line(
             &model.name(),

@@ -1,7 +1,7 @@
 //! Opening any learned model from its checkpoint file: the file says which family it is.
 use super::checkpoint_file::checkpoint_family;
 use super::mlp::MlpModel;
-use super::tdm::TdmModel;
+use super::tdm::{Decoding, TdmModel};
 use super::{DynamicsModel, ModelError};
 use crate::envs::EnvSpec;
 use std::path::Path;
@@ -31,6 +31,17 @@ impl LearnedModel {
     pub fn into_dyn(self) -> Box<dyn DynamicsModel> {
         match self {
             Self::Tdm(m) => m,
+            Self::Mlp(m) => m,
+        }
+    }
+
+    /// As [`LearnedModel::into_dyn`], a TDM set to `decoding` (an MLP has no decoding).
+    pub fn into_dyn_decoding(self, decoding: Decoding) -> Box<dyn DynamicsModel> {
+        match self {
+            Self::Tdm(mut m) => {
+                m.decoding = decoding;
+                m
+            }
             Self::Mlp(m) => m,
         }
     }

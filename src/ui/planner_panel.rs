@@ -197,10 +197,10 @@ pub fn planner_ui(
         ui.horizontal(|ui| {
             let label = ui.label("decoding");
             egui::ComboBox::from_id_salt("decoding")
-                .selected_text(format!("{:?}", s.decoding).to_lowercase())
+                .selected_text(s.decoding.name())
                 .show_ui(ui, |ui| {
                     for d in [Decoding::Expectation, Decoding::Greedy, Decoding::Sampled] {
-                        ui.selectable_value(&mut s.decoding, d, format!("{d:?}").to_lowercase());
+                        ui.selectable_value(&mut s.decoding, d, d.name());
                     }
                 })
                 .response

@@ -39,6 +39,15 @@ impl Decoding {
             _ => None,
         }
     }
+
+    /// The name [`Decoding::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Greedy => "greedy",
+            Self::Sampled => "sampled",
+            Self::Expectation => "expectation",
+        }
+    }
 }
 
 /// A trained TDM ready to plan in one environment.

@@ -34,51 +34,55 @@ impl Norm {
     }
 }
 
-/// The tanh-form GELU, as candle's `Tensor::gelu`, through [`FastGelu`] for f32 on the CPU
+/// The tanh-form GELU, as candle's `Tensor::gelu`, through [`GELU`] for f32 on the CPU
 /// (libm's `tanhf`/`powf` in candle's forward and backward were ~11% of a training step).
 fn gelu(x: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::F32 && x.device().is_cpu() {
-        x.apply_op1(FastGelu)
+        x.apply_op1(GELU)
     } else {
         x.gelu()
     }
 }
 
-/// GELU with a vectorisable forward and an analytic backward (`fastmath::gelu_grad`).
-struct FastGelu;
+/// An elementwise f32 function as a candle op: a vectorisable forward, and where `derivative`
+/// is given a backward `grad * derivative(x)` (the derivative op itself has none: second
+/// derivatives are not used).
+struct Elementwise {
+    name: &'static str,
+    f: fn(f32) -> f32,
+    derivative: Option<&'static Elementwise>,
+}
 
-impl CustomOp1 for FastGelu {
+const GELU: Elementwise = Elementwise {
+    name: "fast-gelu",
+    f: fastmath::gelu,
+    derivative: Some(&GELU_GRAD),
+};
+
+const GELU_GRAD: Elementwise = Elementwise {
+    name: "fast-gelu-grad",
+    f: fastmath::gelu_grad,
+    derivative: None,
+};
+
+impl CustomOp1 for Elementwise {
     fn name(&self) -> &'static str {
-        "fast-gelu"
+        self.name
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let CpuStorage::F32(v) = s else {
-            candle_core::bail!("fast-gelu takes f32")
+            candle_core::bail!("{} takes f32", self.name)
         };
-        let out = candle_core::cpu_backend::unary_map(v, l, fastmath::gelu);
+        let out = candle_core::cpu_backend::unary_map(v, l, self.f);
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad_res.mul(&arg.apply_op1_no_bwd(&FastGeluGrad)?)?))
-    }
-}
-
-/// The derivative of GELU, elementwise (no backward of its own: second derivatives unused).
-struct FastGeluGrad;
-
-impl CustomOp1 for FastGeluGrad {
-    fn name(&self) -> &'static str {
-        "fast-gelu-grad"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(v) = s else {
-            candle_core::bail!("fast-gelu-grad takes f32")
-        };
-        let out = candle_core::cpu_backend::unary_map(v, l, fastmath::gelu_grad);
-        Ok((CpuStorage::F32(out), l.shape().clone()))
+        match self.derivative {
+            Some(d) => Ok(Some(grad_res.mul(&arg.apply_op1_no_bwd(d)?)?)),
+            None => candle_core::bail!("{} has no backward", self.name),
+        }
     }
 }
 

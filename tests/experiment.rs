@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 use tdm_workbench::data::{Dataset, Shard};
 use tdm_workbench::experiment::ExperimentError;
-use tdm_workbench::experiment::few_shot::{FewShot, FewShotConfig, Learner};
+use tdm_workbench::experiment::few_shot::{FewShot, FewShotConfig, Learner, StepsPerM};
 use tdm_workbench::experiment::zero_shot::{ZeroShot, ZeroShotConfig, ZeroShotReport};
 
 fn toy() -> ZeroShotConfig {
@@ -121,12 +121,23 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     let few = |target: usize| FewShotConfig {
         zero_shot_dir: dir.clone(),
         target,
-        episodes: vec![1],
-        finetune_steps: 2,
-        scratch_steps: 2,
+        episodes: vec![2, 1],
+        finetune_steps: StepsPerM::Same(2),
+        // One count per M, given in the order of `episodes`.
+        scratch_steps: StepsPerM::Each(vec![3, 2]),
         mlp_steps: 4,
         eval_episodes: 1,
+        holdout_episodes: 1,
     };
+    let mismatched = FewShotConfig {
+        scratch_steps: StepsPerM::Each(vec![3]),
+        ..few(0)
+    };
+    let err = FewShot::open(&few_dir, mismatched)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("scratch_steps has 1 values for 2"), "{err}");
     let err = FewShot::open(&few_dir, few(5))
         .err()
         .expect("refused")
@@ -134,6 +145,8 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     assert!(err.contains("held-out"), "{err}");
     let fs = FewShot::open(&few_dir, few(0)).unwrap();
     assert_eq!(fs.target, exp.config.held_out_set()[0]);
+    assert_eq!(fs.config.episodes, vec![1, 2]);
+    assert_eq!(fs.config.scratch_steps, StepsPerM::Each(vec![2, 3]));
     let mut flog = Vec::new();
     fs.collect(&mut |l| flog.push(l.to_string())).unwrap();
     fs.train(
@@ -143,11 +156,62 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     )
     .unwrap();
     assert!(fs.model_path(Learner::FineTuned, 1).exists());
+    let scratch_steps = |m: usize| {
+        let done: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                fs.model_path(Learner::Scratch, m)
+                    .with_extension("done.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        done["steps"].as_u64()
+    };
+    assert_eq!((scratch_steps(1), scratch_steps(2)), (Some(2), Some(3)));
     fs.evaluate(&mut |l| flog.push(l.to_string())).unwrap();
     let r = fs.report().unwrap();
     assert!(r.ground_truth.is_some() && r.zero_shot.is_some(), "{r:?}");
-    assert_eq!(r.rows.len(), 3, "{r:?}");
+    assert_eq!(r.rows.len(), 6, "{r:?}");
+    // Every TDM has a finite loss on the held-out target episode; the MLP has none.
+    for row in &r.rows {
+        let is_mlp = row.learner == Learner::Mlp.name();
+        assert_eq!(row.target_loss.is_none(), is_mlp, "{row:?}");
+        assert!(
+            row.target_loss.is_none_or(|l| l.is_finite() && l > 0.0),
+            "{row:?}"
+        );
+    }
+    assert!(r.zero_shot_loss.is_some_and(f32::is_finite), "{r:?}");
     assert!(few_dir.join("results.png").exists());
+    assert!(few_dir.join("results-loss.png").exists());
+    let csv = std::fs::read_to_string(few_dir.join("results.csv")).unwrap();
+    assert!(
+        csv.starts_with("learner,episodes,return,low,high,target_loss\n"),
+        "{csv}"
+    );
+
+    // Asking for more evaluation episodes keeps the models and extends the evaluations: the
+    // first episode's return is the one measured before.
+    let first = r.rows[0].return_ci68.mean;
+    let fs = FewShot::open(
+        &few_dir,
+        FewShotConfig {
+            eval_episodes: 2,
+            ..few(0)
+        },
+    )
+    .unwrap();
+    let before = flog.len();
+    fs.evaluate(&mut |l| flog.push(l.to_string())).unwrap();
+    // No loss is computed again; every model plans one more episode.
+    assert_eq!(flog.len() - before, 8, "{:?}", &flog[before..]);
+    let eval: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(few_dir.join("eval/generalist-fine-tuned-m001.json")).unwrap(),
+    )
+    .unwrap();
+    let after = eval["returns_after_prompt"].as_array().unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].as_f64(), Some(first));
     // Finished models are not trained again.
     let before = flog.len();
     fs.train(

@@ -1,7 +1,7 @@
 //! `tdm-workbench experiment`: the generalist experiments, stage by stage.
 use super::train::report;
 use crate::data::Shard;
-use crate::experiment::few_shot::{FewShot, FewShotConfig};
+use crate::experiment::few_shot::{FewShot, FewShotConfig, StepsPerM};
 use crate::experiment::zero_shot::{ZeroShot, ZeroShotConfig, ZeroShotReport};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -34,14 +34,22 @@ pub struct FewShotArgs {
     /// The amounts M of target episodes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     episodes: Vec<usize>,
-    #[arg(long, default_value_t = 300)]
-    finetune_steps: u64,
-    #[arg(long, default_value_t = 1000)]
-    scratch_steps: u64,
+    /// Fine-tuning steps: one count for every M, or one per M (comma-separated, in the order
+    /// of --episodes).
+    #[arg(long, value_delimiter = ',', default_value = "300")]
+    finetune_steps: Vec<u64>,
+    /// Training steps of the TDM from scratch: one count, or one per M.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    scratch_steps: Vec<u64>,
     #[arg(long, default_value_t = 2000)]
     mlp_steps: u64,
+    /// Planning episodes per model; raising it later extends the finished evaluations.
     #[arg(long, default_value_t = 2)]
     eval_episodes: usize,
+    /// Expert episodes on the target from initial states of their own, never trained on: every
+    /// TDM's loss on them is reported (0: none).
+    #[arg(long, default_value_t = 4)]
+    holdout_episodes: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -150,10 +158,11 @@ fn few_shot(args: &FewShotArgs) -> anyhow::Result<()> {
             zero_shot_dir: args.zero_shot_dir.clone(),
             target: args.target,
             episodes: args.episodes.clone(),
-            finetune_steps: args.finetune_steps,
-            scratch_steps: args.scratch_steps,
+            finetune_steps: StepsPerM::from_list(&args.finetune_steps),
+            scratch_steps: StepsPerM::from_list(&args.scratch_steps),
             mlp_steps: args.mlp_steps,
             eval_episodes: args.eval_episodes,
+            holdout_episodes: args.holdout_episodes,
         },
     )?;
     let stages = match args.stage {
@@ -184,13 +193,20 @@ fn few_shot(args: &FewShotArgs) -> anyhow::Result<()> {
                     })
                 };
                 println!("\nground-truth planner: {}", show(&r.ground_truth));
-                println!("generalist, no target data: {}", show(&r.zero_shot));
+                let loss =
+                    |l: Option<f32>| l.map_or(String::new(), |l| format!(", held-out loss {l:.3}"));
+                println!(
+                    "generalist, no target data: {}{}",
+                    show(&r.zero_shot),
+                    loss(r.zero_shot_loss)
+                );
                 for row in &r.rows {
                     println!(
-                        "{:<24} M = {:>3}: {}",
+                        "{:<24} M = {:>3}: {}{}",
                         row.learner,
                         row.episodes,
-                        show(&Some(row.return_ci68))
+                        show(&Some(row.return_ci68)),
+                        loss(row.target_loss)
                     );
                 }
                 println!("wrote {}/results.{{json,csv,png}}", args.dir.display());

@@ -5,10 +5,16 @@
 //! from scratch, and the best MLP baseline (tokenized inputs + delta outputs). Each then plans on
 //! the target as in the zero-shot evaluation (same K, N, prompt, initial states).
 //!
+//! Besides the return, each TDM's next-token loss on held-out expert episodes of the target
+//! (other initial states, never trained on) measures how much it learned from M episodes with
+//! far less noise than a few planning episodes can.
+//!
 //! Stages (each resumable from its files in the folder): `collect` (one dataset per M, the
-//! first M ground-truth MPC episodes), `train` (the 3 x |M| models; a finished one is marked
-//! `.done.json`), `eval` (one JSON per model, plus the ground-truth planner and the generalist
-//! with no target data, M = 0), `report` (`results.json`, `.csv`, `.png`).
+//! first M ground-truth MPC episodes, and the held-out episodes), `train` (the 3 x |M| models;
+//! a finished one is marked `.done.json`), `eval` (one JSON per model, plus the ground-truth
+//! planner and the generalist with no target data, M = 0; an evaluation with fewer episodes
+//! than asked for is extended; the TDMs' held-out loss), `report` (`results.json`, `.csv`,
+//! `.png`, `results-loss.png`).
 use super::zero_shot::{
     Prompted, WalkerEval, WalkerRef, ZeroShot, ZeroShotConfig, collect_expert, collected, expert,
     run_prompted,
@@ -17,7 +23,7 @@ use super::{ExperimentError, read_json, write_json, write_results};
 use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::{Task, make_task};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
-use crate::models::tdm::{TrainProgress, train, train_state_path};
+use crate::models::tdm::{TrainProgress, dynamics_loss, train, train_state_path};
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel};
 use crate::plan::{MeanCi, MpcAgent, PlannerConfig, mean_ci68};
 use serde::{Deserialize, Serialize};
@@ -35,11 +41,49 @@ pub struct FewShotConfig {
     pub target: usize,
     /// The amounts M of target episodes.
     pub episodes: Vec<usize>,
-    pub finetune_steps: u64,
-    pub scratch_steps: u64,
+    pub finetune_steps: StepsPerM,
+    pub scratch_steps: StepsPerM,
     pub mlp_steps: u64,
     pub eval_episodes: usize,
+    /// Expert episodes on the target, from initial states of their own, that no model trains
+    /// on: each TDM's loss on them is reported (0: none).
+    #[serde(default)]
+    pub holdout_episodes: usize,
 }
+
+/// Training steps: the same for every M, or one count per M (more data affords more steps
+/// before over-fitting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StepsPerM {
+    Same(u64),
+    /// In the order of the (ascending) episode counts.
+    Each(Vec<u64>),
+}
+
+impl StepsPerM {
+    /// One value for all, several for one each.
+    pub fn from_list(list: &[u64]) -> Self {
+        match list {
+            [one] => StepsPerM::Same(*one),
+            many => StepsPerM::Each(many.to_vec()),
+        }
+    }
+
+    /// The steps for the `i`-th episode count.
+    pub fn get(&self, i: usize) -> u64 {
+        match self {
+            StepsPerM::Same(n) => *n,
+            StepsPerM::Each(v) => v.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Initial-state seeds of the held-out target episodes (the training episodes start at 0, the
+/// evaluation episodes at 10,000).
+const HOLDOUT_SEED: u64 = 20_000;
+/// Windows of the held-out episodes each TDM is scored on.
+const HOLDOUT_WINDOWS: usize = 64;
 
 /// The models compared at every M.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,13 +120,33 @@ impl FewShot {
         let base: ZeroShotConfig = read_json(&base_path)?;
         base.check(&base_path)?;
         let mut config = config;
-        config.episodes.sort_unstable();
-        config.episodes.dedup();
         let path = dir.join("experiment.json");
         let bad = |message: String| ExperimentError::Config {
             path: path.clone(),
             message,
         };
+        // Sort M ascending, each per-M step count with its M.
+        let mut order: Vec<usize> = (0..config.episodes.len()).collect();
+        order.sort_by_key(|&i| config.episodes[i]);
+        for (name, steps) in [
+            ("finetune_steps", &mut config.finetune_steps),
+            ("scratch_steps", &mut config.scratch_steps),
+        ] {
+            if let StepsPerM::Each(v) = steps {
+                if v.len() != config.episodes.len() {
+                    return Err(bad(format!(
+                        "{name} has {} values for {} episode counts; give one, or one per count",
+                        v.len(),
+                        config.episodes.len()
+                    )));
+                }
+                *v = order.iter().map(|&i| v[i]).collect();
+            }
+        }
+        config.episodes = order.iter().map(|&i| config.episodes[i]).collect();
+        if config.episodes.windows(2).any(|w| w[0] == w[1]) {
+            return Err(bad("an episode count M is given twice".into()));
+        }
         let held = base.held_out_set();
         let target = held.get(config.target).cloned().ok_or_else(|| {
             bad(format!(
@@ -99,10 +163,18 @@ impl FewShot {
         }
         if path.exists() {
             let existing: FewShotConfig = read_json(&path)?;
-            if existing != config {
+            // More (or fewer) evaluation episodes change no model: the evaluations are extended.
+            let same_models = FewShotConfig {
+                eval_episodes: config.eval_episodes,
+                ..existing.clone()
+            };
+            if same_models != config {
                 return Err(bad(format!(
                     "this experiment was set up differently ({existing:?}); use another --dir or the same settings"
                 )));
+            }
+            if existing.eval_episodes != config.eval_episodes {
+                write_json(&path, &config)?;
             }
         } else {
             write_json(&path, &config)?;
@@ -123,6 +195,16 @@ impl FewShot {
         self.dir.join("data").join(format!("m{m:03}"))
     }
 
+    fn holdout_dir(&self) -> PathBuf {
+        self.dir.join("data").join("holdout")
+    }
+
+    fn loss_path(&self, name: &str) -> PathBuf {
+        self.dir
+            .join("eval")
+            .join(format!("{name}.target-loss.json"))
+    }
+
     pub fn model_path(&self, learner: Learner, m: usize) -> PathBuf {
         self.dir
             .join("models")
@@ -141,18 +223,39 @@ impl FewShot {
         Ok(make_task(&self.target.name)?)
     }
 
-    /// Stage 1: the first M expert episodes on the target, one dataset per M.
+    /// Stage 1: the first M expert episodes on the target, one dataset per M, and the held-out
+    /// episodes.
     pub fn collect(&self, log: &mut dyn FnMut(&str)) -> Result<(), ExperimentError> {
         let task = self.task()?;
-        for &m in &self.config.episodes {
-            let dir = self.data_dir(m);
+        let holdout = self.config.holdout_episodes;
+        let sets = self
+            .config
+            .episodes
+            .iter()
+            .map(|&m| (format!("M = {m}"), self.data_dir(m), m, 0))
+            .chain((holdout > 0).then(|| {
+                (
+                    "held out".to_string(),
+                    self.holdout_dir(),
+                    holdout,
+                    HOLDOUT_SEED,
+                )
+            }));
+        for (what, dir, m, base_seed) in sets {
             if collected(&dir, m).is_some() {
                 continue;
             }
             let mut expert = expert(&task, self.base.planner(), self.target.seed);
-            let summary = collect_expert(&task, &mut expert, &dir, m, self.base.episode_steps)?;
+            let summary = collect_expert(
+                &task,
+                &mut expert,
+                &dir,
+                m,
+                self.base.episode_steps,
+                base_seed,
+            )?;
             log(&format!(
-                "M = {m}: {} episodes on {}, return {:.1}",
+                "{what}: {} episodes on {}, return {:.1}",
                 summary.collected,
                 self.target.name,
                 mean_ci68(&summary.returns).mean
@@ -176,7 +279,7 @@ impl FewShot {
         .trained_checkpoint()?;
         let models = self.dir.join("models");
         std::fs::create_dir_all(&models).map_err(|e| ExperimentError::io(&models, e))?;
-        for &m in &c.episodes {
+        for (i, &m) in c.episodes.iter().enumerate() {
             let data = self.data_dir(m);
             if collected(&data, m).is_none() {
                 return Err(ExperimentError::NotReady(format!(
@@ -195,9 +298,9 @@ impl FewShot {
                     Learner::FineTuned | Learner::Scratch => {
                         let fine = learner == Learner::FineTuned;
                         let steps = if fine {
-                            c.finetune_steps
+                            c.finetune_steps.get(i)
                         } else {
-                            c.scratch_steps
+                            c.scratch_steps.get(i)
                         };
                         let lr = if fine {
                             self.base.lr / 2.0
@@ -251,12 +354,15 @@ impl FewShot {
     }
 
     /// Stage 3: every trained model plans on the target; also the ground-truth planner and the
-    /// generalist with no target data (M = 0).
+    /// generalist with no target data (M = 0). Each TDM's loss on the held-out episodes first
+    /// (seconds), then the planning episodes (minutes); an evaluation file with fewer episodes
+    /// than the experiment asks for is extended.
     pub fn evaluate(&self, log: &mut dyn FnMut(&str)) -> Result<(), ExperimentError> {
         let task = self.task()?;
-        let mut jobs: Vec<(String, Option<PathBuf>)> = vec![
-            ("ground-truth".into(), None),
-            ("generalist-zero-shot".into(), Some(self.pretrained())),
+        // (name, checkpoint, is a TDM)
+        let mut jobs: Vec<(String, Option<PathBuf>, bool)> = vec![
+            ("ground-truth".into(), None, false),
+            ("generalist-zero-shot".into(), Some(self.pretrained()), true),
         ];
         for &m in &self.config.episodes {
             for learner in Learner::ALL {
@@ -264,13 +370,51 @@ impl FewShot {
                     jobs.push((
                         format!("{}-m{m:03}", learner.name()),
                         Some(self.model_path(learner, m)),
+                        learner != Learner::Mlp,
                     ));
                 }
             }
         }
-        for (name, checkpoint) in jobs {
+        let holdout = self.holdout_dir();
+        if self.config.holdout_episodes > 0
+            && collected(&holdout, self.config.holdout_episodes).is_some()
+        {
+            for (name, checkpoint, tdm) in &jobs {
+                let (Some(checkpoint), true) = (checkpoint, tdm) else {
+                    continue;
+                };
+                let file = self.loss_path(name);
+                if file.exists() {
+                    continue;
+                }
+                let loss = dynamics_loss(
+                    checkpoint,
+                    std::slice::from_ref(&holdout),
+                    HOLDOUT_WINDOWS,
+                    HOLDOUT_SEED,
+                )?;
+                log(&format!(
+                    "{name}: loss on the held-out target episodes {loss:.4}"
+                ));
+                write_json(
+                    &file,
+                    &TargetLoss {
+                        loss,
+                        windows: HOLDOUT_WINDOWS,
+                        episodes: self.config.holdout_episodes,
+                    },
+                )?;
+            }
+        }
+        for (name, checkpoint, _) in jobs {
             let file = self.eval_path(&name);
-            if file.exists() {
+            let earlier: Option<WalkerEval> = if file.exists() {
+                Some(read_json(&file)?)
+            } else {
+                None
+            };
+            let done = earlier.as_ref().map_or(0, |e| e.returns.len());
+            if done >= self.config.eval_episodes {
                 continue;
             }
             let model: Box<dyn DynamicsModel> = match &checkpoint {
@@ -287,14 +431,18 @@ impl FewShot {
                 prompt_steps: self.base.prompt_steps,
                 plan_secs: Vec::new(),
             };
-            let result = run_prompted(
+            let mut result = run_prompted(
                 &mut policy,
                 &task,
                 &self.target,
                 &name,
-                self.config.eval_episodes,
+                done..self.config.eval_episodes,
                 self.base.episode_steps,
             )?;
+            if let Some(mut earlier) = earlier {
+                earlier.append(result);
+                result = earlier;
+            }
             log(&format!(
                 "{name}: return after the prompt {:.1}, {:.0} ms/plan",
                 mean_ci68(&result.returns_after_prompt).mean,
@@ -316,14 +464,24 @@ impl FewShot {
                 None
             })
         };
+        let loss = |name: &str| -> Result<Option<f32>, ExperimentError> {
+            let path = self.loss_path(name);
+            Ok(if path.exists() {
+                Some(read_json::<TargetLoss>(&path)?.loss)
+            } else {
+                None
+            })
+        };
         let mut rows = Vec::new();
         for &m in &self.config.episodes {
             for learner in Learner::ALL {
-                if let Some(r) = read(&format!("{}-m{m:03}", learner.name()))? {
+                let name = format!("{}-m{m:03}", learner.name());
+                if let Some(r) = read(&name)? {
                     rows.push(FewShotRow {
                         learner: learner.name().into(),
                         episodes: m,
                         return_ci68: r,
+                        target_loss: loss(&name)?,
                     });
                 }
             }
@@ -332,29 +490,50 @@ impl FewShot {
             target: self.target.clone(),
             ground_truth: read("ground-truth")?,
             zero_shot: read("generalist-zero-shot")?,
+            zero_shot_loss: loss("generalist-zero-shot")?,
             rows,
         };
-        let mut csv = String::from("learner,episodes,return,low,high\n");
-        for (name, r) in [
-            ("ground-truth", report.ground_truth),
-            ("generalist-zero-shot", report.zero_shot),
+        let cell = |l: Option<f32>| l.map_or(String::new(), |l| format!("{l:.4}"));
+        let mut csv = String::from("learner,episodes,return,low,high,target_loss\n");
+        for (name, r, l) in [
+            ("ground-truth", report.ground_truth, None),
+            (
+                "generalist-zero-shot",
+                report.zero_shot,
+                report.zero_shot_loss,
+            ),
         ] {
             if let Some(r) = r {
                 csv.push_str(&format!(
-                    "{name},0,{:.3},{:.3},{:.3}\n",
-                    r.mean, r.low, r.high
+                    "{name},0,{:.3},{:.3},{:.3},{}\n",
+                    r.mean,
+                    r.low,
+                    r.high,
+                    cell(l)
                 ));
             }
         }
         for row in &report.rows {
             let r = row.return_ci68;
             csv.push_str(&format!(
-                "{},{},{:.3},{:.3},{:.3}\n",
-                row.learner, row.episodes, r.mean, r.low, r.high
+                "{},{},{:.3},{:.3},{:.3},{}\n",
+                row.learner,
+                row.episodes,
+                r.mean,
+                r.low,
+                r.high,
+                cell(row.target_loss)
             ));
         }
         let chart = report.chart(&self.config.episodes);
         write_results(&self.dir, &report, &csv, &chart, (1000, 560))?;
+        let loss_chart = report.loss_chart(&self.config.episodes);
+        let path = self.dir.join("results-loss.png");
+        if loss_chart.series.iter().any(|s| !s.points.is_empty()) {
+            loss_chart
+                .save_png(&path, 1000, 560)
+                .map_err(|e| ExperimentError::io(&path, e))?;
+        }
         Ok(report)
     }
 }
@@ -365,6 +544,17 @@ pub struct FewShotRow {
     pub episodes: usize,
     /// Return after the prompt, mean and 68% CI over the evaluation episodes.
     pub return_ci68: MeanCi,
+    /// A TDM's next-token loss on the held-out target episodes.
+    #[serde(default)]
+    pub target_loss: Option<f32>,
+}
+
+/// A TDM's loss on the held-out target episodes (`eval/NAME.target-loss.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetLoss {
+    pub loss: f32,
+    pub windows: usize,
+    pub episodes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -373,6 +563,8 @@ pub struct FewShotReport {
     pub ground_truth: Option<MeanCi>,
     /// The generalist with no target data.
     pub zero_shot: Option<MeanCi>,
+    #[serde(default)]
+    pub zero_shot_loss: Option<f32>,
     pub rows: Vec<FewShotRow>,
 }
 
@@ -424,6 +616,48 @@ impl FewShotReport {
             title: format!("few-shot on {} ({} DoF)", self.target.name, self.target.dof),
             x_label: "target episodes M".into(),
             y_label: "return after the prompt".into(),
+            series,
+            x_categories: None,
+            log_y: false,
+        }
+    }
+
+    /// The TDMs' loss on the held-out target episodes against M; the generalist with no target
+    /// data as a flat line.
+    pub fn loss_chart(&self, episodes: &[usize]) -> Chart {
+        let (lo, hi) = (
+            *episodes.iter().min().unwrap_or(&1) as f64,
+            *episodes.iter().max().unwrap_or(&1) as f64,
+        );
+        let mut series: Vec<Series> = [Learner::FineTuned, Learner::Scratch]
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Series::line(
+                    l.name(),
+                    PALETTE[i],
+                    self.rows
+                        .iter()
+                        .filter(|r| r.learner == l.name())
+                        .filter_map(|r| r.target_loss.map(|v| (r.episodes as f64, f64::from(v))))
+                        .collect(),
+                )
+            })
+            .collect();
+        if let Some(l) = self.zero_shot_loss {
+            series.push(Series::line(
+                "generalist, no target data",
+                PALETTE[4],
+                vec![(lo, f64::from(l)), (hi, f64::from(l))],
+            ));
+        }
+        Chart {
+            title: format!(
+                "held-out loss on {} ({} DoF)",
+                self.target.name, self.target.dof
+            ),
+            x_label: "target episodes M".into(),
+            y_label: "next-token loss, held-out target episodes".into(),
             series,
             x_categories: None,
             log_y: false,

@@ -334,6 +334,7 @@ impl ZeroShot {
                     &random_dir,
                     c.random_episodes_per_walker,
                     c.episode_steps,
+                    0,
                 )?;
                 log(&format!(
                     "walker {}/{} {}: {} Brownian episodes, return {:.1}",
@@ -356,6 +357,7 @@ impl ZeroShot {
                 &dir,
                 c.episodes_per_walker,
                 c.episode_steps,
+                0,
             )?;
             for (e, why) in &summary.failed {
                 log(&format!("  {} episode {e} diverged: {why}", w.name));
@@ -554,7 +556,7 @@ impl ZeroShot {
             task,
             w,
             agent.name(),
-            c.eval_episodes,
+            0..c.eval_episodes,
             c.episode_steps,
         )
     }
@@ -658,18 +660,25 @@ pub(super) fn expert(task: &Arc<dyn Task>, planner: PlannerConfig, seed: u64) ->
 }
 
 /// `episodes` episodes of `steps` steps by `expert` (or any policy) on `task` into the
-/// dataset `dir` (initial-state seeds 0, 1, ...); episodes already there are kept.
+/// dataset `dir` (initial-state seeds `base_seed`, `base_seed + 1`, ...); episodes already
+/// there are kept.
 pub(super) fn collect_expert(
     task: &Arc<dyn Task>,
     expert: &mut dyn Policy,
     dir: &Path,
     episodes: usize,
     steps: usize,
+    base_seed: u64,
 ) -> Result<CollectSummary, ExperimentError> {
     let mut description = expert.describe();
     description["max_steps"] = steps.into();
-    let mut ds =
-        Dataset::create_or_resume(dir, EnvInfo::from_spec(task.spec()), description, 0, None)?;
+    let mut ds = Dataset::create_or_resume(
+        dir,
+        EnvInfo::from_spec(task.spec()),
+        description,
+        base_seed,
+        None,
+    )?;
     let opts = CollectOptions {
         episodes,
         shard: Shard::WHOLE,
@@ -722,13 +731,15 @@ pub(super) struct Prompted {
     pub plan_secs: Vec<f64>,
 }
 
-/// Runs `episodes` prompted episodes (initial-state seeds from [`EVAL_SEED`]) and records them.
+/// Runs the prompted episodes with these indices (initial-state seeds [`EVAL_SEED`] + index)
+/// and records them. Every episode reseeds the planner, so episodes 2..4 run on their own add
+/// exactly what a run of 0..4 would have added to a run of 0..2.
 pub(super) fn run_prompted(
     policy: &mut Prompted,
     task: &Arc<dyn Task>,
     walker: &WalkerRef,
     agent: &str,
-    episodes: usize,
+    episodes: std::ops::Range<usize>,
     steps: usize,
 ) -> Result<WalkerEval, ExperimentError> {
     let mut env = MujocoEnv::new(Arc::clone(task));
@@ -741,7 +752,7 @@ pub(super) fn run_prompted(
         failed_episodes: 0,
         mean_plan_ms: 0.0,
     };
-    for e in 0..episodes {
+    for e in episodes {
         let (episode, failure) = run_episode(&mut env, policy, EVAL_SEED + e as u64, steps)?;
         out.failed_episodes += usize::from(failure.is_some());
         out.returns.push(episode.total_reward());
@@ -793,6 +804,19 @@ pub struct WalkerEval {
     pub returns_after_prompt: Vec<f64>,
     pub failed_episodes: usize,
     pub mean_plan_ms: f64,
+}
+
+impl WalkerEval {
+    /// Appends the episodes of `more`, a later run of the same agent on the same walker.
+    pub fn append(&mut self, more: WalkerEval) {
+        let (a, b) = (self.returns.len() as f64, more.returns.len() as f64);
+        if a + b > 0.0 {
+            self.mean_plan_ms = (self.mean_plan_ms * a + more.mean_plan_ms * b) / (a + b);
+        }
+        self.returns.extend(more.returns);
+        self.returns_after_prompt.extend(more.returns_after_prompt);
+        self.failed_episodes += more.failed_episodes;
+    }
 }
 
 /// One training run (a resumed training adds another).

@@ -19,4 +19,4 @@ pub use dynamics::{Decoding, TdmModel};
 pub use infer::{KvCache, Scratch, Weights};
 pub use model::{TargetGroup, Tdm};
 pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};
-pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, train};
+pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, dynamics_loss, train};

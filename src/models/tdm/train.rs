@@ -365,3 +365,46 @@ pub fn train(
         parameters: meta.model.parameter_count(),
     })
 }
+
+/// The mean next-token loss of the checkpoint at `path` on the observation and reward tokens of
+/// `datasets` (every episode, none held out): `windows` context-long windows drawn with `seed`,
+/// so two checkpoints with the same context length are scored on the same windows. Used to
+/// compare models on data none of them trained on (the few-shot experiment's held-out target
+/// episodes).
+pub fn dynamics_loss(
+    path: &Path,
+    datasets: &[PathBuf],
+    windows: usize,
+    seed: u64,
+) -> Result<f32, TrainError> {
+    let loaded = checkpoint::load(path)?;
+    let tok =
+        Tokenizer::new(loaded.meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let split = load_data(&tok, datasets, 0.0)?;
+    let ctx = loaded.meta.model.context_tokens;
+    let weights = LossWeights::default();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut sum, mut count) = (0f64, 0usize);
+    let all: Vec<Window> = (0..windows.max(1))
+        .map(|_| {
+            sample_window(
+                &tok,
+                &split.train,
+                &split.train_steps,
+                ctx,
+                &weights,
+                &mut rng,
+            )
+        })
+        .collect();
+    for chunk in all.chunks(16) {
+        let (x, p, groups) = batch_tensors(&tok, chunk)?;
+        let loss = loaded
+            .model
+            .range_loss(&x, &p, &groups)?
+            .to_scalar::<f32>()?;
+        sum += f64::from(loss) * chunk.len() as f64;
+        count += chunk.len();
+    }
+    Ok((sum / count as f64) as f32)
+}

@@ -1,11 +1,11 @@
 //! The random-shooting planner with the ground-truth model, and the MPC loop.
 use std::sync::Arc;
-use tdm_workbench::data::Episode;
+use tdm_workbench::data::{Episode, run_episode};
 use tdm_workbench::envs::{Env, MujocoEnv, make_task};
-use tdm_workbench::models::{DynamicsModel, GroundTruth, PlanContext};
+use tdm_workbench::models::{DynamicsModel, GroundTruth, Imagined, ModelError, PlanContext};
 use tdm_workbench::plan::{
-    MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, prediction_error_by_horizon,
-    run_mpc_episode,
+    BranchingPolicy, MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, ZeroPolicy,
+    prediction_error_by_horizon, probe_states, ranking_quality, run_mpc_episode,
 };
 use tdm_workbench::sim::RolloutWorkers;
 
@@ -172,4 +172,100 @@ fn every_candidate_can_be_replayed_in_mujoco() {
     // Ground truth imagines reality exactly.
     assert_eq!(real.observations, plan.imagined.observations);
     assert_eq!(Some(&real.rewards), plan.imagined.rewards.as_ref());
+}
+
+/// A model that imagines nothing ever changes.
+struct FrozenWorld;
+
+impl DynamicsModel for FrozenWorld {
+    fn name(&self) -> String {
+        "frozen world".into()
+    }
+
+    fn predicts_rewards(&self) -> bool {
+        false
+    }
+
+    fn imagine(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        _actions: &[f64],
+        candidates: usize,
+        horizon_steps: usize,
+    ) -> Result<Imagined, ModelError> {
+        let last: Vec<f64> = ctx
+            .history
+            .observation(ctx.history.len())
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        Ok(Imagined {
+            candidates,
+            horizon_steps,
+            observation_size: last.len(),
+            observations: last
+                .iter()
+                .copied()
+                .cycle()
+                .take(last.len() * candidates * horizon_steps)
+                .collect(),
+            rewards: None,
+            failures: vec![None; candidates],
+        })
+    }
+}
+
+#[test]
+fn ground_truth_ranks_candidates_perfectly_and_a_frozen_world_does_not() {
+    let task = make_task("cartpole-swingup").unwrap();
+    let config = PlannerConfig {
+        candidates: 12,
+        horizon_steps: 15,
+        seed: 3,
+        keep_best: false,
+        ..PlannerConfig::default()
+    };
+    let probes = probe_states(&task, config, 1, 60, 10, 0).unwrap();
+    assert_eq!(probes.len(), 6);
+    assert_eq!(probes[2].history.len(), 20);
+    let mut truth = GroundTruth::new(task.clone(), 1);
+    let gt = ranking_quality(&task, &mut truth, &probes, config).unwrap();
+    assert_eq!(gt.states, 6);
+    assert!((gt.spearman.mean - 1.0).abs() < 1e-9, "{gt:?}");
+    assert!(
+        gt.regret.mean.abs() < 1e-9 && gt.optimism.mean.abs() < 1e-9,
+        "{gt:?}"
+    );
+    let blind = ranking_quality(&task, &mut FrozenWorld, &probes, config).unwrap();
+    // Only the control cost in R(o', a) still tells its candidates apart.
+    assert!(blind.spearman.mean < 0.6, "{blind:?}");
+    assert!(blind.regret.mean > 0.2, "{blind:?}");
+}
+
+#[test]
+fn branches_interrupt_the_inner_policy_for_whole_candidate_sequences() {
+    let task = make_task("cartpole-swingup").unwrap();
+    let mut env = MujocoEnv::new(task.clone());
+    let mut policy = BranchingPolicy::new(Box::new(ZeroPolicy), NoiseConfig::default(), 10, 0.1);
+    let (episode, failure) = run_episode(&mut env, &mut policy, 4, 300).unwrap();
+    assert!(failure.is_none());
+    let actions: Vec<f32> = (0..episode.len()).map(|t| episode.action(t)[0]).collect();
+    // Runs of noise (a Brownian action is never exactly 0) between the inner policy's zeros.
+    let mut runs = Vec::new();
+    let mut length = 0;
+    for &a in &actions {
+        if a != 0.0 {
+            length += 1;
+        } else if length > 0 {
+            runs.push(length);
+            length = 0;
+        }
+    }
+    let zeros = actions.iter().filter(|&&a| a == 0.0).count();
+    assert!(
+        zeros > 50 && !runs.is_empty(),
+        "{zeros} zeros, runs {runs:?}"
+    );
+    // Each branch plays all its steps (back-to-back branches make a multiple).
+    assert!(runs.iter().all(|r| r % 10 == 0), "{runs:?}");
 }

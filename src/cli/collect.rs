@@ -4,8 +4,8 @@ use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect, merg
 use crate::envs::{make_env, make_task};
 use crate::models::GroundTruth;
 use crate::plan::{
-    MpcAgent, NoiseConfig, NoiseKind, NoisePolicy, Objective, PlannerConfig, UniformPolicy,
-    ZeroPolicy, mean_ci68,
+    BranchingPolicy, MpcAgent, NoiseConfig, NoiseKind, NoisePolicy, Objective, PlannerConfig,
+    UniformPolicy, ZeroPolicy, mean_ci68,
 };
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -15,6 +15,10 @@ use std::path::PathBuf;
 pub enum CollectPolicy {
     /// MPC with the ground-truth model (expert-ish data, as the paper trains on).
     GtMpc,
+    /// Ground-truth MPC interrupted at random moments (--branch-probability per step) by one
+    /// of the planner's candidates, fresh noise of --horizon steps played to its end: the
+    /// sequences a planner asks a model about, from the states the agent visits.
+    GtMpcBranching,
     /// Actions from one Brownian random walk per episode (random data).
     Brownian,
     /// Independent uniform random actions.
@@ -32,9 +36,13 @@ pub struct CollectArgs {
     /// Planner samples K (gt-mpc).
     #[arg(long, default_value_t = 128)]
     samples: usize,
-    /// Planner horizon N (gt-mpc).
+    /// Planner horizon N (gt-mpc; also the branches' length).
     #[arg(long, default_value_t = 50)]
     horizon: usize,
+    /// gt-mpc-branching: the chance, at each step the MPC agent would act, that a branch
+    /// starts (0.02 with N 50: about half the steps are branches).
+    #[arg(long, default_value_t = 0.02)]
+    branch_probability: f64,
     #[command(flatten)]
     noise: NoiseArgs,
     /// Episodes in the whole collection (all shards).
@@ -124,8 +132,14 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
         .max_steps
         .unwrap_or(spec.episode_steps)
         .min(spec.episode_steps);
+    if !(0.0..=1.0).contains(&args.branch_probability) {
+        bail!(
+            "--branch-probability must be in [0, 1], not {}",
+            args.branch_probability
+        );
+    }
     let mut policy: Box<dyn Policy> = match args.policy {
-        CollectPolicy::GtMpc => {
+        CollectPolicy::GtMpc | CollectPolicy::GtMpcBranching => {
             let config = PlannerConfig {
                 candidates: args.samples,
                 horizon_steps: args.horizon,
@@ -135,11 +149,21 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 keep_best: args.noise.warm_start(),
                 proposal_mix: args.noise.proposal_mix()?,
             };
-            Box::new(MpcAgent::new(
+            let agent = Box::new(MpcAgent::new(
                 config,
                 Box::new(GroundTruth::new(task.clone(), 0)),
                 task.clone(),
-            ))
+            ));
+            if args.policy == CollectPolicy::GtMpcBranching {
+                Box::new(BranchingPolicy::new(
+                    agent,
+                    noise,
+                    args.horizon,
+                    args.branch_probability,
+                ))
+            } else {
+                agent
+            }
         }
         CollectPolicy::Brownian => Box::new(NoisePolicy::new(noise, spec.action_size, steps)),
         CollectPolicy::Uniform => Box::new(UniformPolicy::default()),

@@ -17,7 +17,8 @@ pub struct EvalArgs {
     /// mlp:FILE also work).
     #[arg(long, default_value = "gt")]
     model: String,
-    /// How the TDM turns its predicted distributions into values: expectation, greedy, sampled.
+    /// How the TDM turns its predicted distributions into values: expectation, windowed,
+    /// greedy, sampled.
     #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
     decoding: Decoding,
     /// Samples K, comma-separated for a sweep.

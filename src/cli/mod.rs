@@ -11,6 +11,7 @@ mod gui;
 mod morph;
 mod prediction_error;
 mod progress;
+mod ranking;
 mod render;
 mod rollout;
 mod train;
@@ -46,6 +47,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Prediction error against horizon (the paper's Fig. 13), per model, as a table or CSV.
     PredictionError(prediction_error::PredictionErrorArgs),
+    /// How well each model ranks the planner's candidates against their real returns.
+    Ranking(ranking::RankingArgs),
     /// Train, resume or fine-tune a TDM on datasets.
     Train(train::TrainArgs),
     /// Render a task's scene to a PNG with the workbench's renderer (no window needed).
@@ -73,8 +76,13 @@ fn overview() -> anyhow::Result<()> {
 /// Parses `std::env::args` and runs the command.
 /// `--decoding`: how a TDM turns its predicted distributions into values.
 fn parse_decoding(s: &str) -> Result<crate::models::tdm::Decoding, String> {
-    crate::models::tdm::Decoding::parse(s)
-        .ok_or_else(|| "expected expectation, greedy or sampled".to_string())
+    crate::models::tdm::Decoding::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::models::tdm::Decoding::ALL
+            .iter()
+            .map(|d| d.name())
+            .collect();
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 pub fn main() -> ExitCode {
@@ -96,6 +104,7 @@ pub fn main() -> ExitCode {
         Some(Command::Morph(cmd)) => morph::run(&cmd),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::PredictionError(args)) => prediction_error::run(&args),
+        Some(Command::Ranking(args)) => ranking::run(&args),
         Some(Command::Bench(cmd)) => bench::run(&cmd),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Experiment(cmd)) => experiment::run(&cmd),

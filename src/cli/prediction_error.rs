@@ -31,7 +31,8 @@ pub struct PredictionErrorArgs {
     /// Also draw the medians against horizon as a PNG (log scale).
     #[arg(long)]
     png: Option<PathBuf>,
-    /// How TDMs turn their predicted distributions into values: expectation, greedy, sampled.
+    /// How TDMs turn their predicted distributions into values: expectation, windowed,
+    /// greedy, sampled.
     #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
     decoding: Decoding,
 }

@@ -7,6 +7,7 @@ mod mpc;
 mod noise;
 mod planner;
 mod policies;
+mod ranking;
 mod stats;
 
 pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
@@ -14,5 +15,6 @@ pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig};
-pub use policies::{NoisePolicy, UniformPolicy, ZeroPolicy};
+pub use policies::{BranchingPolicy, NoisePolicy, UniformPolicy, ZeroPolicy};
+pub use ranking::{ProbeState, RankingSummary, probe_states, rank_correlation, ranking_quality};
 pub use stats::{MeanCi, mean_ci68};

@@ -199,7 +199,7 @@ pub fn planner_ui(
             egui::ComboBox::from_id_salt("decoding")
                 .selected_text(s.decoding.name())
                 .show_ui(ui, |ui| {
-                    for d in [Decoding::Expectation, Decoding::Greedy, Decoding::Sampled] {
+                    for d in Decoding::ALL {
                         ui.selectable_value(&mut s.decoding, d, d.name());
                     }
                 })

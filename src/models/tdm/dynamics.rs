@@ -28,14 +28,32 @@ pub enum Decoding {
     /// the token fed back is the bin of that value.
     #[default]
     Expectation,
+    /// The expected value over the most likely bin and its [`WINDOW_BINS`] neighbours on each
+    /// side (probabilities renormalised there): as precise as greedy where the distribution is
+    /// sharp, as smooth as the expectation between two neighbouring bins, and free of the pull
+    /// of far-away probability mass, which over mu-law bins of very different widths biases
+    /// the full expectation.
+    Windowed,
 }
 
+/// Half-width, in bins, of the [`Decoding::Windowed`] expectation.
+pub const WINDOW_BINS: usize = 4;
+
 impl Decoding {
+    /// Every choice, the default first.
+    pub const ALL: [Decoding; 4] = [
+        Decoding::Expectation,
+        Decoding::Windowed,
+        Decoding::Greedy,
+        Decoding::Sampled,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "greedy" => Some(Self::Greedy),
             "sampled" => Some(Self::Sampled),
             "expectation" => Some(Self::Expectation),
+            "windowed" => Some(Self::Windowed),
             _ => None,
         }
     }
@@ -46,6 +64,7 @@ impl Decoding {
             Self::Greedy => "greedy",
             Self::Sampled => "sampled",
             Self::Expectation => "expectation",
+            Self::Windowed => "windowed",
         }
     }
 }
@@ -195,6 +214,33 @@ fn expectation(logits: &mut [f32], values: &BinTable) -> f64 {
     softmax_mean(logits, &values.fast) as f64
 }
 
+/// The softmax-weighted mean of the bin values within `half` bins of the most likely one.
+fn windowed_expectation(logits: &[f32], values: &BinTable, half: usize) -> f64 {
+    let best = argmax(logits);
+    let (lo, hi) = (
+        best.saturating_sub(half),
+        (best + half + 1).min(logits.len()),
+    );
+    let top = logits[best];
+    let (mut weight, mut sum) = (0f64, 0f64);
+    for (l, v) in logits[lo..hi].iter().zip(&values.exact[lo..hi]) {
+        let p = f64::from(l - top).exp();
+        weight += p;
+        sum += p * v;
+    }
+    sum / weight
+}
+
+fn argmax(logits: &[f32]) -> usize {
+    logits
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv { (i, v) } else { (bi, bv) }
+        })
+        .0
+}
+
 /// Picks a bin from `logits` (one row) and returns (bin, value).
 fn choose(
     logits: &mut [f32],
@@ -205,13 +251,7 @@ fn choose(
 ) -> (u32, f64) {
     match decoding {
         Decoding::Greedy => {
-            let (i, _) =
-                logits
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                        if v > bv { (i, v) } else { (bi, bv) }
-                    });
+            let i = argmax(logits);
             (i as u32, values.exact[i])
         }
         Decoding::Sampled => {
@@ -228,6 +268,10 @@ fn choose(
         }
         Decoding::Expectation => {
             let value = expectation(logits, values);
+            (encode(value), value)
+        }
+        Decoding::Windowed => {
+            let value = windowed_expectation(logits, values, WINDOW_BINS);
             (encode(value), value)
         }
     }
@@ -470,5 +514,32 @@ impl DynamicsModel for TdmModel {
             rewards: Some(rewards),
             failures: vec![None; candidates],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_windowed_expectation_ignores_far_mass_and_interpolates_near_mass() {
+        let values = BinTable::new(32, |i| f64::from(i) * 0.5);
+        let mut logits = vec![-30f32; 32];
+        // A sharp mode at bin 10 with a neighbour at 11, and a second mode far away at bin 28.
+        logits[10] = 2.0;
+        logits[11] = 2.0;
+        logits[28] = 1.5;
+        let windowed = windowed_expectation(&logits, &values, WINDOW_BINS);
+        // Halfway between bins 10 and 11: 5.25, whatever the far mode holds.
+        assert!((windowed - 5.25).abs() < 1e-6, "{windowed}");
+        let full = expectation(&mut logits.clone(), &values);
+        assert!(
+            full > 7.0,
+            "the full expectation is pulled towards bin 28: {full}"
+        );
+        // At the edge of the range the window is cut, not wrapped.
+        let mut edge = vec![-30f32; 32];
+        edge[0] = 0.0;
+        assert!(windowed_expectation(&edge, &values, WINDOW_BINS).abs() < 1e-9);
     }
 }

@@ -1,0 +1,140 @@
+//! `tdm-workbench ranking`: how well each model ranks the planner's K candidates against their
+//! real returns, at states a ground-truth MPC agent visits.
+use super::collect::NoiseArgs;
+use crate::envs::make_task;
+use crate::files::atomic_write;
+use crate::models::tdm::Decoding;
+use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
+use crate::plan::{Objective, PlannerConfig, RankingSummary, probe_states, ranking_quality};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct RankingArgs {
+    #[arg(long)]
+    env: String,
+    /// Models, comma-separated: gt, or checkpoints (TDM or MLP baseline) FILE.safetensors.
+    #[arg(long, value_delimiter = ',', default_value = "gt")]
+    model: Vec<String>,
+    /// Decodings to try for every TDM, comma-separated: expectation, windowed, greedy, sampled.
+    #[arg(long, value_delimiter = ',', default_value = "expectation", value_parser = super::parse_decoding)]
+    decoding: Vec<Decoding>,
+    /// K.
+    #[arg(long, default_value_t = 128)]
+    samples: usize,
+    /// N.
+    #[arg(long, default_value_t = 50)]
+    horizon: usize,
+    #[command(flatten)]
+    noise: NoiseArgs,
+    /// Episodes of the ground-truth MPC agent (K 32, N 20) whose states are probed.
+    #[arg(long, default_value_t = 2)]
+    episodes: usize,
+    /// Steps of each of those episodes.
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Probe every this many steps.
+    #[arg(long, default_value_t = 25)]
+    every: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the summaries here as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
+    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    if args.samples < 2 || args.horizon == 0 || args.every == 0 {
+        bail!("--samples must be at least 2, --horizon and --every positive");
+    }
+    let config = PlannerConfig {
+        candidates: args.samples,
+        horizon_steps: args.horizon,
+        noise: args.noise.config()?,
+        objective: Objective::Auto,
+        seed: args.seed,
+        keep_best: false,
+        proposal_mix: 0.0,
+    };
+    let probe_agent = PlannerConfig {
+        candidates: 32,
+        horizon_steps: 20,
+        keep_best: true,
+        ..config
+    };
+    // Every checkpoint is opened before the probe states are made: a bad one fails at once.
+    let mut models: Vec<(String, Option<PathBuf>, Vec<Decoding>)> = Vec::new();
+    for name in &args.model {
+        match model_path(name) {
+            None => models.push((name.clone(), None, vec![Decoding::default()])),
+            Some(path) => {
+                let model = LearnedModel::load(path, task.spec())?;
+                let decodings = if matches!(model, LearnedModel::Tdm(_)) {
+                    args.decoding.clone()
+                } else {
+                    vec![Decoding::default()]
+                };
+                models.push((name.clone(), Some(PathBuf::from(path)), decodings));
+            }
+        }
+    }
+    let probes = probe_states(
+        &task,
+        probe_agent,
+        args.episodes,
+        args.steps,
+        args.every,
+        args.seed,
+    )?;
+    println!(
+        "{} states along {} ground-truth MPC episodes; K {}, N {}",
+        probes.len(),
+        args.episodes,
+        args.samples,
+        args.horizon
+    );
+    println!(
+        "{:<44} {:>18} {:>18} {:>18} {:>10} {:>9}",
+        "model", "spearman", "regret", "optimism", "|error|", "ms/plan"
+    );
+    let mut out: Vec<(String, RankingSummary)> = Vec::new();
+    for (name, path, decodings) in &models {
+        for &decoding in decodings {
+            let mut model: Box<dyn DynamicsModel> = match path {
+                None => Box::new(GroundTruth::new(task.clone(), 0)),
+                Some(p) => LearnedModel::load(p, task.spec())?.into_dyn_decoding(decoding),
+            };
+            let label = if decodings.len() > 1 || decoding != Decoding::default() {
+                format!("{name} ({})", decoding.name())
+            } else {
+                name.clone()
+            };
+            let s = ranking_quality(&task, model.as_mut(), &probes, config)?;
+            let ci =
+                |m: crate::plan::MeanCi| format!("{:.3} [{:.3}, {:.3}]", m.mean, m.low, m.high);
+            println!(
+                "{:<44} {:>18} {:>18} {:>18} {:>10.2} {:>9.1}",
+                label,
+                ci(s.spearman),
+                ci(s.regret),
+                ci(s.optimism),
+                s.score_error,
+                s.mean_plan_ms
+            );
+            out.push((label, s));
+        }
+    }
+    if let Some(path) = &args.json {
+        let rows: Vec<serde_json::Value> = out
+            .iter()
+            .map(|(label, s)| serde_json::json!({ "label": label, "summary": s }))
+            .collect();
+        let text = serde_json::to_string_pretty(&rows)?;
+        atomic_write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

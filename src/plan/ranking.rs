@@ -1,0 +1,192 @@
+//! How well a model ranks the planner's candidates: what random shooting actually needs from a
+//! model, and what a prediction error against horizon does not show. At states an MPC agent
+//! visits, the planner's K candidates are imagined by the model and replayed in MuJoCo; the
+//! model's scores are compared with the real returns of the same action sequences.
+use super::mpc::{MpcAgent, replay_plan};
+use super::planner::{Planner, PlannerConfig};
+use super::stats::{MeanCi, mean_ci68};
+use crate::data::{DataError, Episode, Policy};
+use crate::envs::{Env, EnvError, MujocoEnv, Task};
+use crate::models::{DynamicsModel, GroundTruth, ModelError, PlanContext};
+use crate::sim::{RolloutWorkers, SimState};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A situation to plan from: the history so far and the simulator's state at its end.
+#[derive(Clone, Debug)]
+pub struct ProbeState {
+    pub history: Episode,
+    pub state: SimState,
+}
+
+/// States along `episodes` MPC episodes with the ground-truth model (planner `config`; initial
+/// states `seed`, `seed + 1`, ...), one every `every` steps from step 0: the hanging start, the
+/// swing and, once the agent gets there, the balance, in the proportions a planner meets them.
+pub fn probe_states(
+    task: &Arc<dyn Task>,
+    config: PlannerConfig,
+    episodes: usize,
+    steps: usize,
+    every: usize,
+    seed: u64,
+) -> Result<Vec<ProbeState>, DataError> {
+    let mut env = MujocoEnv::new(Arc::clone(task));
+    let truth = Box::new(GroundTruth::new(Arc::clone(task), 1));
+    let mut agent = MpcAgent::new(config, truth, Arc::clone(task));
+    let mut out = Vec::new();
+    for e in 0..episodes {
+        let episode_seed = seed + e as u64;
+        agent.begin_episode(episode_seed);
+        let obs = env.reset(episode_seed)?;
+        let mut history = Episode::new(&obs, task.spec().action_size);
+        for t in 0..steps.min(task.spec().episode_steps) {
+            if t % every.max(1) == 0 {
+                out.push(ProbeState {
+                    history: history.clone(),
+                    state: env.state(),
+                });
+            }
+            let action = agent.act(&env, &history)?;
+            match env.step(&action) {
+                Ok(s) => history.push(&action, s.reward, &s.observation),
+                // A diverged episode ends; the states before it are kept.
+                Err(EnvError::Sim(_)) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One model's ranking of the candidates, summarised over the probe states.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankingSummary {
+    pub model: String,
+    pub states: usize,
+    pub candidates: usize,
+    pub horizon_steps: usize,
+    /// Spearman rank correlation of the model's scores and the real returns, over states.
+    pub spearman: MeanCi,
+    /// (best real return - real return of the model's pick) / (best real - mean real), over
+    /// states where the candidates differ: 0 picks the best candidate, 1 is no better than a
+    /// candidate drawn at random, above 1 worse.
+    pub regret: MeanCi,
+    /// The model's score of its pick minus the pick's real return, over states: how much the
+    /// winner's imagined future flatters it (the planner's selection seeks these errors out).
+    pub optimism: MeanCi,
+    /// Mean absolute difference of score and real return over all candidates and states.
+    pub score_error: f64,
+    pub mean_plan_ms: f64,
+}
+
+/// Plans from every probe state with `model` (fresh candidates per state, seeded by `config.seed`
+/// and the state's index, so every model is scored on the same candidates) and replays the
+/// candidates in MuJoCo.
+pub fn ranking_quality(
+    task: &Arc<dyn Task>,
+    model: &mut dyn DynamicsModel,
+    probes: &[ProbeState],
+    config: PlannerConfig,
+) -> Result<RankingSummary, ModelError> {
+    let mut workers = RolloutWorkers::new(task.model().clone(), 0);
+    let (mut spearman, mut regret, mut optimism) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut abs_error, mut scored, mut plan_secs) = (0f64, 0usize, 0f64);
+    for (i, probe) in probes.iter().enumerate() {
+        let mut planner = Planner::new(PlannerConfig {
+            keep_best: false,
+            seed: config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ..config
+        });
+        let ctx = PlanContext {
+            history: &probe.history,
+            state: Some(&probe.state),
+        };
+        let plan = planner.plan(model, task.as_ref(), &ctx)?;
+        plan_secs += plan.elapsed_secs;
+        let real = replay_plan(&mut workers, task.as_ref(), &probe.state, &plan)
+            .map_err(|e| ModelError::Other(e.to_string()))?;
+        let n = plan.horizon_steps();
+        let returns: Vec<f64> = (0..plan.candidates())
+            .map(|k| real.rewards[k * n..(k + 1) * n].iter().sum())
+            .collect();
+        for (s, r) in plan.scores.iter().zip(&returns) {
+            if s.is_finite() {
+                abs_error += (s - r).abs();
+                scored += 1;
+            }
+        }
+        spearman.push(rank_correlation(&plan.scores, &returns));
+        let best = returns.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
+        let picked = returns[plan.best];
+        if best - mean > 1e-9 {
+            regret.push((best - picked) / (best - mean));
+        }
+        optimism.push(plan.scores[plan.best] - picked);
+    }
+    Ok(RankingSummary {
+        model: model.name(),
+        states: probes.len(),
+        candidates: config.candidates,
+        horizon_steps: config.horizon_steps,
+        spearman: mean_ci68(&spearman),
+        regret: mean_ci68(&regret),
+        optimism: mean_ci68(&optimism),
+        score_error: abs_error / scored.max(1) as f64,
+        mean_plan_ms: 1e3 * plan_secs / probes.len().max(1) as f64,
+    })
+}
+
+/// Spearman's rank correlation (ties share their mean rank; non-finite scores rank lowest).
+pub fn rank_correlation(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let mean = (n - 1.0) / 2.0;
+    let (mut cov, mut va, mut vb) = (0f64, 0f64, 0f64);
+    for (x, y) in ra.iter().zip(&rb) {
+        cov += (x - mean) * (y - mean);
+        va += (x - mean).powi(2);
+        vb += (y - mean).powi(2);
+    }
+    if va <= 0.0 || vb <= 0.0 {
+        return 0.0;
+    }
+    cov / (va * vb).sqrt()
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let key = |x: f64| if x.is_finite() { x } else { f64::NEG_INFINITY };
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&i, &j| key(v[i]).total_cmp(&key(v[j])));
+    let mut out = vec![0.0; v.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && key(v[order[end]]) == key(v[order[start]]) {
+            end += 1;
+        }
+        let rank = (start + end - 1) as f64 / 2.0;
+        for &i in &order[start..end] {
+            out[i] = rank;
+        }
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_correlation_is_one_for_the_same_order_and_minus_one_for_the_reverse() {
+        let a = [1.0, 5.0, 2.0, 9.0];
+        assert!((rank_correlation(&a, &[10.0, 50.0, 20.0, 90.0]) - 1.0).abs() < 1e-12);
+        assert!((rank_correlation(&a, &[4.0, 2.0, 3.0, 1.0]) + 1.0).abs() < 1e-12);
+        // Ties share a rank; a constant side has no order to agree with.
+        assert_eq!(ranks(&[3.0, 1.0, 3.0]), vec![1.5, 0.0, 1.5]);
+        assert_eq!(rank_correlation(&a, &[1.0; 4]), 0.0);
+        // A failed (-inf) score ranks lowest.
+        assert!((rank_correlation(&[f64::NEG_INFINITY, 1.0], &[0.0, 1.0]) - 1.0).abs() < 1e-12);
+    }
+}

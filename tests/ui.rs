@@ -335,6 +335,14 @@ fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
     assert_eq!(median.len(), 100);
     // Ground truth imagines exactly what happens.
     assert!(median.iter().all(|p| p[1] < 1e-9), "{median:?}");
+    // ... so it ranks its candidates exactly as their replays earn.
+    let tally = app.scene().agent.ranking_tally;
+    assert_eq!(tally.plans, 1, "{tally:?}");
+    let (spearman, regret) = tally.means().expect("one replayed plan");
+    assert!(
+        (spearman - 1.0).abs() < 1e-9 && regret.abs() < 1e-9,
+        "{tally:?}"
+    );
     snapshot(&mut h, "planner_ground_truth_k8");
 
     // K changed live: the next plan has 16 candidates, no restart.

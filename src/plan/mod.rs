@@ -16,5 +16,8 @@ pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig};
 pub use policies::{BranchingPolicy, NoisePolicy, UniformPolicy, ZeroPolicy};
-pub use ranking::{ProbeState, RankingSummary, probe_states, rank_correlation, ranking_quality};
+pub use ranking::{
+    PlanRanking, ProbeState, RankingSummary, probe_states, rank_correlation, rank_plan,
+    ranking_quality,
+};
 pub use stats::{MeanCi, mean_ci68};

@@ -115,14 +115,10 @@ pub fn ranking_quality(
                 scored += 1;
             }
         }
-        spearman.push(rank_correlation(&plan.scores, &returns));
-        let best = returns.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
-        let picked = returns[plan.best];
-        if best - mean > 1e-9 {
-            regret.push((best - picked) / (best - mean));
-        }
-        optimism.push(plan.scores[plan.best] - picked);
+        let r = rank_plan(&plan.scores, &returns, plan.best);
+        spearman.push(r.spearman);
+        regret.extend(r.regret);
+        optimism.push(r.optimism);
     }
     Ok(RankingSummary {
         model: model.name(),
@@ -135,6 +131,33 @@ pub fn ranking_quality(
         score_error: abs_error / scored.max(1) as f64,
         mean_plan_ms: 1e3 * plan_secs / probes.len().max(1) as f64,
     })
+}
+
+/// How one plan's scores rank its candidates against their real returns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlanRanking {
+    /// Spearman rank correlation of scores and real returns.
+    pub spearman: f64,
+    /// (best real - real of the pick) / (best real - mean real); `None` where every candidate
+    /// earned the same.
+    pub regret: Option<f64>,
+    /// The pick's score minus its real return.
+    pub optimism: f64,
+}
+
+/// Scores and real returns of the same candidates; `best` is the candidate the plan picked.
+pub fn rank_plan(scores: &[f64], real_returns: &[f64], best: usize) -> PlanRanking {
+    let top = real_returns
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mean = real_returns.iter().sum::<f64>() / real_returns.len().max(1) as f64;
+    let picked = real_returns.get(best).copied().unwrap_or(f64::NAN);
+    PlanRanking {
+        spearman: rank_correlation(scores, real_returns),
+        regret: (top - mean > 1e-9).then(|| (top - picked) / (top - mean)),
+        optimism: scores.get(best).copied().unwrap_or(f64::NAN) - picked,
+    }
 }
 
 /// Spearman's rank correlation (ties share their mean rank; non-finite scores rank lowest).

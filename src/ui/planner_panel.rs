@@ -279,6 +279,26 @@ pub fn planner_ui(
             p.horizon_steps(),
             p.scores.get(p.best).copied().unwrap_or(f64::NAN),
         ));
+        if let Some(r) = last.ranking() {
+            let episode = scene
+                .agent
+                .ranking_tally
+                .means()
+                .map(|(s, g)| format!(" (episode mean {s:.2}, {g:.2})"))
+                .unwrap_or_default();
+            ui.label(format!(
+                "vs reality: rank correlation {:.2}, regret of the pick {}{episode}",
+                r.spearman,
+                r.regret.map_or("-".into(), |g| format!("{g:.2}")),
+            ))
+            .on_hover_text(format!(
+                "How the scores ranked the candidates against the returns they really earn \
+                 when replayed in MuJoCo. Rank correlation 1: the truth's order. Regret 0: the \
+                 plan picked the really best candidate, 1: no better than a random one. The \
+                 pick's score was {:+.2} from its real return.",
+                r.optimism
+            ));
+        }
         if let Some(k) = view.highlighted {
             let err = last
                 .inspection

@@ -218,6 +218,17 @@ pub struct PlanOutcome {
     pub tokens_per_sec: Option<f64>,
 }
 
+impl PlanOutcome {
+    /// How the plan's scores ranked its candidates against their replayed real returns (when
+    /// the candidates were replayed).
+    pub fn ranking(&self) -> Option<crate::plan::PlanRanking> {
+        let real = self.inspection.real_rewards.as_ref()?;
+        let returns: Vec<f64> = real.iter().map(|r| r.iter().sum()).collect();
+        (returns.len() == self.plan.scores.len() && returns.len() > 1)
+            .then(|| crate::plan::rank_plan(&self.plan.scores, &returns, self.plan.best))
+    }
+}
+
 /// The planning thread of one scene; dropped with the scene (the thread ends after its plan).
 pub struct PlannerWorker {
     messages: Option<SyncSender<Message>>,

@@ -77,6 +77,8 @@ pub struct AgentState {
     pub records: Vec<StepRecord>,
     /// Per horizon step: sum and count of the per-plan median prediction error.
     pub error_accumulated: Vec<(f64, usize)>,
+    /// This episode's plans' ranking of their candidates against reality.
+    pub ranking_tally: RankingTally,
     /// Drop the reply in flight (it was planned from a state that is gone).
     discard_reply: bool,
 }
@@ -105,6 +107,7 @@ impl AgentState {
             last: None,
             records: Vec::new(),
             error_accumulated: Vec::new(),
+            ranking_tally: RankingTally::default(),
             discard_reply: false,
         }
     }
@@ -115,6 +118,38 @@ impl AgentState {
             .iter()
             .map(|&(sum, n)| if n > 0 { sum / n as f64 } else { f64::NAN })
             .collect()
+    }
+}
+
+/// Sums over an episode's replayed plans of how their scores ranked the candidates.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RankingTally {
+    pub plans: usize,
+    pub spearman: f64,
+    pub regret: f64,
+    pub regret_plans: usize,
+}
+
+impl RankingTally {
+    pub fn add(&mut self, r: &crate::plan::PlanRanking) {
+        if r.spearman.is_finite() {
+            self.plans += 1;
+            self.spearman += r.spearman;
+        }
+        if let Some(g) = r.regret.filter(|g| g.is_finite()) {
+            self.regret_plans += 1;
+            self.regret += g;
+        }
+    }
+
+    /// Mean rank correlation and mean regret so far.
+    pub fn means(&self) -> Option<(f64, f64)> {
+        (self.plans > 0).then(|| {
+            (
+                self.spearman / self.plans as f64,
+                self.regret / self.regret_plans.max(1) as f64,
+            )
+        })
     }
 }
 
@@ -369,6 +404,7 @@ impl SceneRunner {
         self.agent.last = None;
         self.agent.records.clear();
         self.agent.error_accumulated.clear();
+        self.agent.ranking_tally = RankingTally::default();
     }
 
     /// The action of a policy that needs no planning, or `None` for MPC.
@@ -454,6 +490,9 @@ impl SceneRunner {
     }
 
     fn record_plan(&mut self, outcome: &PlanOutcome) {
+        if let Some(r) = outcome.ranking() {
+            self.agent.ranking_tally.add(&r);
+        }
         if let Some(errors) = &outcome.inspection.prediction_error {
             let q = quartiles_by_step(errors);
             let acc = &mut self.agent.error_accumulated;

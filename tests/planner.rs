@@ -269,3 +269,43 @@ fn branches_interrupt_the_inner_policy_for_whole_candidate_sequences() {
     // Each branch plays all its steps (back-to-back branches make a multiple).
     assert!(runs.iter().all(|r| r % 10 == 0), "{runs:?}");
 }
+
+#[test]
+fn several_rollouts_per_candidate_average_to_the_one_rollout_of_a_deterministic_model() {
+    let task = make_task("cartpole-swingup").unwrap();
+    let mut env = MujocoEnv::new(task.clone());
+    let obs = env.reset(1).unwrap();
+    let history = Episode::new(&obs, 1);
+    let state = env.state();
+    let ctx = PlanContext {
+        history: &history,
+        state: Some(&state),
+    };
+    let mut model = GroundTruth::new(task.clone(), 1);
+    let config = PlannerConfig {
+        candidates: 6,
+        horizon_steps: 8,
+        seed: 2,
+        ..PlannerConfig::default()
+    };
+    let one = Planner::new(config)
+        .plan(&mut model, task.as_ref(), &ctx)
+        .unwrap();
+    let three = Planner::new(PlannerConfig {
+        rollouts: 3,
+        ..config
+    })
+    .plan(&mut model, task.as_ref(), &ctx)
+    .unwrap();
+    assert_eq!(three.candidates(), 6);
+    assert_eq!(three.imagined.observations, one.imagined.observations);
+    assert_eq!(three.best, one.best);
+    for (a, b) in one.scores.iter().zip(&three.scores) {
+        assert!(
+            (a - b).abs() < 1e-9,
+            "{:?} vs {:?}",
+            one.scores,
+            three.scores
+        );
+    }
+}

@@ -91,6 +91,10 @@ pub struct NoiseArgs {
     /// agent is the plain BC policy.
     #[arg(long, default_value_t = 0.0)]
     proposal_mix: f64,
+    /// Imagined rollouts per candidate, its score their mean (a TDM with --decoding sampled:
+    /// the expected return under the model's own uncertainty). Multiplies the planning cost.
+    #[arg(long, default_value_t = 1)]
+    rollouts: usize,
 }
 
 impl NoiseArgs {
@@ -105,6 +109,16 @@ impl NoiseArgs {
             kind,
             variance: self.variance,
         })
+    }
+
+    pub fn rollouts(&self) -> anyhow::Result<usize> {
+        if self.rollouts == 0 {
+            bail!("--rollouts must be at least 1");
+        }
+        if self.rollouts > 1 && self.proposal_mix > 0.0 {
+            bail!("--rollouts above 1 does not combine with --proposal-mix");
+        }
+        Ok(self.rollouts)
     }
 
     pub fn proposal_mix(&self) -> anyhow::Result<f64> {
@@ -148,6 +162,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 seed: args.seed,
                 keep_best: args.noise.warm_start(),
                 proposal_mix: args.noise.proposal_mix()?,
+                rollouts: args.noise.rollouts()?,
             };
             let agent = Box::new(MpcAgent::new(
                 config,

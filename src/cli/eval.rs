@@ -70,6 +70,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         seed: args.seed,
         keep_best: args.noise.warm_start(),
         proposal_mix: args.noise.proposal_mix()?,
+        rollouts: args.noise.rollouts()?,
         ..PlannerConfig::default()
     };
     let gt_task = task.clone();

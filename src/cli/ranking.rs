@@ -57,11 +57,13 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         seed: args.seed,
         keep_best: false,
         proposal_mix: 0.0,
+        rollouts: args.noise.rollouts()?,
     };
     let probe_agent = PlannerConfig {
         candidates: 32,
         horizon_steps: 20,
         keep_best: true,
+        rollouts: 1,
         ..config
     };
     // Every checkpoint is opened before the probe states are made: a bad one fails at once.

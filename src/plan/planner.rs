@@ -64,6 +64,16 @@ pub struct PlannerConfig {
     /// shooting, 1 with variance 0 and K = 1 is the plain BC policy.
     #[serde(default)]
     pub proposal_mix: f64,
+    /// Imagined rollouts per candidate, its score their mean: with a model that samples its
+    /// predictions (a TDM with sampled decoding), the candidate's expected return under the
+    /// model's own uncertainty rather than the return of one rollout, so a lucky imagined
+    /// future wins less often. Costs this many times the imagination; 1 (or 0) is one rollout.
+    #[serde(default = "one")]
+    pub rollouts: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl PlannerConfig {
@@ -84,6 +94,7 @@ impl Default for PlannerConfig {
             seed: 0,
             keep_best: true,
             proposal_mix: 0.0,
+            rollouts: 1,
         }
     }
 }
@@ -118,6 +129,20 @@ impl Plan {
     pub fn candidate_action(&self, k: usize, t: usize) -> &[f64] {
         let start = (k * self.horizon_steps() + t) * self.action_size;
         &self.actions[start..start + self.action_size]
+    }
+
+    /// Every candidate's summed reward; `-inf` where its imagination failed or gave NaN.
+    fn all_scores(&self, task: &dyn Task) -> Vec<f64> {
+        (0..self.candidates())
+            .map(|c| {
+                if self.imagined.failures[c].is_some() {
+                    f64::NEG_INFINITY
+                } else {
+                    let s: f64 = self.step_rewards(task, c).iter().sum();
+                    if s.is_nan() { f64::NEG_INFINITY } else { s }
+                }
+            })
+            .collect()
     }
 
     /// The per-step rewards the objective summed for candidate `k`.
@@ -213,11 +238,24 @@ impl Planner {
             actions[..(n - 1) * m].copy_from_slice(&prev[m..]);
             actions[(n - 1) * m..n * m].copy_from_slice(&prev[(n - 1) * m..]);
         }
-        let imagined = if proposals > 0 {
+        let rollouts = self.config.rollouts.max(1);
+        if rollouts > 1 && proposals > 0 {
+            return Err(ModelError::Other(
+                "several rollouts per candidate do not combine with proposed candidates".into(),
+            ));
+        }
+        let (imagined, averaged) = if proposals > 0 {
             let proposed: Vec<bool> = (0..k).map(|c| c >= k - proposals).collect();
-            model.imagine_proposed(ctx, &mut actions, &proposed, k, n)?
+            (
+                model.imagine_proposed(ctx, &mut actions, &proposed, k, n)?,
+                None,
+            )
+        } else if rollouts > 1 {
+            let (first, scores) =
+                imagine_repeated(model, task, objective, ctx, &actions, k, n, rollouts)?;
+            (first, Some(scores))
         } else {
-            model.imagine(ctx, &actions, k, n)?
+            (model.imagine(ctx, &actions, k, n)?, None)
         };
         let mut plan = Plan {
             action: Vec::new(),
@@ -230,16 +268,10 @@ impl Planner {
             objective,
             elapsed_secs: 0.0,
         };
-        plan.scores = (0..k)
-            .map(|c| {
-                if plan.imagined.failures[c].is_some() {
-                    f64::NEG_INFINITY
-                } else {
-                    let s: f64 = plan.step_rewards(task, c).iter().sum();
-                    if s.is_nan() { f64::NEG_INFINITY } else { s }
-                }
-            })
-            .collect();
+        plan.scores = match averaged {
+            Some(scores) => scores,
+            None => plan.all_scores(task),
+        };
         plan.best = plan
             .scores
             .iter()
@@ -254,4 +286,73 @@ impl Planner {
         plan.elapsed_secs = start.elapsed().as_secs_f64();
         Ok(plan)
     }
+}
+
+/// Imagines each of the `k` candidates `rollouts` times (one batch of k x rollouts) and returns
+/// the first rollout of each (what is drawn) with each candidate's mean score; a candidate any
+/// of whose rollouts failed scores `-inf`.
+#[allow(clippy::too_many_arguments)]
+fn imagine_repeated(
+    model: &mut dyn DynamicsModel,
+    task: &dyn Task,
+    objective: Objective,
+    ctx: &PlanContext<'_>,
+    actions: &[f64],
+    k: usize,
+    n: usize,
+    rollouts: usize,
+) -> Result<(Imagined, Vec<f64>), ModelError> {
+    let m = actions.len() / (k * n).max(1);
+    let per = n * m;
+    let tiled: Vec<f64> = (0..k * rollouts)
+        .flat_map(|i| {
+            actions[(i / rollouts) * per..(i / rollouts + 1) * per]
+                .iter()
+                .copied()
+        })
+        .collect();
+    let all = model.imagine(ctx, &tiled, k * rollouts, n)?;
+    let scratch = Plan {
+        action: Vec::new(),
+        action_size: m,
+        actions: tiled,
+        imagined: all,
+        scores: Vec::new(),
+        best: 0,
+        proposed: 0,
+        objective,
+        elapsed_secs: 0.0,
+    };
+    let each = scratch.all_scores(task);
+    let scores = each
+        .chunks(rollouts)
+        .map(|c| c.iter().sum::<f64>() / rollouts as f64)
+        .collect();
+    let all = scratch.imagined;
+    let size = all.observation_size;
+    let first = |c: usize| c * rollouts;
+    let imagined = Imagined {
+        candidates: k,
+        horizon_steps: n,
+        observation_size: size,
+        observations: (0..k)
+            .flat_map(|c| {
+                let start = first(c) * n * size;
+                all.observations[start..start + n * size].iter().copied()
+            })
+            .collect(),
+        rewards: all.rewards.as_ref().map(|r| {
+            (0..k)
+                .flat_map(|c| r[first(c) * n..(first(c) + 1) * n].iter().copied())
+                .collect()
+        }),
+        failures: (0..k)
+            .map(|c| {
+                all.failures[first(c)..first(c) + rollouts]
+                    .iter()
+                    .find_map(Clone::clone)
+            })
+            .collect(),
+    };
+    Ok((imagined, scores))
 }

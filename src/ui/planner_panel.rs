@@ -206,6 +206,16 @@ pub fn planner_ui(
                 .response
                 .labelled_by(label.id);
         });
+        let no_proposals = c.proposal_mix == 0.0;
+        ui.add_enabled(
+            no_proposals,
+            egui::Slider::new(&mut c.rollouts, 1..=8).text("rollouts per candidate"),
+        )
+        .on_hover_text(
+            "imagine each candidate this many times and score it by the mean (with sampled \
+                 decoding: its expected return under the model's own uncertainty); costs as \
+                 many times the planning time",
+        );
         let mut limit = s.context_limit_tokens.is_some();
         ui.horizontal(|ui| {
             ui.checkbox(&mut limit, "limit context to");
@@ -216,7 +226,7 @@ pub fn planner_ui(
         });
     });
     ui.add_enabled(
-        info.proposes_actions,
+        info.proposes_actions && c.rollouts <= 1,
         egui::Slider::new(&mut c.proposal_mix, 0.0..=1.0).text("proposal mix (BC policy)"),
     )
     .on_hover_text(

@@ -91,6 +91,11 @@ pub struct NoiseArgs {
     /// agent is the plain BC policy.
     #[arg(long, default_value_t = 0.0)]
     proposal_mix: f64,
+    /// How candidates are scored: auto (R(o') from the predicted observations where the task
+    /// has it, else predicted rewards), observations (R(o') only), or rewards (the model's
+    /// predicted rewards).
+    #[arg(long, default_value = "auto", value_parser = parse_objective)]
+    objective: Objective,
     /// Imagined rollouts per candidate, its score their mean (a TDM with --decoding sampled:
     /// the expected return under the model's own uncertainty). Multiplies the planning cost.
     #[arg(long, default_value_t = 1)]
@@ -109,6 +114,10 @@ impl NoiseArgs {
             kind,
             variance: self.variance,
         })
+    }
+
+    pub fn objective(&self) -> Objective {
+        self.objective
     }
 
     pub fn rollouts(&self) -> anyhow::Result<usize> {
@@ -158,7 +167,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 candidates: args.samples,
                 horizon_steps: args.horizon,
                 noise,
-                objective: Objective::Auto,
+                objective: args.noise.objective(),
                 seed: args.seed,
                 keep_best: args.noise.warm_start(),
                 proposal_mix: args.noise.proposal_mix()?,
@@ -267,4 +276,14 @@ pub fn data(cmd: &DataCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--objective`: auto, observations or rewards.
+fn parse_objective(s: &str) -> Result<Objective, String> {
+    match s {
+        "auto" => Ok(Objective::Auto),
+        "observations" => Ok(Objective::FromObservations),
+        "rewards" => Ok(Objective::PredictedRewards),
+        _ => Err("expected auto, observations or rewards".into()),
+    }
 }

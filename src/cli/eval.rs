@@ -4,7 +4,7 @@ use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, ModelError, model_path};
-use crate::plan::{EvalSetting, Objective, PlannerConfig, evaluate};
+use crate::plan::{EvalSetting, PlannerConfig, evaluate};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -66,7 +66,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let base = PlannerConfig {
         noise,
-        objective: Objective::Auto,
+        objective: args.noise.objective(),
         seed: args.seed,
         keep_best: args.noise.warm_start(),
         proposal_mix: args.noise.proposal_mix()?,

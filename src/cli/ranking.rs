@@ -5,7 +5,7 @@ use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
-use crate::plan::{Objective, PlannerConfig, RankingSummary, probe_states, ranking_quality};
+use crate::plan::{PlannerConfig, RankingSummary, probe_states, ranking_quality};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -53,7 +53,7 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         candidates: args.samples,
         horizon_steps: args.horizon,
         noise: args.noise.config()?,
-        objective: Objective::Auto,
+        objective: args.noise.objective(),
         seed: args.seed,
         keep_best: false,
         proposal_mix: 0.0,

@@ -122,6 +122,20 @@ fn load_data(tok: &Tokenizer, datasets: &[PathBuf], held_out: f64) -> Result<Spl
     Ok(s)
 }
 
+/// `n` windows of `ctx` tokens from the episodes (with their step lengths).
+fn draw_windows(
+    tok: &Tokenizer,
+    (episodes, steps): (&[TokenSeq], &[usize]),
+    n: usize,
+    ctx: usize,
+    weights: &LossWeights,
+    rng: &mut StdRng,
+) -> Vec<Window> {
+    (0..n)
+        .map(|_| sample_window(tok, episodes, steps, ctx, weights, rng))
+        .collect()
+}
+
 /// Inputs `[B, T]`, positions `[B, T]`, and the learned positions grouped by target kind.
 fn batch_tensors(
     tok: &Tokenizer,
@@ -180,18 +194,14 @@ fn held_out_loss(
         return Ok(None);
     }
     let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x0004_E1D0_u64);
-    let windows: Vec<Window> = (0..opts.batch.max(8))
-        .map(|_| {
-            sample_window(
-                tok,
-                &split.held,
-                &split.held_steps,
-                ctx,
-                &opts.loss,
-                &mut rng,
-            )
-        })
-        .collect();
+    let windows = draw_windows(
+        tok,
+        (&split.held, &split.held_steps),
+        opts.batch.max(8),
+        ctx,
+        &opts.loss,
+        &mut rng,
+    );
     let (x, p, groups) = batch_tensors(tok, &windows)?;
     Ok(Some(model.range_loss(&x, &p, &groups)?.to_scalar::<f32>()?))
 }
@@ -310,18 +320,14 @@ pub fn train(
         }
         // The batch depends only on (seed, step): a resumed run draws the same batches.
         let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step);
-        let windows: Vec<Window> = (0..opts.batch)
-            .map(|_| {
-                sample_window(
-                    &tok,
-                    &split.train,
-                    &split.train_steps,
-                    ctx,
-                    &opts.loss,
-                    &mut rng,
-                )
-            })
-            .collect();
+        let windows = draw_windows(
+            &tok,
+            (&split.train, &split.train_steps),
+            opts.batch,
+            ctx,
+            &opts.loss,
+            &mut rng,
+        );
         let (x, p, groups) = batch_tensors(&tok, &windows)?;
         let loss = model.range_loss(&x, &p, &groups)?;
         let grads = loss.backward()?;
@@ -385,18 +391,14 @@ pub fn dynamics_loss(
     let weights = LossWeights::default();
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut sum, mut count) = (0f64, 0usize);
-    let all: Vec<Window> = (0..windows.max(1))
-        .map(|_| {
-            sample_window(
-                &tok,
-                &split.train,
-                &split.train_steps,
-                ctx,
-                &weights,
-                &mut rng,
-            )
-        })
-        .collect();
+    let all = draw_windows(
+        &tok,
+        (&split.train, &split.train_steps),
+        windows.max(1),
+        ctx,
+        &weights,
+        &mut rng,
+    );
     for chunk in all.chunks(16) {
         let (x, p, groups) = batch_tensors(&tok, chunk)?;
         let loss = loaded

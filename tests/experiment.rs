@@ -212,6 +212,20 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     let after = eval["returns_after_prompt"].as_array().unwrap();
     assert_eq!(after.len(), 2);
     assert_eq!(after[0].as_f64(), Some(first));
+    // Asking for fewer reports the first ones; a smaller held-out set is refused.
+    let fewer = FewShot::open(&few_dir, few(0)).unwrap();
+    assert_eq!(fewer.report().unwrap().rows[0].return_ci68.mean, first);
+    let err = FewShot::open(
+        &few_dir,
+        FewShotConfig {
+            holdout_episodes: 0,
+            ..few(0)
+        },
+    )
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(err.contains("held-out set has 1 episodes"), "{err}");
     // Finished models are not trained again.
     let before = flog.len();
     fs.train(

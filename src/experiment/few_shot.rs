@@ -163,9 +163,12 @@ impl FewShot {
         }
         if path.exists() {
             let existing: FewShotConfig = read_json(&path)?;
-            // More (or fewer) evaluation episodes change no model: the evaluations are extended.
+            // The evaluation episodes and the held-out episodes change no model: more of either
+            // extends the evaluations and the held-out set (fewer evaluation episodes report
+            // the first ones).
             let same_models = FewShotConfig {
                 eval_episodes: config.eval_episodes,
+                holdout_episodes: config.holdout_episodes,
                 ..existing.clone()
             };
             if same_models != config {
@@ -173,7 +176,13 @@ impl FewShot {
                     "this experiment was set up differently ({existing:?}); use another --dir or the same settings"
                 )));
             }
-            if existing.eval_episodes != config.eval_episodes {
+            if config.holdout_episodes < existing.holdout_episodes {
+                return Err(bad(format!(
+                    "its held-out set has {} episodes; ask for at least as many (not {})",
+                    existing.holdout_episodes, config.holdout_episodes
+                )));
+            }
+            if existing != config {
                 write_json(&path, &config)?;
             }
         } else {
@@ -384,7 +393,9 @@ impl FewShot {
                     continue;
                 };
                 let file = self.loss_path(name);
-                if file.exists() {
+                if file.exists()
+                    && read_json::<TargetLoss>(&file)?.episodes == self.config.holdout_episodes
+                {
                     continue;
                 }
                 let loss = dynamics_loss(
@@ -459,7 +470,8 @@ impl FewShot {
             let path = self.eval_path(name);
             Ok(if path.exists() {
                 let e: WalkerEval = read_json(&path)?;
-                Some(mean_ci68(&e.returns_after_prompt))
+                let n = e.returns_after_prompt.len().min(self.config.eval_episodes);
+                Some(mean_ci68(&e.returns_after_prompt[..n]))
             } else {
                 None
             })

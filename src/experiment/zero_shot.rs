@@ -732,8 +732,9 @@ pub(super) struct Prompted {
 }
 
 /// Runs the prompted episodes with these indices (initial-state seeds [`EVAL_SEED`] + index)
-/// and records them. Every episode reseeds the planner, so episodes 2..4 run on their own add
-/// exactly what a run of 0..4 would have added to a run of 0..2.
+/// and records them. Every episode reseeds the planner, so with a deterministic model (the
+/// expectation, windowed or greedy decodings) episodes 2..4 run on their own add exactly what
+/// a run of 0..4 would have added to a run of 0..2.
 pub(super) fn run_prompted(
     policy: &mut Prompted,
     task: &Arc<dyn Task>,

@@ -94,6 +94,9 @@ impl Policy for MpcAgent {
         if c.proposal_mix > 0.0 {
             d["proposal_mix"] = c.proposal_mix.into();
         }
+        if c.rollouts > 1 {
+            d["rollouts"] = c.rollouts.into();
+        }
         d
     }
 

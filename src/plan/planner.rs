@@ -326,7 +326,14 @@ fn imagine_repeated(
     let each = scratch.all_scores(task);
     let scores = each
         .chunks(rollouts)
-        .map(|c| c.iter().sum::<f64>() / rollouts as f64)
+        .map(|c| {
+            let mean = c.iter().sum::<f64>() / rollouts as f64;
+            if mean.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                mean
+            }
+        })
         .collect();
     let all = scratch.imagined;
     let size = all.observation_size;

@@ -118,7 +118,10 @@ pub fn ranking_quality(
         let r = rank_plan(&plan.scores, &returns, plan.best);
         spearman.push(r.spearman);
         regret.extend(r.regret);
-        optimism.push(r.optimism);
+        // Where every candidate failed there is no pick to be optimistic about.
+        if r.optimism.is_finite() {
+            optimism.push(r.optimism);
+        }
     }
     Ok(RankingSummary {
         model: model.name(),
@@ -138,8 +141,8 @@ pub fn ranking_quality(
 pub struct PlanRanking {
     /// Spearman rank correlation of scores and real returns.
     pub spearman: f64,
-    /// (best real - real of the pick) / (best real - mean real); `None` where every candidate
-    /// earned the same.
+    /// (best real - real of the pick) / (best real - mean real); `None` where the candidates
+    /// earned (nearly) the same, so that the ratio would be noise.
     pub regret: Option<f64>,
     /// The pick's score minus its real return.
     pub optimism: f64,
@@ -155,7 +158,7 @@ pub fn rank_plan(scores: &[f64], real_returns: &[f64], best: usize) -> PlanRanki
     let picked = real_returns.get(best).copied().unwrap_or(f64::NAN);
     PlanRanking {
         spearman: rank_correlation(scores, real_returns),
-        regret: (top - mean > 1e-9).then(|| (top - picked) / (top - mean)),
+        regret: (top - mean > 1e-6 * top.abs().max(1.0)).then(|| (top - picked) / (top - mean)),
         optimism: scores.get(best).copied().unwrap_or(f64::NAN) - picked,
     }
 }

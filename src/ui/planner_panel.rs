@@ -294,7 +294,10 @@ pub fn planner_ui(
                 .agent
                 .ranking_tally
                 .means()
-                .map(|(s, g)| format!(" (episode mean {s:.2}, {g:.2})"))
+                .map(|(s, g)| {
+                    let g = g.map_or("-".into(), |g| format!("{g:.2}"));
+                    format!(" (episode mean {s:.2}, {g})")
+                })
                 .unwrap_or_default();
             ui.label(format!(
                 "vs reality: rank correlation {:.2}, regret of the pick {}{episode}",

@@ -142,12 +142,12 @@ impl RankingTally {
         }
     }
 
-    /// Mean rank correlation and mean regret so far.
-    pub fn means(&self) -> Option<(f64, f64)> {
+    /// Mean rank correlation and (where any plan had one) mean regret so far.
+    pub fn means(&self) -> Option<(f64, Option<f64>)> {
         (self.plans > 0).then(|| {
             (
                 self.spearman / self.plans as f64,
-                self.regret / self.regret_plans.max(1) as f64,
+                (self.regret_plans > 0).then(|| self.regret / self.regret_plans as f64),
             )
         })
     }

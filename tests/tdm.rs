@@ -406,7 +406,7 @@ fn a_tdm_imagines_k_candidates() {
     assert_eq!(out.observations.len(), 6 * 4 * 5);
     assert_eq!(out.rewards.as_ref().unwrap().len(), 24);
     assert!(out.observations.iter().all(|x| x.is_finite()));
-    // Same inputs, same imagination (expectation decoding is deterministic), for any thread count.
+    // Same inputs, same imagination (the default decoding is deterministic), for any thread count.
     model.threads = 1;
     let one = model.imagine(&ctx, &actions, 6, 4).unwrap();
     model.threads = 3;

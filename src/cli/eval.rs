@@ -17,9 +17,9 @@ pub struct EvalArgs {
     /// mlp:FILE also work).
     #[arg(long, default_value = "gt")]
     model: String,
-    /// How the TDM turns its predicted distributions into values: expectation, windowed,
+    /// How the TDM turns its predicted distributions into values: windowed (default), expectation,
     /// greedy, sampled.
-    #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
     decoding: Decoding,
     /// Samples K, comma-separated for a sweep.
     #[arg(long, value_delimiter = ',', default_value = "128")]

@@ -31,9 +31,9 @@ pub struct PredictionErrorArgs {
     /// Also draw the medians against horizon as a PNG (log scale).
     #[arg(long)]
     png: Option<PathBuf>,
-    /// How TDMs turn their predicted distributions into values: expectation, windowed,
+    /// How TDMs turn their predicted distributions into values: windowed (default), expectation,
     /// greedy, sampled.
-    #[arg(long, default_value = "expectation", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
     decoding: Decoding,
 }
 

@@ -17,8 +17,9 @@ pub struct RankingArgs {
     /// Models, comma-separated: gt, or checkpoints (TDM or MLP baseline) FILE.safetensors.
     #[arg(long, value_delimiter = ',', default_value = "gt")]
     model: Vec<String>,
-    /// Decodings to try for every TDM, comma-separated: expectation, windowed, greedy, sampled.
-    #[arg(long, value_delimiter = ',', default_value = "expectation", value_parser = super::parse_decoding)]
+    /// Decodings to try for every TDM, comma-separated: windowed (default), expectation, greedy,
+    /// sampled.
+    #[arg(long, value_delimiter = ',', default_value = "windowed", value_parser = super::parse_decoding)]
     decoding: Vec<Decoding>,
     /// K.
     #[arg(long, default_value_t = 128)]

@@ -24,15 +24,15 @@ pub enum Decoding {
     Greedy,
     /// A bin drawn from the distribution (seeded).
     Sampled,
-    /// The expected value over bin centres (default): the smoothest prediction for planning;
-    /// the token fed back is the bin of that value.
-    #[default]
+    /// The expected value over all bin centres; the token fed back is the bin of that value.
     Expectation,
     /// The expected value over the most likely bin and its [`WINDOW_BINS`] neighbours on each
     /// side (probabilities renormalised there): as precise as greedy where the distribution is
     /// sharp, as smooth as the expectation between two neighbouring bins, and free of the pull
     /// of far-away probability mass, which over mu-law bins of very different widths biases
-    /// the full expectation.
+    /// the full expectation. The default: it plans best of the four (cartpole, K 128, N 50,
+    /// bundled TDM: 377.4 against 323.1 with the full expectation, 4 episodes).
+    #[default]
     Windowed,
 }
 
@@ -42,8 +42,8 @@ pub const WINDOW_BINS: usize = 4;
 impl Decoding {
     /// Every choice, the default first.
     pub const ALL: [Decoding; 4] = [
-        Decoding::Expectation,
         Decoding::Windowed,
+        Decoding::Expectation,
         Decoding::Greedy,
         Decoding::Sampled,
     ];

@@ -263,6 +263,40 @@ fn collect_train_eval_and_prediction_error_from_the_command_line() {
         stdout.contains("ground truth") && stdout.contains("tdm (m.safetensors)"),
         "{stdout}"
     );
+    // The ranking of the planner's candidates: ground truth perfect, the TDM once per decoding.
+    let (ok, stdout, stderr) = workbench(&[
+        "ranking",
+        "--env",
+        "cartpole-swingup",
+        "--model",
+        &format!("gt,{ckpt}"),
+        "--decoding",
+        "windowed,greedy",
+        "--samples",
+        "4",
+        "--horizon",
+        "3",
+        "--episodes",
+        "1",
+        "--steps",
+        "20",
+        "--every",
+        "10",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 states along 1 ground-truth MPC episodes"),
+        "{stdout}"
+    );
+    let gt_line = stdout
+        .lines()
+        .find(|l| l.starts_with("gt "))
+        .unwrap_or_default();
+    assert!(gt_line.contains("1.000 [1.000, 1.000]"), "{stdout}");
+    assert!(
+        stdout.contains("(windowed)") && stdout.contains("(greedy)"),
+        "{stdout}"
+    );
     let (ok, stdout, stderr) = workbench(&[
         "eval",
         "--env",

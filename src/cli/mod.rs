@@ -73,7 +73,6 @@ fn overview() -> anyhow::Result<()> {
     envs::run()
 }
 
-/// Parses `std::env::args` and runs the command.
 /// `--decoding`: how a TDM turns its predicted distributions into values.
 fn parse_decoding(s: &str) -> Result<crate::models::tdm::Decoding, String> {
     crate::models::tdm::Decoding::parse(s).ok_or_else(|| {
@@ -85,6 +84,7 @@ fn parse_decoding(s: &str) -> Result<crate::models::tdm::Decoding, String> {
     })
 }
 
+/// Parses `std::env::args` and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

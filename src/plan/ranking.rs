@@ -5,8 +5,8 @@
 use super::mpc::{MpcAgent, replay_plan};
 use super::planner::{Planner, PlannerConfig};
 use super::stats::{MeanCi, mean_ci68};
-use crate::data::{DataError, Episode, Policy};
-use crate::envs::{Env, EnvError, MujocoEnv, Task};
+use crate::data::{DataError, Episode, Policy, run_episode};
+use crate::envs::{Env, MujocoEnv, Task};
 use crate::models::{DynamicsModel, GroundTruth, ModelError, PlanContext};
 use crate::sim::{RolloutWorkers, SimState};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ pub struct ProbeState {
 /// States along `episodes` MPC episodes with the ground-truth model (planner `config`; initial
 /// states `seed`, `seed + 1`, ...), one every `every` steps from step 0: the hanging start, the
 /// swing and, once the agent gets there, the balance, in the proportions a planner meets them.
+/// A diverged episode ends there; the states before it are kept.
 pub fn probe_states(
     task: &Arc<dyn Task>,
     config: PlannerConfig,
@@ -32,30 +33,42 @@ pub fn probe_states(
 ) -> Result<Vec<ProbeState>, DataError> {
     let mut env = MujocoEnv::new(Arc::clone(task));
     let truth = Box::new(GroundTruth::new(Arc::clone(task), 1));
-    let mut agent = MpcAgent::new(config, truth, Arc::clone(task));
-    let mut out = Vec::new();
+    let mut recorder = Recorder {
+        agent: MpcAgent::new(config, truth, Arc::clone(task)),
+        every: every.max(1),
+        states: Vec::new(),
+    };
     for e in 0..episodes {
-        let episode_seed = seed + e as u64;
-        agent.begin_episode(episode_seed);
-        let obs = env.reset(episode_seed)?;
-        let mut history = Episode::new(&obs, task.spec().action_size);
-        for t in 0..steps.min(task.spec().episode_steps) {
-            if t % every.max(1) == 0 {
-                out.push(ProbeState {
-                    history: history.clone(),
-                    state: env.state(),
-                });
-            }
-            let action = agent.act(&env, &history)?;
-            match env.step(&action) {
-                Ok(s) => history.push(&action, s.reward, &s.observation),
-                // A diverged episode ends; the states before it are kept.
-                Err(EnvError::Sim(_)) => break,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        run_episode(&mut env, &mut recorder, seed + e as u64, steps)?;
     }
-    Ok(out)
+    Ok(recorder.states)
+}
+
+/// The agent, noting the situation before every `every`-th action.
+struct Recorder {
+    agent: MpcAgent,
+    every: usize,
+    states: Vec<ProbeState>,
+}
+
+impl Policy for Recorder {
+    fn describe(&self) -> serde_json::Value {
+        self.agent.describe()
+    }
+
+    fn begin_episode(&mut self, seed: u64) {
+        self.agent.begin_episode(seed);
+    }
+
+    fn act(&mut self, env: &dyn Env, episode: &Episode) -> Result<Vec<f64>, DataError> {
+        if episode.len().is_multiple_of(self.every) {
+            self.states.push(ProbeState {
+                history: episode.clone(),
+                state: env.state(),
+            });
+        }
+        self.agent.act(env, episode)
+    }
 }
 
 /// One model's ranking of the candidates, summarised over the probe states.

@@ -289,7 +289,7 @@ pub fn planner_ui(
             p.horizon_steps(),
             p.scores.get(p.best).copied().unwrap_or(f64::NAN),
         ));
-        if let Some(r) = last.ranking() {
+        if let Some(r) = last.ranking {
             let episode = scene
                 .agent
                 .ranking_tally

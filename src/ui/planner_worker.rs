@@ -216,17 +216,16 @@ pub struct PlanOutcome {
     pub model_name: String,
     /// Tokens the model generated per second (TDMs), else `None`.
     pub tokens_per_sec: Option<f64>,
+    /// How the plan's scores ranked its candidates against their replayed real returns (when
+    /// the candidates were replayed), computed once on the planning thread.
+    pub ranking: Option<crate::plan::PlanRanking>,
 }
 
-impl PlanOutcome {
-    /// How the plan's scores ranked its candidates against their replayed real returns (when
-    /// the candidates were replayed).
-    pub fn ranking(&self) -> Option<crate::plan::PlanRanking> {
-        let real = self.inspection.real_rewards.as_ref()?;
-        let returns: Vec<f64> = real.iter().map(|r| r.iter().sum()).collect();
-        (returns.len() == self.plan.scores.len() && returns.len() > 1)
-            .then(|| crate::plan::rank_plan(&self.plan.scores, &returns, self.plan.best))
-    }
+fn ranking(plan: &Plan, inspection: &PlanInspection) -> Option<crate::plan::PlanRanking> {
+    let real = inspection.real_rewards.as_ref()?;
+    let returns: Vec<f64> = real.iter().map(|r| r.iter().sum()).collect();
+    (returns.len() == plan.scores.len() && returns.len() > 1)
+        .then(|| crate::plan::rank_plan(&plan.scores, &returns, plan.best))
 }
 
 /// The planning thread of one scene; dropped with the scene (the thread ends after its plan).
@@ -403,6 +402,7 @@ fn plan_once(
         s.ghosts,
     );
     Ok(Box::new(PlanOutcome {
+        ranking: ranking(&plan, &inspection),
         plan,
         inspection,
         steps_taken: req.steps_taken,

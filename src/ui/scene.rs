@@ -490,7 +490,7 @@ impl SceneRunner {
     }
 
     fn record_plan(&mut self, outcome: &PlanOutcome) {
-        if let Some(r) = outcome.ranking() {
+        if let Some(r) = outcome.ranking {
             self.agent.ranking_tally.add(&r);
         }
         if let Some(errors) = &outcome.inspection.prediction_error {

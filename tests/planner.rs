@@ -236,6 +236,13 @@ fn ground_truth_ranks_candidates_perfectly_and_a_frozen_world_does_not() {
         gt.regret.mean.abs() < 1e-9 && gt.optimism.mean.abs() < 1e-9,
         "{gt:?}"
     );
+    // Per state: in probe order, and ground truth's pick is the best candidate every time.
+    let steps: Vec<usize> = gt.per_state.iter().map(|s| s.step).collect();
+    assert_eq!(steps, vec![0, 10, 20, 30, 40, 50]);
+    for s in &gt.per_state {
+        assert_eq!(s.picked_return, s.best_return, "{s:?}");
+        assert!(s.best_return >= s.mean_return, "{s:?}");
+    }
     let blind = ranking_quality(&task, &mut FrozenWorld, &probes, config).unwrap();
     // Only the control cost in R(o', a) still tells its candidates apart.
     assert!(blind.spearman.mean < 0.6, "{blind:?}");

@@ -40,7 +40,7 @@ pub struct RankingArgs {
     every: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Write the summaries here as JSON.
+    /// Write the summaries, with every probe state's numbers, here as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
 }

@@ -90,6 +90,24 @@ pub struct RankingSummary {
     /// Mean absolute difference of score and real return over all candidates and states.
     pub score_error: f64,
     pub mean_plan_ms: f64,
+    /// Every probe state's numbers, in probe order: where along the episodes the model ranks
+    /// well and where it does not.
+    #[serde(default)]
+    pub per_state: Vec<StateRanking>,
+}
+
+/// One probe state's ranking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateRanking {
+    /// Steps of history before the state (its time in the episode).
+    pub step: usize,
+    pub spearman: f64,
+    pub regret: Option<f64>,
+    pub optimism: f64,
+    /// Real returns: the best candidate's, the pick's, and the mean over the candidates.
+    pub best_return: f64,
+    pub picked_return: f64,
+    pub mean_return: f64,
 }
 
 /// Plans from every probe state with `model` (fresh candidates per state, seeded by `config.seed`
@@ -104,6 +122,7 @@ pub fn ranking_quality(
     let mut workers = RolloutWorkers::new(task.model().clone(), 0);
     let (mut spearman, mut regret, mut optimism) = (Vec::new(), Vec::new(), Vec::new());
     let (mut abs_error, mut scored, mut plan_secs) = (0f64, 0usize, 0f64);
+    let mut per_state = Vec::with_capacity(probes.len());
     for (i, probe) in probes.iter().enumerate() {
         let mut planner = Planner::new(PlannerConfig {
             keep_best: false,
@@ -129,6 +148,15 @@ pub fn ranking_quality(
             }
         }
         let r = rank_plan(&plan.scores, &returns, plan.best);
+        per_state.push(StateRanking {
+            step: probe.history.len(),
+            spearman: r.spearman,
+            regret: r.regret,
+            optimism: r.optimism,
+            best_return: returns.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            picked_return: returns.get(plan.best).copied().unwrap_or(f64::NAN),
+            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
+        });
         spearman.push(r.spearman);
         regret.extend(r.regret);
         // Where every candidate failed there is no pick to be optimistic about.
@@ -146,6 +174,7 @@ pub fn ranking_quality(
         optimism: mean_ci68(&optimism),
         score_error: abs_error / scored.max(1) as f64,
         mean_plan_ms: 1e3 * plan_secs / probes.len().max(1) as f64,
+        per_state,
     })
 }
 

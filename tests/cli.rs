@@ -346,3 +346,99 @@ fn collect_train_eval_and_prediction_error_from_the_command_line() {
     ]);
     assert!(!ok && stderr.contains("'3/2'"), "{stderr}");
 }
+
+#[test]
+fn eval_resumes_from_its_results_file_without_losing_episodes() {
+    let dir = std::env::temp_dir().join(format!("tdm-cli-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = |name: &str| dir.join(name).to_string_lossy().to_string();
+    let eval = |episodes: &str, file: &str, resume: bool| {
+        let mut args = vec![
+            "eval",
+            "--env",
+            "cartpole-swingup",
+            "--samples",
+            "4",
+            "--horizon",
+            "3,5",
+            "--max-steps",
+            "15",
+            "--episodes",
+            episodes,
+            "--json",
+            file,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        workbench(&args)
+    };
+    let returns = |file: &str| -> Vec<Vec<f64>> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s["returns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_f64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let (whole, part) = (json("whole.json"), json("part.json"));
+    let (ok, _, stderr) = eval("3", &whole, false);
+    assert!(ok, "{stderr}");
+    // One episode, then resumed to three: the same episodes as the uninterrupted run.
+    let (ok, _, stderr) = eval("1", &part, false);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        returns(&part).iter().map(Vec::len).collect::<Vec<_>>(),
+        [1, 1]
+    );
+    let (ok, stdout, stderr) = eval("3", &part, true);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 settings, 2 episodes recorded"),
+        "{stdout}"
+    );
+    assert_eq!(returns(&part), returns(&whole));
+    // Asking for fewer reports fewer but keeps every recorded episode in the file.
+    let (ok, stdout, stderr) = eval("2", &part, true);
+    assert!(ok, "{stderr}");
+    assert!(stdout.lines().any(|l| l.contains(" 2 ")), "{stdout}");
+    assert_eq!(returns(&part), returns(&whole));
+    // Another setting is not a continuation: its episodes are run, the file's others kept.
+    let (ok, _, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "cartpole-swingup",
+        "--samples",
+        "4",
+        "--horizon",
+        "7",
+        "--max-steps",
+        "15",
+        "--episodes",
+        "1",
+        "--json",
+        &part,
+        "--resume",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        returns(&part).iter().map(Vec::len).collect::<Vec<_>>(),
+        [1, 3, 3]
+    );
+    // A file that is not a results file is named and left alone.
+    let bad = json("bad.json");
+    std::fs::write(&bad, "not json").unwrap();
+    let (ok, _, stderr) = eval("1", &bad, true);
+    assert!(!ok && stderr.contains("bad.json"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "not json");
+    let _ = std::fs::remove_dir_all(&dir);
+}

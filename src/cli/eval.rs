@@ -4,7 +4,7 @@ use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, ModelError, model_path};
-use crate::plan::{EvalSetting, PlannerConfig, evaluate};
+use crate::plan::{EvalRequest, EvalSetting, EvalSummary, PlannerConfig, evaluate};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -35,19 +35,86 @@ pub struct EvalArgs {
     seed: u64,
     #[arg(long)]
     max_steps: Option<usize>,
-    /// Write the results here as JSON.
+    /// Write the results here as JSON (after every episode, so an interrupted run keeps what
+    /// it finished).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Continue the evaluation in --json: settings that file already holds (same model,
+    /// decoding, planner, seed and episode length) keep their finished episodes and run only
+    /// the missing ones.
+    #[arg(long, requires = "json")]
+    resume: bool,
+}
+
+/// Writes `results` with what the file held before that they do not supersede: other settings
+/// of a resumed file are kept, and a setting the file holds with more episodes than were asked
+/// for this time keeps them all (never a shorter record over a longer one).
+fn write_results(
+    path: &std::path::Path,
+    results: &[EvalSummary],
+    earlier: &[EvalSummary],
+) -> anyhow::Result<()> {
+    let mut all: Vec<EvalSummary> = results
+        .iter()
+        .map(|r| {
+            earlier
+                .iter()
+                .find(|o| o.continues(r) && o.returns.len() > r.returns.len())
+                .unwrap_or(r)
+                .clone()
+        })
+        .collect();
+    all.extend(
+        earlier
+            .iter()
+            .filter(|o| !results.iter().any(|r| o.continues(r)))
+            .cloned(),
+    );
+    let text = serde_json::to_string_pretty(&all)?;
+    atomic_write(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Earlier results to continue from: the --json file of an interrupted run, if there is one.
+fn earlier_results(args: &EvalArgs) -> anyhow::Result<Vec<EvalSummary>> {
+    let Some(path) = args.json.as_ref().filter(|_| args.resume) else {
+        return Ok(Vec::new());
+    };
+    if !path.exists() {
+        println!(
+            "{} does not exist yet: starting from the first episode",
+            path.display()
+        );
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read earlier results {}", path.display()))?;
+    let earlier: Vec<EvalSummary> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a results file of `eval --json` (move it away or drop --resume)",
+            path.display()
+        )
+    })?;
+    let episodes: usize = earlier.iter().map(|s| s.returns.len()).sum();
+    println!(
+        "resuming {}: {} settings, {episodes} episodes recorded",
+        path.display(),
+        earlier.len()
+    );
+    Ok(earlier)
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     let noise = args.noise.config()?;
     let checkpoint = model_path(&args.model).map(PathBuf::from);
+    let mut decoding = None;
     if let Some(path) = &checkpoint {
         // Fail early, with the checkpoint's own message.
-        LearnedModel::load(path, task.spec())?;
+        if let LearnedModel::Tdm(_) = LearnedModel::load(path, task.spec())? {
+            decoding = Some(args.decoding);
+        }
     }
+    let earlier = earlier_results(args)?;
     let settings: Vec<EvalSetting> = args
         .samples
         .iter()
@@ -87,43 +154,54 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         "{:<18} {:<14} {:>5} {:>5} {:>10} {:>22} {:>9}",
         "env", "model", "K", "N", "episodes", "return (68% CI)", "ms/plan"
     );
-    let results = evaluate(
-        &task,
-        &mut make_model,
-        &settings,
+    let request = EvalRequest {
+        settings: &settings,
         base,
-        args.episodes,
-        args.seed,
-        steps,
-        &mut |s, done| {
-            if done == s.episodes {
-                println!(
-                    "{:<18} {:<14} {:>5} {:>5} {:>10} {:>8.1} [{:>6.1}, {:>6.1}] {:>9.1}",
-                    s.env,
-                    s.model,
-                    s.candidates,
-                    s.horizon_steps,
-                    done,
-                    s.return_ci68.mean,
-                    s.return_ci68.low,
-                    s.return_ci68.high,
-                    s.mean_plan_ms
-                );
+        episodes: args.episodes,
+        seed: args.seed,
+        max_steps: steps,
+        decoding,
+        earlier: &earlier,
+    };
+    let mut finished: Vec<EvalSummary> = Vec::new();
+    let results = evaluate(&task, &mut make_model, &request, &mut |s, done| {
+        if let Some(path) = &args.json {
+            let mut now = finished.clone();
+            if done < s.episodes {
+                now.push(s.clone());
             } else {
-                eprint!(
-                    "\r  K={} N={}: episode {done}/{} return {:.1}   ",
-                    s.candidates,
-                    s.horizon_steps,
-                    s.episodes,
-                    s.returns[done - 1]
-                );
+                finished.push(s.clone());
+                now = finished.clone();
             }
-        },
-    )?;
+            if let Err(e) = write_results(path, &now, &earlier) {
+                eprintln!("\nwarning: {e:#}");
+            }
+        }
+        if done == s.episodes {
+            println!(
+                "{:<18} {:<14} {:>5} {:>5} {:>10} {:>8.1} [{:>6.1}, {:>6.1}] {:>9.1}",
+                s.env,
+                s.model,
+                s.candidates,
+                s.horizon_steps,
+                done,
+                s.return_ci68.mean,
+                s.return_ci68.low,
+                s.return_ci68.high,
+                s.mean_plan_ms
+            );
+        } else {
+            eprint!(
+                "\r  K={} N={}: episode {done}/{} return {:.1}   ",
+                s.candidates,
+                s.horizon_steps,
+                s.episodes,
+                s.returns[done - 1]
+            );
+        }
+    })?;
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&results)?;
-        atomic_write(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_results(path, &results, &earlier)?;
         println!("wrote {}", path.display());
     }
     Ok(())

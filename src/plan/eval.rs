@@ -6,6 +6,7 @@ use super::planner::PlannerConfig;
 use super::stats::{MeanCi, mean_ci68};
 use crate::data::{DataError, Episode};
 use crate::envs::{Env, MujocoEnv, Task};
+use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, ModelError, PlanContext};
 use crate::sim::RolloutWorkers;
 use rand::SeedableRng;
@@ -31,36 +32,95 @@ pub struct EvalSummary {
     pub return_ci68: MeanCi,
     pub mean_plan_ms: f64,
     pub failed_episodes: usize,
+    /// The planner's settings (K and N included), the first episode's seed and the TDM's
+    /// decoding: with the fields above, what a resumed evaluation must match to keep these
+    /// episodes. (Absent in files from before resuming existed; such files are never resumed.)
+    #[serde(default)]
+    pub planner: Option<PlannerConfig>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub decoding: Option<Decoding>,
+    /// Per episode: mean planning time (ms) and whether the episode failed.
+    #[serde(default)]
+    pub episode_plan_ms: Vec<f64>,
+    #[serde(default)]
+    pub episode_failed: Vec<bool>,
 }
 
-/// Runs `episodes` MPC episodes (seeds `seed`, `seed + 1`, ...; the same initial states for
-/// every setting) per setting. `make_model` builds a fresh model per setting.
-#[allow(clippy::too_many_arguments)]
+impl EvalSummary {
+    /// Whether `self` (read back from a results file) ran the same evaluation as `fresh` (no
+    /// episodes yet), so that its finished episodes stand for the first episodes of `fresh`.
+    pub fn continues(&self, fresh: &EvalSummary) -> bool {
+        self.planner.is_some()
+            && self.seed.is_some()
+            && (&self.env, &self.model, self.candidates, self.horizon_steps)
+                == (
+                    &fresh.env,
+                    &fresh.model,
+                    fresh.candidates,
+                    fresh.horizon_steps,
+                )
+            && self.steps_per_episode == fresh.steps_per_episode
+            && (self.planner, self.seed, self.decoding)
+                == (fresh.planner, fresh.seed, fresh.decoding)
+            && self.episode_plan_ms.len() == self.returns.len()
+            && self.episode_failed.len() == self.returns.len()
+    }
+
+    fn push_episode(&mut self, total_reward: f64, plan_ms: f64, failed: bool) {
+        self.returns.push(total_reward);
+        self.episode_plan_ms.push(plan_ms);
+        self.episode_failed.push(failed);
+        self.failed_episodes = self.episode_failed.iter().filter(|&&f| f).count();
+        self.return_ci68 = mean_ci68(&self.returns);
+        self.mean_plan_ms =
+            self.episode_plan_ms.iter().sum::<f64>() / self.episode_plan_ms.len() as f64;
+    }
+}
+
+/// What [`evaluate`] runs.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalRequest<'a> {
+    pub settings: &'a [EvalSetting],
+    /// The planner; K and N come from each setting.
+    pub base: PlannerConfig,
+    pub episodes: usize,
+    /// Episode `e` starts from seed `seed + e` (the same initial states for every setting).
+    pub seed: u64,
+    pub max_steps: usize,
+    /// The TDM's decoding, recorded with the results (`None` for other models).
+    pub decoding: Option<Decoding>,
+    /// Results of an earlier, interrupted run: the episodes of a setting it
+    /// [continues](EvalSummary::continues) are kept rather than run again. Every episode reseeds
+    /// the planner, so (for deterministic models and decodings) the kept episodes are exactly
+    /// the ones a full run would have played.
+    pub earlier: &'a [EvalSummary],
+}
+
+/// Runs `request.episodes` MPC episodes per setting; `make_model` builds a fresh model per
+/// setting. `progress` sees the setting's summary after each episode (and once, with every
+/// episode done, for a setting finished entirely by earlier results) with the count done.
 pub fn evaluate(
     task: &Arc<dyn Task>,
     make_model: &mut dyn FnMut() -> Result<Box<dyn DynamicsModel>, ModelError>,
-    settings: &[EvalSetting],
-    base: PlannerConfig,
-    episodes: usize,
-    seed: u64,
-    max_steps: usize,
+    request: &EvalRequest<'_>,
     progress: &mut dyn FnMut(&EvalSummary, usize),
 ) -> Result<Vec<EvalSummary>, DataError> {
     let mut out = Vec::new();
     let mut env = MujocoEnv::new(Arc::clone(task));
-    let steps = max_steps.min(task.spec().episode_steps);
-    for s in settings {
+    let steps = request.max_steps.min(task.spec().episode_steps);
+    let episodes = request.episodes;
+    for s in request.settings {
         let model = make_model().map_err(|e| DataError::Policy(e.to_string()))?;
-        let name = model.name();
         let config = PlannerConfig {
             candidates: s.candidates,
             horizon_steps: s.horizon_steps,
-            ..base
+            ..request.base
         };
-        let mut agent = MpcAgent::new(config, model, Arc::clone(task));
         let mut summary = EvalSummary {
             env: task.spec().name.clone(),
-            model: name,
+            model: model.name(),
             candidates: s.candidates,
             horizon_steps: s.horizon_steps,
             episodes,
@@ -69,17 +129,28 @@ pub fn evaluate(
             return_ci68: mean_ci68(&[]),
             mean_plan_ms: 0.0,
             failed_episodes: 0,
+            planner: Some(config),
+            seed: Some(request.seed),
+            decoding: request.decoding,
+            episode_plan_ms: Vec::new(),
+            episode_failed: Vec::new(),
         };
-        let mut plan_ms = Vec::new();
-        for e in 0..episodes {
-            let r = run_mpc_episode(&mut env, &mut agent, seed + e as u64, steps)?;
-            if r.failure.is_some() {
-                summary.failed_episodes += 1;
+        if let Some(old) = request.earlier.iter().find(|o| o.continues(&summary)) {
+            for e in 0..old.returns.len().min(episodes) {
+                summary.push_episode(
+                    old.returns[e],
+                    old.episode_plan_ms[e],
+                    old.episode_failed[e],
+                );
             }
-            summary.returns.push(r.total_reward);
-            plan_ms.push(r.mean_plan_ms);
-            summary.return_ci68 = mean_ci68(&summary.returns);
-            summary.mean_plan_ms = plan_ms.iter().sum::<f64>() / plan_ms.len() as f64;
+            if summary.returns.len() == episodes {
+                progress(&summary, episodes);
+            }
+        }
+        let mut agent = MpcAgent::new(config, model, Arc::clone(task));
+        for e in summary.returns.len()..episodes {
+            let r = run_mpc_episode(&mut env, &mut agent, request.seed + e as u64, steps)?;
+            summary.push_episode(r.total_reward, r.mean_plan_ms, r.failure.is_some());
             progress(&summary, e + 1);
         }
         out.push(summary);

@@ -10,14 +10,14 @@ mod policies;
 mod ranking;
 mod stats;
 
-pub use eval::{EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
+pub use eval::{EvalRequest, EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
 pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig};
 pub use policies::{BranchingPolicy, NoisePolicy, UniformPolicy, ZeroPolicy};
 pub use ranking::{
-    PlanRanking, ProbeState, RankingSummary, StateRanking, probe_states, rank_correlation, rank_plan,
-    ranking_quality,
+    PlanRanking, ProbeState, RankingSummary, StateRanking, probe_states, rank_correlation,
+    rank_plan, ranking_quality,
 };
 pub use stats::{MeanCi, mean_ci68};

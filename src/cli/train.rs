@@ -51,6 +51,10 @@ pub struct TrainArgs {
     /// Weight of action tokens in the loss (above 0 the model also learns a BC policy).
     #[arg(long, default_value_t = 0.0)]
     bc_weight: f32,
+    /// Soft targets: each learned token's target spread as a Gaussian of this many bins over
+    /// its neighbours (0: the one-bin target). The held-out loss stays the one-bin loss.
+    #[arg(long, default_value_t = 0.0)]
+    smoothing_bins: f32,
     /// Tokenizer of a new TDM: bins per range (Gato: 1024).
     #[arg(long, default_value_t = 1024)]
     bins: u32,
@@ -90,6 +94,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.batch == Some(0) || args.steps == 0 {
         bail!("--batch and --steps must be positive");
     }
+    if !(args.smoothing_bins.is_finite() && args.smoothing_bins >= 0.0) {
+        bail!(
+            "--smoothing-bins {}: must be a number >= 0",
+            args.smoothing_bins
+        );
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -128,6 +138,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         held_out: args.held_out,
         loss: LossWeights {
             actions: args.bc_weight,
+            smoothing_bins: args.smoothing_bins,
             ..LossWeights::default()
         },
         seed: args.seed,
@@ -211,6 +222,7 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
     };
     let default_tokenizer = TokenizerConfig::default();
     if args.bc_weight > 0.0
+        || args.smoothing_bins != 0.0
         || args.context.is_some()
         || (args.bins, args.mu, args.mu_law_m)
             != (
@@ -219,7 +231,10 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
                 default_tokenizer.m,
             )
     {
-        bail!("--bc-weight, --context, --bins, --mu and --mu-law-m apply to the TDM only");
+        bail!(
+            "--bc-weight, --smoothing-bins, --context, --bins, --mu and --mu-law-m apply to the \
+             TDM only"
+        );
     }
     let opts = MlpTrainOptions {
         preset: args.preset.clone().unwrap_or_else(|| "base".into()),

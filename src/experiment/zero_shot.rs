@@ -222,6 +222,7 @@ impl ZeroShotConfig {
                 observations: 1.0,
                 rewards: 1.0,
                 actions: 1.0,
+                smoothing_bins: 0.0,
             },
             seed: self.seed,
             eval_every: 0,

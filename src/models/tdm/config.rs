@@ -86,6 +86,16 @@ pub struct LossWeights {
     pub rewards: f32,
     /// Above 0, the model also learns actions (the BC policy view).
     pub actions: f32,
+    /// Above 0, each learned token's target is not its one bin but a Gaussian of this standard
+    /// deviation (in bins) around it, cut at 3 sigma and renormalised (the "HL-Gauss"
+    /// histogram loss): a prediction one bin off is then nearly right instead of entirely
+    /// wrong, which tells the model that bins are ordered. 0: the plain one-bin target.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub smoothing_bins: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 impl Default for LossWeights {
@@ -94,6 +104,7 @@ impl Default for LossWeights {
             observations: 1.0,
             rewards: 1.0,
             actions: 0.0,
+            smoothing_bins: 0.0,
         }
     }
 }

@@ -152,6 +152,9 @@ pub struct TargetGroup {
     pub count: usize,
     pub range: std::ops::Range<usize>,
     pub weight: f32,
+    /// `[count, bins]`: soft target distributions (label smoothing over neighbouring bins);
+    /// `None`: the one-bin `targets`.
+    pub soft: Option<Tensor>,
 }
 
 /// The transformer (training view).
@@ -284,7 +287,10 @@ impl Tdm {
                 logits = logits.broadcast_add(&bias.narrow(0, g.range.start, g.range.len())?)?;
             }
             let logp = ops::log_softmax(&logits, D::Minus1)?;
-            let picked = logp.gather(&g.targets.unsqueeze(1)?, 1)?.sum_all()?;
+            let picked = match &g.soft {
+                Some(soft) => (logp * soft)?.sum_all()?,
+                None => logp.gather(&g.targets.unsqueeze(1)?, 1)?.sum_all()?,
+            };
             let term = (picked * (-(g.weight as f64)))?;
             weight_sum += g.weight as f64 * g.count as f64;
             total = Some(match total {

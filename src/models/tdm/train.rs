@@ -136,10 +136,31 @@ fn draw_windows(
         .collect()
 }
 
-/// Inputs `[B, T]`, positions `[B, T]`, and the learned positions grouped by target kind.
+/// `[targets.len(), bins]`: for each target bin a Gaussian of `sigma` bins around it, cut at
+/// 3 sigma (and at the range's ends) and renormalised.
+fn soft_targets(targets: &[u32], bins: usize, sigma: f32) -> Vec<f32> {
+    let reach = (3.0 * sigma).ceil() as usize;
+    let mut out = vec![0f32; targets.len() * bins];
+    for (row, &t) in out.chunks_exact_mut(bins).zip(targets) {
+        let t = (t as usize).min(bins - 1);
+        let (lo, hi) = (t.saturating_sub(reach), (t + reach + 1).min(bins));
+        let mut sum = 0f32;
+        for (j, slot) in row.iter_mut().enumerate().take(hi).skip(lo) {
+            let z = (j as f32 - t as f32) / sigma;
+            *slot = (-0.5 * z * z).exp();
+            sum += *slot;
+        }
+        row[lo..hi].iter_mut().for_each(|x| *x /= sum);
+    }
+    out
+}
+
+/// Inputs `[B, T]`, positions `[B, T]`, and the learned positions grouped by target kind (with
+/// soft targets where `smoothing` is above 0).
 fn batch_tensors(
     tok: &Tokenizer,
     windows: &[Window],
+    smoothing: f32,
 ) -> Result<(Tensor, Tensor, Vec<TargetGroup>), candle_core::Error> {
     let (b, t) = (windows.len(), windows[0].tokens.len());
     let cat = |f: &dyn Fn(&Window) -> &Vec<u32>| {
@@ -168,12 +189,22 @@ fn batch_tensors(
             }
         }
         let count = idx.len();
+        let soft = if smoothing > 0.0 && count > 0 {
+            Some(Tensor::from_vec(
+                soft_targets(&tgt, bins, smoothing),
+                (count, bins),
+                dev,
+            )?)
+        } else {
+            None
+        };
         groups.push(TargetGroup {
             indices: Tensor::from_vec(idx, count, dev)?,
             targets: Tensor::from_vec(tgt, count, dev)?,
             count,
             range: offset..offset + bins,
             weight,
+            soft,
         });
     }
     Ok((
@@ -202,7 +233,8 @@ fn held_out_loss(
         &opts.loss,
         &mut rng,
     );
-    let (x, p, groups) = batch_tensors(tok, &windows)?;
+    // The held-out loss is always the one-bin negative log-likelihood, comparable across runs.
+    let (x, p, groups) = batch_tensors(tok, &windows, 0.0)?;
     Ok(Some(model.range_loss(&x, &p, &groups)?.to_scalar::<f32>()?))
 }
 
@@ -328,7 +360,7 @@ pub fn train(
             &opts.loss,
             &mut rng,
         );
-        let (x, p, groups) = batch_tensors(&tok, &windows)?;
+        let (x, p, groups) = batch_tensors(&tok, &windows, opts.loss.smoothing_bins)?;
         let loss = model.range_loss(&x, &p, &groups)?;
         let grads = loss.backward()?;
         let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
@@ -400,7 +432,7 @@ pub fn dynamics_loss(
         &mut rng,
     );
     for chunk in all.chunks(16) {
-        let (x, p, groups) = batch_tensors(&tok, chunk)?;
+        let (x, p, groups) = batch_tensors(&tok, chunk, 0.0)?;
         let loss = loaded
             .model
             .range_loss(&x, &p, &groups)?
@@ -409,4 +441,29 @@ pub fn dynamics_loss(
         count += chunk.len();
     }
     Ok((sum / count as f64) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::soft_targets;
+
+    #[test]
+    fn soft_targets_are_gaussians_around_the_target_cut_at_the_range() {
+        let bins = 32;
+        let rows = soft_targets(&[10, 0, 31], bins, 1.0);
+        for row in rows.chunks(bins) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        let mid = &rows[..bins];
+        // Peak at the target, symmetric, e^(-1/2) of the peak one bin away, nothing past 3 sigma.
+        assert!(mid[10] > mid[9] && (mid[9] - mid[11]).abs() < 1e-7);
+        assert!((mid[9] / mid[10] - (-0.5f32).exp()).abs() < 1e-6);
+        assert_eq!((mid[6], mid[14]), (0.0, 0.0));
+        assert!(mid[7] > 0.0 && mid[13] > 0.0);
+        // At the range's start the Gaussian is cut, not wrapped: the mass stays on 0..=3.
+        let first = &rows[bins..2 * bins];
+        assert!(first[4..].iter().all(|&x| x == 0.0) && first[0] > first[1]);
+        let last = &rows[2 * bins..];
+        assert!(last[..28].iter().all(|&x| x == 0.0) && last[31] > last[30]);
+    }
 }

@@ -29,9 +29,17 @@ pub struct RankingArgs {
     horizon: usize,
     #[command(flatten)]
     noise: NoiseArgs,
-    /// Episodes of the ground-truth MPC agent (K 32, N 20) whose states are probed.
+    /// Episodes of the ground-truth MPC agent whose states are probed.
     #[arg(long, default_value_t = 2)]
     episodes: usize,
+    /// K of that agent. The default K 32, N 20 agent swings the cartpole up but rarely holds
+    /// it; K 128, N 50 balances, so its states include the balance a good planner spends most
+    /// of an episode in.
+    #[arg(long, default_value_t = 32)]
+    probe_samples: usize,
+    /// N of that agent.
+    #[arg(long, default_value_t = 20)]
+    probe_horizon: usize,
     /// Steps of each of those episodes.
     #[arg(long, default_value_t = 1000)]
     steps: usize,
@@ -60,9 +68,12 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         proposal_mix: 0.0,
         rollouts: args.noise.rollouts()?,
     };
+    if args.probe_samples == 0 || args.probe_horizon == 0 {
+        bail!("--probe-samples and --probe-horizon must be positive");
+    }
     let probe_agent = PlannerConfig {
-        candidates: 32,
-        horizon_steps: 20,
+        candidates: args.probe_samples,
+        horizon_steps: args.probe_horizon,
         keep_best: true,
         rollouts: 1,
         ..config
@@ -92,9 +103,11 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         args.seed,
     )?;
     println!(
-        "{} states along {} ground-truth MPC episodes; K {}, N {}",
+        "{} states along {} ground-truth MPC episodes (K {}, N {}); K {}, N {}",
         probes.len(),
         args.episodes,
+        args.probe_samples,
+        args.probe_horizon,
         args.samples,
         args.horizon
     );

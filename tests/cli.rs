@@ -282,10 +282,14 @@ fn collect_train_eval_and_prediction_error_from_the_command_line() {
         "20",
         "--every",
         "10",
+        "--probe-samples",
+        "8",
+        "--probe-horizon",
+        "5",
     ]);
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("2 states along 1 ground-truth MPC episodes"),
+        stdout.contains("2 states along 1 ground-truth MPC episodes (K 8, N 5)"),
         "{stdout}"
     );
     let gt_line = stdout

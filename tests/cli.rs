@@ -357,7 +357,7 @@ fn eval_resumes_from_its_results_file_without_losing_episodes() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let json = |name: &str| dir.join(name).to_string_lossy().to_string();
-    let eval = |episodes: &str, file: &str, resume: bool| {
+    let eval_horizons = |horizons: &str, episodes: &str, file: &str, resume: bool| {
         let mut args = vec![
             "eval",
             "--env",
@@ -365,7 +365,7 @@ fn eval_resumes_from_its_results_file_without_losing_episodes() {
             "--samples",
             "4",
             "--horizon",
-            "3,5",
+            horizons,
             "--max-steps",
             "15",
             "--episodes",
@@ -378,6 +378,8 @@ fn eval_resumes_from_its_results_file_without_losing_episodes() {
         }
         workbench(&args)
     };
+    let eval =
+        |episodes: &str, file: &str, resume: bool| eval_horizons("3,5", episodes, file, resume);
     let returns = |file: &str| -> Vec<Vec<f64>> {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
@@ -417,22 +419,7 @@ fn eval_resumes_from_its_results_file_without_losing_episodes() {
     assert!(stdout.lines().any(|l| l.contains(" 2 ")), "{stdout}");
     assert_eq!(returns(&part), returns(&whole));
     // Another setting is not a continuation: its episodes are run, the file's others kept.
-    let (ok, _, stderr) = workbench(&[
-        "eval",
-        "--env",
-        "cartpole-swingup",
-        "--samples",
-        "4",
-        "--horizon",
-        "7",
-        "--max-steps",
-        "15",
-        "--episodes",
-        "1",
-        "--json",
-        &part,
-        "--resume",
-    ]);
+    let (ok, _, stderr) = eval_horizons("7", "1", &part, true);
     assert!(ok, "{stderr}");
     assert_eq!(
         returns(&part).iter().map(Vec::len).collect::<Vec<_>>(),

@@ -240,8 +240,9 @@ fn ground_truth_ranks_candidates_perfectly_and_a_frozen_world_does_not() {
     let steps: Vec<usize> = gt.per_state.iter().map(|s| s.step).collect();
     assert_eq!(steps, vec![0, 10, 20, 30, 40, 50]);
     for s in &gt.per_state {
-        assert_eq!(s.picked_return, s.best_return, "{s:?}");
-        assert!(s.best_return >= s.mean_return, "{s:?}");
+        let r = &s.ranking;
+        assert_eq!(r.picked_return, r.best_return, "{s:?}");
+        assert!(r.best_return >= r.mean_return, "{s:?}");
     }
     let blind = ranking_quality(&task, &mut FrozenWorld, &probes, config).unwrap();
     // Only the control cost in R(o', a) still tells its candidates apart.

@@ -166,12 +166,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut finished: Vec<EvalSummary> = Vec::new();
     let results = evaluate(&task, &mut make_model, &request, &mut |s, done| {
         if let Some(path) = &args.json {
+            // The finished settings, and this one while it is under way.
+            if done == s.episodes {
+                finished.push(s.clone());
+            }
             let mut now = finished.clone();
             if done < s.episodes {
                 now.push(s.clone());
-            } else {
-                finished.push(s.clone());
-                now = finished.clone();
             }
             if let Err(e) = write_results(path, &now, &earlier) {
                 eprintln!("\nwarning: {e:#}");

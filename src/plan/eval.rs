@@ -49,8 +49,9 @@ pub struct EvalSummary {
 }
 
 impl EvalSummary {
-    /// Whether `self` (read back from a results file) ran the same evaluation as `fresh` (no
-    /// episodes yet), so that its finished episodes stand for the first episodes of `fresh`.
+    /// Whether `self` (read back from a results file) ran the same evaluation as `fresh`
+    /// (whatever episodes either holds), so that its finished episodes stand for the first
+    /// episodes of `fresh`.
     pub fn continues(&self, fresh: &EvalSummary) -> bool {
         self.planner.is_some()
             && self.seed.is_some()

@@ -101,13 +101,8 @@ pub struct RankingSummary {
 pub struct StateRanking {
     /// Steps of history before the state (its time in the episode).
     pub step: usize,
-    pub spearman: f64,
-    pub regret: Option<f64>,
-    pub optimism: f64,
-    /// Real returns: the best candidate's, the pick's, and the mean over the candidates.
-    pub best_return: f64,
-    pub picked_return: f64,
-    pub mean_return: f64,
+    #[serde(flatten)]
+    pub ranking: PlanRanking,
 }
 
 /// Plans from every probe state with `model` (fresh candidates per state, seeded by `config.seed`
@@ -150,12 +145,7 @@ pub fn ranking_quality(
         let r = rank_plan(&plan.scores, &returns, plan.best);
         per_state.push(StateRanking {
             step: probe.history.len(),
-            spearman: r.spearman,
-            regret: r.regret,
-            optimism: r.optimism,
-            best_return: returns.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            picked_return: returns.get(plan.best).copied().unwrap_or(f64::NAN),
-            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
+            ranking: r,
         });
         spearman.push(r.spearman);
         regret.extend(r.regret);
@@ -179,7 +169,7 @@ pub fn ranking_quality(
 }
 
 /// How one plan's scores rank its candidates against their real returns.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanRanking {
     /// Spearman rank correlation of scores and real returns.
     pub spearman: f64,
@@ -188,6 +178,10 @@ pub struct PlanRanking {
     pub regret: Option<f64>,
     /// The pick's score minus its real return.
     pub optimism: f64,
+    /// Real returns: the best candidate's, the pick's, and the mean over the candidates.
+    pub best_return: f64,
+    pub picked_return: f64,
+    pub mean_return: f64,
 }
 
 /// Scores and real returns of the same candidates; `best` is the candidate the plan picked.
@@ -202,6 +196,9 @@ pub fn rank_plan(scores: &[f64], real_returns: &[f64], best: usize) -> PlanRanki
         spearman: rank_correlation(scores, real_returns),
         regret: (top - mean > 1e-6 * top.abs().max(1.0)).then(|| (top - picked) / (top - mean)),
         optimism: scores.get(best).copied().unwrap_or(f64::NAN) - picked,
+        best_return: top,
+        picked_return: picked,
+        mean_return: mean,
     }
 }
 

@@ -318,6 +318,43 @@ fn collect_train_eval_and_prediction_error_from_the_command_line() {
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("tdm (m.safetensors)"), "{stdout}");
+    // Data from the learned model's own agent, with branches; the dataset names the model.
+    let own = dir.join("own").to_string_lossy().to_string();
+    let collect_own = |policy: &str| {
+        workbench(&[
+            "collect",
+            "--env",
+            "cartpole-swingup",
+            "--policy",
+            policy,
+            "--model",
+            &model,
+            "--samples",
+            "4",
+            "--horizon",
+            "2",
+            "--episodes",
+            "1",
+            "--max-steps",
+            "5",
+            "--out",
+            &own,
+        ])
+    };
+    let (ok, stdout, stderr) = collect_own("mpc-branching");
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("collected 1 episodes (5 steps)"),
+        "{stdout}"
+    );
+    let meta = std::fs::read_to_string(dir.join("own").join("meta.json")).unwrap_or_default();
+    assert!(
+        meta.contains("tdm (m.safetensors)") && meta.contains("\"decoding\": \"windowed\""),
+        "{meta}"
+    );
+    // A policy that does not plan has no use for a model: refused, nothing written.
+    let (ok, _, stderr) = collect_own("brownian");
+    assert!(!ok && stderr.contains("--policy mpc"), "{stderr}");
     // A checkpoint for the wrong scene is refused with the reason.
     let (ok, _, stderr) = workbench(&[
         "eval",

@@ -2,7 +2,8 @@
 use super::progress::bar;
 use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect, merge};
 use crate::envs::{make_env, make_task};
-use crate::models::GroundTruth;
+use crate::models::tdm::Decoding;
+use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
 use crate::plan::{
     BranchingPolicy, MpcAgent, NoiseConfig, NoiseKind, NoisePolicy, Objective, PlannerConfig,
     UniformPolicy, ZeroPolicy, mean_ci68,
@@ -19,6 +20,11 @@ pub enum CollectPolicy {
     /// of the planner's candidates, fresh noise of --horizon steps played to its end: the
     /// sequences a planner asks a model about, from the states the agent visits.
     GtMpcBranching,
+    /// MPC with the --model given (ground truth or a checkpoint): data from the states a
+    /// learned model's own agent visits, to train that model further where it plans.
+    Mpc,
+    /// `mpc` interrupted by branches, as gt-mpc-branching is.
+    MpcBranching,
     /// Actions from one Brownian random walk per episode (random data).
     Brownian,
     /// Independent uniform random actions.
@@ -33,6 +39,12 @@ pub struct CollectArgs {
     env: String,
     #[arg(long, value_enum)]
     policy: CollectPolicy,
+    /// The model the `mpc` policies plan with: gt, or a checkpoint (TDM or MLP baseline).
+    #[arg(long, default_value = "gt")]
+    model: String,
+    /// How a TDM --model decodes its predictions (see `eval --decoding`).
+    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    decoding: Decoding,
     /// Planner samples K (gt-mpc).
     #[arg(long, default_value_t = 128)]
     samples: usize,
@@ -161,8 +173,23 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
             args.branch_probability
         );
     }
+    let checkpoint = model_path(&args.model);
+    let is_mpc = matches!(
+        args.policy,
+        CollectPolicy::Mpc | CollectPolicy::MpcBranching
+    );
+    if checkpoint.is_some() && !is_mpc {
+        bail!(
+            "--model {} needs --policy mpc or mpc-branching (the other policies do not plan with a model)",
+            args.model
+        );
+    }
+    let mut learned_tdm = false;
     let mut policy: Box<dyn Policy> = match args.policy {
-        CollectPolicy::GtMpc | CollectPolicy::GtMpcBranching => {
+        CollectPolicy::GtMpc
+        | CollectPolicy::GtMpcBranching
+        | CollectPolicy::Mpc
+        | CollectPolicy::MpcBranching => {
             let config = PlannerConfig {
                 candidates: args.samples,
                 horizon_steps: args.horizon,
@@ -173,12 +200,19 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
                 proposal_mix: args.noise.proposal_mix()?,
                 rollouts: args.noise.rollouts()?,
             };
-            let agent = Box::new(MpcAgent::new(
-                config,
-                Box::new(GroundTruth::new(task.clone(), 0)),
-                task.clone(),
-            ));
-            if args.policy == CollectPolicy::GtMpcBranching {
+            let model: Box<dyn DynamicsModel> = match checkpoint {
+                None => Box::new(GroundTruth::new(task.clone(), 0)),
+                Some(path) => {
+                    let learned = LearnedModel::load(path, &spec)?;
+                    learned_tdm = matches!(learned, LearnedModel::Tdm(_));
+                    learned.into_dyn_decoding(args.decoding)
+                }
+            };
+            let agent = Box::new(MpcAgent::new(config, model, task.clone()));
+            if matches!(
+                args.policy,
+                CollectPolicy::GtMpcBranching | CollectPolicy::MpcBranching
+            ) {
                 Box::new(BranchingPolicy::new(
                     agent,
                     noise,
@@ -195,6 +229,9 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     };
     let mut description = policy.describe();
     description["max_steps"] = steps.into();
+    if learned_tdm {
+        description["decoding"] = args.decoding.name().into();
+    }
     let mut dataset = Dataset::create_or_resume(
         &args.out,
         EnvInfo::from_spec(&spec),

@@ -301,6 +301,35 @@ fn collect_train_eval_and_prediction_error_from_the_command_line() {
         stdout.contains("(windowed)") && stdout.contains("(greedy)"),
         "{stdout}"
     );
+    // The same at the states the TDM's own agent visits.
+    let (ok, stdout, stderr) = workbench(&[
+        "ranking",
+        "--env",
+        "cartpole-swingup",
+        "--model",
+        &ckpt,
+        "--samples",
+        "4",
+        "--horizon",
+        "3",
+        "--episodes",
+        "1",
+        "--steps",
+        "20",
+        "--every",
+        "10",
+        "--probe-model",
+        &ckpt,
+        "--probe-samples",
+        "4",
+        "--probe-horizon",
+        "2",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 states along 1 tdm (m.safetensors) MPC episodes (K 4, N 2)"),
+        "{stdout}"
+    );
     let (ok, stdout, stderr) = workbench(&[
         "eval",
         "--env",

@@ -4,8 +4,8 @@ use tdm_workbench::data::{Episode, run_episode};
 use tdm_workbench::envs::{Env, MujocoEnv, make_task};
 use tdm_workbench::models::{DynamicsModel, GroundTruth, Imagined, ModelError, PlanContext};
 use tdm_workbench::plan::{
-    BranchingPolicy, MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, ZeroPolicy,
-    prediction_error_by_horizon, probe_states, ranking_quality, run_mpc_episode,
+    BranchingPolicy, MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, ProbeAgent,
+    ZeroPolicy, prediction_error_by_horizon, probe_states, ranking_quality, run_mpc_episode,
 };
 use tdm_workbench::sim::RolloutWorkers;
 
@@ -225,7 +225,18 @@ fn ground_truth_ranks_candidates_perfectly_and_a_frozen_world_does_not() {
         keep_best: false,
         ..PlannerConfig::default()
     };
-    let probes = probe_states(&task, config, 1, 60, 10, 0).unwrap();
+    let probes = probe_states(
+        &task,
+        ProbeAgent {
+            config,
+            model: None,
+        },
+        1,
+        60,
+        10,
+        0,
+    )
+    .unwrap();
     assert_eq!(probes.len(), 6);
     assert_eq!(probes[2].history.len(), 20);
     let mut truth = GroundTruth::new(task.clone(), 1);

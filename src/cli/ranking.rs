@@ -1,11 +1,11 @@
 //! `tdm-workbench ranking`: how well each model ranks the planner's K candidates against their
-//! real returns, at states a ground-truth MPC agent visits.
+//! real returns, at states an MPC agent visits (ground truth's, or a learned model's own).
 use super::collect::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::tdm::Decoding;
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
-use crate::plan::{PlannerConfig, RankingSummary, probe_states, ranking_quality};
+use crate::plan::{PlannerConfig, ProbeAgent, RankingSummary, probe_states, ranking_quality};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -29,7 +29,14 @@ pub struct RankingArgs {
     horizon: usize,
     #[command(flatten)]
     noise: NoiseArgs,
-    /// Episodes of the ground-truth MPC agent whose states are probed.
+    /// The model of the MPC agent whose states are probed: gt, or a checkpoint, to probe the
+    /// states that model's own agent visits (closed loop) rather than ground truth's.
+    #[arg(long, default_value = "gt")]
+    probe_model: String,
+    /// How a TDM --probe-model decodes (see `eval --decoding`).
+    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    probe_decoding: Decoding,
+    /// Episodes of the MPC agent whose states are probed.
     #[arg(long, default_value_t = 2)]
     episodes: usize,
     /// K of that agent. The default K 32, N 20 agent swings the cartpole up but rarely holds
@@ -71,12 +78,24 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
     if args.probe_samples == 0 || args.probe_horizon == 0 {
         bail!("--probe-samples and --probe-horizon must be positive");
     }
-    let probe_agent = PlannerConfig {
-        candidates: args.probe_samples,
-        horizon_steps: args.probe_horizon,
-        keep_best: true,
-        rollouts: 1,
-        ..config
+    let probe_agent = ProbeAgent {
+        config: PlannerConfig {
+            candidates: args.probe_samples,
+            horizon_steps: args.probe_horizon,
+            keep_best: true,
+            rollouts: 1,
+            ..config
+        },
+        model: match model_path(&args.probe_model) {
+            None => None,
+            Some(path) => {
+                Some(LearnedModel::load(path, task.spec())?.into_dyn_decoding(args.probe_decoding))
+            }
+        },
+    };
+    let probe_label = match &probe_agent.model {
+        None => "ground-truth".to_string(),
+        Some(m) => m.name(),
     };
     // Every checkpoint is opened before the probe states are made: a bad one fails at once.
     let mut models: Vec<(String, Option<PathBuf>, Vec<Decoding>)> = Vec::new();
@@ -103,9 +122,10 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         args.seed,
     )?;
     println!(
-        "{} states along {} ground-truth MPC episodes (K {}, N {}); K {}, N {}",
+        "{} states along {} {} MPC episodes (K {}, N {}); K {}, N {}",
         probes.len(),
         args.episodes,
+        probe_label,
         args.probe_samples,
         args.probe_horizon,
         args.samples,

@@ -17,7 +17,7 @@ pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig};
 pub use policies::{BranchingPolicy, NoisePolicy, UniformPolicy, ZeroPolicy};
 pub use ranking::{
-    PlanRanking, ProbeState, RankingSummary, StateRanking, probe_states, rank_correlation,
-    rank_plan, ranking_quality,
+    PlanRanking, ProbeAgent, ProbeState, RankingSummary, StateRanking, probe_states,
+    rank_correlation, rank_plan, ranking_quality,
 };
 pub use stats::{MeanCi, mean_ci68};

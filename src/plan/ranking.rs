@@ -19,22 +19,24 @@ pub struct ProbeState {
     pub state: SimState,
 }
 
-/// States along `episodes` MPC episodes with the ground-truth model (planner `config`; initial
+/// States along `episodes` episodes of the MPC `agent` (ground truth unless it names a model; initial
 /// states `seed`, `seed + 1`, ...), one every `every` steps from step 0: the hanging start, the
 /// swing and, once the agent gets there, the balance, in the proportions a planner meets them.
 /// A diverged episode ends there; the states before it are kept.
 pub fn probe_states(
     task: &Arc<dyn Task>,
-    config: PlannerConfig,
+    agent: ProbeAgent,
     episodes: usize,
     steps: usize,
     every: usize,
     seed: u64,
 ) -> Result<Vec<ProbeState>, DataError> {
     let mut env = MujocoEnv::new(Arc::clone(task));
-    let truth = Box::new(GroundTruth::new(Arc::clone(task), 1));
+    let model = agent
+        .model
+        .unwrap_or_else(|| Box::new(GroundTruth::new(Arc::clone(task), 1)));
     let mut recorder = Recorder {
-        agent: MpcAgent::new(config, truth, Arc::clone(task)),
+        agent: MpcAgent::new(agent.config, model, Arc::clone(task)),
         every: every.max(1),
         states: Vec::new(),
     };
@@ -42,6 +44,13 @@ pub fn probe_states(
         run_episode(&mut env, &mut recorder, seed + e as u64, steps)?;
     }
     Ok(recorder.states)
+}
+
+/// The MPC agent whose episodes give the probe states: its planner, and its model (ground
+/// truth where `None`; a learned model gives the states that model's own agent visits).
+pub struct ProbeAgent {
+    pub config: PlannerConfig,
+    pub model: Option<Box<dyn DynamicsModel>>,
 }
 
 /// The agent, noting the situation before every `every`-th action.

@@ -24,6 +24,7 @@ pub mod files;
 pub mod models;
 pub mod plan;
 pub mod render;
+pub mod session;
 pub mod sim;
 pub mod tokenize;
 pub mod ui;

@@ -4,7 +4,6 @@ pub mod app;
 pub mod designer;
 pub mod dialogs;
 pub mod planner_panel;
-pub mod planner_worker;
 pub mod plots;
 pub mod presets;
 pub mod scene;

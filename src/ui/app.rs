@@ -5,9 +5,9 @@ use super::designer::{DesignerAction, DesignerState, designer_ui};
 use super::dialogs::{DialogPurpose, Dialogs};
 use super::planner_panel::{BundledModel, PlannerAction, bundled_models, planner_ui};
 use super::plots::{PlotKind, plot_csv, plots_ui};
-use super::presets::{Preset, SimSettings, list_presets, presets_dir};
-use super::scene::{PolicyKind, SceneRunner, SceneSource};
-use super::trails::{PlanView, add_ghosts, add_plan_trails, nearest_trail};
+use crate::session::presets::{Preset, SimSettings, list_presets, presets_dir};
+use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};
+use crate::session::trails::{PlanView, add_ghosts, add_plan_trails, nearest_trail};
 use super::viewport::{ViewportState, install_renderer, viewport_ui};
 use crate::data::{Dataset, EnvInfo};
 use crate::envs::TASK_NAMES;
@@ -342,7 +342,7 @@ impl WorkbenchApp {
             return None;
         };
         Some(Preset {
-            version: super::presets::PRESET_VERSION,
+            version: crate::session::presets::PRESET_VERSION,
             name,
             scene: scene.clone(),
             camera: Some(self.viewport.camera),

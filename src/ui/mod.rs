@@ -5,10 +5,7 @@ pub mod designer;
 pub mod dialogs;
 pub mod planner_panel;
 pub mod plots;
-pub mod presets;
-pub mod scene;
-pub mod trails;
 pub mod viewport;
 
 pub use app::{AppOptions, Command, Toast, WorkbenchApp, run_native};
-pub use scene::{PolicyKind, SceneRunner, SceneSource};
+pub use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};

@@ -1,8 +1,8 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
 //! live (K, N, noise, objective, decoding, context window, proposal mix, seed), Plan and Apply switches (as in
 //! MuJoCo MPC), single agent steps, and how the plan is drawn.
-use super::scene::{PolicyKind, SceneRunner};
-use super::trails::{PlanView, TrailMode};
+use crate::session::scene::{PolicyKind, SceneRunner};
+use crate::session::trails::{PlanView, TrailMode};
 use crate::models::checkpoint_family;
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, TrailPoint};

@@ -2,7 +2,7 @@
 //! (realised and what the chosen plan predicted), prediction error against horizon (this plan's
 //! candidates: median and quartiles; mean over the episode), planner timing, and actions (the
 //! history and the plan ahead). Each exports its data as CSV.
-use super::scene::SceneRunner;
+use crate::session::scene::SceneRunner;
 use crate::plan::quartiles_by_step;
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Polygon, VLine};
 

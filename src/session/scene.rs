@@ -1,7 +1,7 @@
 //! The scene being simulated: an environment, its playback (play/pause, speed, single steps,
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
-use crate::session::planner_worker::{
+use super::planner_worker::{
     ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
     ground_truth_info, load_checkpoint_async,
 };

@@ -1,7 +1,7 @@
 //! A plan in the viewport: every candidate's imagined trail coloured by score, the chosen one
 //! highlighted, the ground-truth replay of the same actions dashed, and translucent "ghost"
 //! bodies of the best few candidates at a chosen step of the horizon.
-use crate::session::planner_worker::PlanOutcome;
+use super::planner_worker::PlanOutcome;
 use crate::render::{DrawList, SceneStyle};
 use crate::sim::{SceneGeometry, Sim};
 

@@ -14,6 +14,11 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot save the view to {path}: {source}")]
+    View {
+        path: PathBuf,
+        source: ReadbackError,
+    },
     #[error("cannot save the view to {path}: {problem}")]
     Png { path: PathBuf, problem: String },
     #[error("the episode has no steps yet: nothing to export")]
@@ -21,6 +26,21 @@ pub enum ExportError {
     #[error("cannot export the episode: {0}")]
     Dataset(#[from] DataError),
 }
+
+/// Why the window could not read the 3D view back from the GPU.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadbackError {
+    #[error("no GPU renderer to read the view from")]
+    NoRenderer,
+    #[error("the 3D view has not been drawn yet")]
+    NotDrawn,
+    /// The renderer's read-back failed (its message).
+    #[error("{0}")]
+    Gpu(String),
+}
+
+/// A frame read back from the GPU: width, height and tightly packed RGBA8 rows.
+pub type Pixels = (u32, u32, Vec<u8>);
 
 /// Writes `text` to `path`; `what` names it in messages ("walker tree", "reward CSV").
 pub fn save_text(path: &Path, text: &str, what: &str) -> Result<(), ExportError> {
@@ -31,16 +51,16 @@ pub fn save_text(path: &Path, text: &str, what: &str) -> Result<(), ExportError>
     })
 }
 
-/// Encodes tightly packed RGBA8 pixels (`Err`: why none could be read) as a PNG at `path`.
-pub fn save_png(
-    path: &Path,
-    pixels: Result<(u32, u32, Vec<u8>), String>,
-) -> Result<(), ExportError> {
+/// Encodes read-back pixels (`Err`: why none could be read) as a PNG at `path`.
+pub fn save_png(path: &Path, pixels: Result<Pixels, ReadbackError>) -> Result<(), ExportError> {
+    let (w, h, rgba) = pixels.map_err(|source| ExportError::View {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let png = |problem: String| ExportError::Png {
         path: path.to_path_buf(),
         problem,
     };
-    let (w, h, rgba) = pixels.map_err(png)?;
     let bytes = crate::render::image::encode_png(w, h, &rgba).map_err(png)?;
     crate::files::atomic_write(path, &bytes).map_err(|e| png(e.to_string()))
 }

@@ -5,7 +5,7 @@
 //! commands and calls [`Workbench::handle_commands`]; tests do the same without drawing.
 use super::command::{Command, CommandReceiver, CommandSender, command_channel};
 use super::designer::DesignerState;
-use super::export::{ExportError, save_episode, save_png, save_text};
+use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, save_text};
 use super::presets::{PRESET_VERSION, Preset, PresetError, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
 use super::series::plot_csv;
@@ -325,7 +325,7 @@ impl Workbench {
     }
 
     /// Saves pixels the window read back from the 3D view as a PNG (`Err`: why it could not).
-    pub fn save_view(&mut self, path: &Path, pixels: Result<(u32, u32, Vec<u8>), String>) {
+    pub fn save_view(&mut self, path: &Path, pixels: Result<Pixels, ReadbackError>) {
         match save_png(path, pixels) {
             Ok(()) => self.info(format!("view saved to {}", path.display())),
             Err(e) => self.refused(e.into()),

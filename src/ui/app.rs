@@ -8,6 +8,7 @@ use super::plots::plots_ui;
 use super::viewport::{ViewportState, install_renderer, viewport_ui};
 use crate::render::DrawList;
 use crate::session::designer::DesignerState;
+use crate::session::export::{Pixels, ReadbackError};
 use crate::session::trails::nearest_trail;
 use crate::session::{
     AppOptions, Command, CommandSender, SceneRunner, StartError, Toast, View, Workbench,
@@ -165,16 +166,18 @@ impl WorkbenchApp {
         }
     }
 
-    /// The last drawn 3D view's pixels (width, height, RGBA8).
-    fn read_view(&self) -> Result<(u32, u32, Vec<u8>), String> {
+    /// The last drawn 3D view's pixels.
+    fn read_view(&self) -> Result<Pixels, ReadbackError> {
         let rs = self
             .render_state
             .as_ref()
-            .ok_or("no GPU renderer to read the view from")?;
+            .ok_or(ReadbackError::NoRenderer)?;
         let renderer = rs.renderer.read();
         match renderer.callback_resources.get::<crate::render::Renderer>() {
-            Some(r) => r.read_pixels(&rs.device, &rs.queue),
-            None => Err("the 3D view has not been drawn yet".into()),
+            Some(r) => r
+                .read_pixels(&rs.device, &rs.queue)
+                .map_err(ReadbackError::Gpu),
+            None => Err(ReadbackError::NotDrawn),
         }
     }
 

@@ -10,6 +10,7 @@
 //! - [`models`]: the `DynamicsModel` trait; ground truth (MuJoCo rollouts).
 //! - [`plan`]: action noise, the random-shooting planner, MPC, evaluation.
 //! - [`render`]: the wgpu renderer (camera, draw lists, picking, pipelines); no egui.
+//! - [`session`]: the window's state and the commands user actions become, without egui.
 //! - [`ui`]: the eframe window: scenes, simulation controls, designer, presets.
 //! - [`cli`]: the command line, a thin layer over the others.
 //!
@@ -24,6 +25,7 @@ pub mod files;
 pub mod models;
 pub mod plan;
 pub mod render;
+pub mod session;
 pub mod sim;
 pub mod tokenize;
 pub mod ui;

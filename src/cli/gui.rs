@@ -1,6 +1,7 @@
 //! `tdm-workbench` with no command, or `tdm-workbench gui`: the workbench window.
+use crate::models::bundled::bundled_model_for;
+use crate::models::model_path;
 use crate::plan::PlannerConfig;
-use crate::ui::planner_panel::bundled_model_for;
 use crate::ui::{AppOptions, PolicyKind, SceneSource, run_native};
 use clap::Parser;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ pub struct GuiArgs {
     #[arg(long)]
     paused: bool,
     /// What the MPC agent plans with: `bundled` (the TDM in assets/models for the scene, if
-    /// there is one), `gt` (MuJoCo itself), or a checkpoint file.
+    /// there is one), `gt` (MuJoCo itself), or a checkpoint file (optionally `tdm:FILE` or
+    /// `mlp:FILE`, as for the other commands).
     #[arg(long, default_value = "bundled")]
     model: String,
     /// The policy at start: mpc, brownian or zero.
@@ -52,13 +54,14 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
         other => anyhow::bail!("--policy {other}: expected mpc, brownian or zero"),
     };
     let checkpoint = match args.model.as_str() {
-        "gt" => None,
         "bundled" => bundled_model_for(&args.scene),
-        file => {
-            let path = PathBuf::from(file);
-            anyhow::ensure!(path.is_file(), "--model {file}: no such file");
-            Some(path)
-        }
+        arg => match model_path(arg) {
+            None => None,
+            Some(path) => {
+                anyhow::ensure!(path.is_file(), "--model {arg}: no such file");
+                Some(path.to_path_buf())
+            }
+        },
     };
     let (k, n) = if checkpoint.is_some() {
         (64, 20)
@@ -78,5 +81,5 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
         checkpoint,
         planner: Some(planner),
     })
-    .map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+    .map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -3,6 +3,7 @@
 //! baselines. Learned models share one checkpoint format ([`checkpoint_file`]) and optimizer
 //! ([`optim`]); [`LearnedModel::load`] opens either from its file.
 
+pub mod bundled;
 pub mod checkpoint_file;
 mod dynamics;
 mod ground_truth;

@@ -1,15 +1,15 @@
-//! The eframe app: the only code that uses egui. State structs live apart from the `*_ui`
-//! functions that draw them; `viewport` is the one bridge from egui's paint callback to `render`.
+//! The eframe window: the only code that uses egui, eframe and rfd. It draws the state in
+//! `session` and sends it commands; `viewport` is the one bridge from egui's paint callback to
+//! `render`.
 pub mod app;
 pub mod designer;
 pub mod dialogs;
+mod menu;
+mod panels;
 pub mod planner_panel;
-pub mod planner_worker;
 pub mod plots;
-pub mod presets;
-pub mod scene;
-pub mod trails;
+mod status;
 pub mod viewport;
 
-pub use app::{AppOptions, Command, Toast, WorkbenchApp, run_native};
-pub use scene::{PolicyKind, SceneRunner, SceneSource};
+pub use crate::session::{AppOptions, Command, PolicyKind, SceneRunner, SceneSource, Toast};
+pub use app::{AppError, WorkbenchApp, run_native};

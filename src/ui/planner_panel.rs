@@ -1,100 +1,32 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
 //! live (K, N, noise, objective, decoding, context window, proposal mix, seed), Plan and Apply switches (as in
 //! MuJoCo MPC), single agent steps, and how the plan is drawn.
-use super::scene::{PolicyKind, SceneRunner};
-use super::trails::{PlanView, TrailMode};
-use crate::models::checkpoint_family;
+use crate::models::bundled::BundledModel;
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, TrailPoint};
-use std::path::{Path, PathBuf};
-
-/// What the panel asks the app to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PlannerAction {
-    OpenCheckpoint,
-    LoadCheckpoint(PathBuf),
-}
-
-/// A checkpoint shipped in `assets/models`, with the family its metadata names.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BundledModel {
-    pub path: PathBuf,
-    /// "tdm" or "mlp".
-    pub family: &'static str,
-}
-
-impl BundledModel {
-    fn label(&self) -> String {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        format!("{} {name}", self.family.to_uppercase())
-    }
-}
-
-/// The readable checkpoints shipped in `assets/models`, TDMs first.
-pub fn bundled_models() -> Vec<BundledModel> {
-    let local = PathBuf::from("assets/models");
-    let dir = if local.is_dir() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models")
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|x| x == "safetensors")
-                        && !p.to_string_lossy().ends_with(".train.safetensors")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let mut models: Vec<BundledModel> = files
-        .into_iter()
-        .filter_map(|path| {
-            let family = checkpoint_family(&path).ok()?;
-            Some(BundledModel { path, family })
-        })
-        .collect();
-    models.sort_by_key(|m| m.family != "tdm");
-    models
-}
-
-/// The bundled TDM for a task, if one was trained on it (`assets/models/TASK-*.safetensors`).
-pub fn bundled_model_for(task: &str) -> Option<PathBuf> {
-    bundled_models()
-        .into_iter()
-        .find(|m| {
-            m.family == "tdm"
-                && m.path
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{task}-")))
-        })
-        .map(|m| m.path)
-}
+use crate::session::scene::{PolicyKind, SceneRunner};
+use crate::session::trails::{PlanView, TrailMode};
+use crate::session::{Command, CommandSender, FilePrompt};
 
 /// The panel; `show_timings` off hides wall-clock figures (for reproducible screenshots).
-/// `bundled` lists the shipped checkpoints (read once at start, not every frame).
+/// `bundled` lists the shipped checkpoints (read once at start, not every frame); what the
+/// user asks for goes to `commands`.
 pub fn planner_ui(
     ui: &mut egui::Ui,
     scene: &mut SceneRunner,
     view: &mut PlanView,
     bundled: &[BundledModel],
     show_timings: bool,
-) -> Option<PlannerAction> {
-    let mut action = None;
+    commands: &CommandSender,
+) {
     ui.horizontal(|ui| {
         let mut on = scene.policy == PolicyKind::Mpc;
         if ui.checkbox(&mut on, "MPC agent drives the scene").changed() {
-            scene.set_policy(if on {
+            commands.send(Command::SetPolicy(if on {
                 PolicyKind::Mpc
             } else {
                 PolicyKind::Zero
-            });
+            }));
         }
     });
     ui.horizontal(|ui| {
@@ -105,9 +37,7 @@ pub fn planner_ui(
             .on_hover_text("plan once and apply one control step")
             .clicked()
         {
-            scene.set_policy(PolicyKind::Mpc);
-            scene.playing = false;
-            scene.step_once();
+            commands.send(Command::StepAgent);
         }
     });
     ui.separator();
@@ -128,16 +58,16 @@ pub fn planner_ui(
             .selectable_label(info.path.is_none(), "ground truth")
             .clicked()
         {
-            scene.use_ground_truth();
+            commands.send(Command::UseGroundTruth);
         }
         for m in bundled {
             let selected = info.path.as_deref() == Some(m.path.as_path());
             if ui.selectable_label(selected, m.label()).clicked() {
-                action = Some(PlannerAction::LoadCheckpoint(m.path.clone()));
+                commands.send(Command::LoadCheckpoint(m.path.clone()));
             }
         }
         if ui.button("Open checkpoint…").clicked() {
-            action = Some(PlannerAction::OpenCheckpoint);
+            commands.send(Command::Prompt(FilePrompt::OpenCheckpoint));
         }
     });
     ui.separator();
@@ -332,5 +262,4 @@ pub fn planner_ui(
             ));
         }
     }
-    action
 }

@@ -5,13 +5,8 @@ use crate::render::{DrawList, FrameStats, OrbitCamera, Renderer, pick};
 use egui_wgpu::{CallbackResources, CallbackTrait, ScreenDescriptor};
 use std::sync::{Arc, Mutex};
 
-/// Camera and interaction state of the viewport.
+/// The viewport's on-screen state (the camera itself is `session::View`'s).
 pub struct ViewportState {
-    pub camera: OrbitCamera,
-    /// Keep the look-at point on the root body.
-    pub follow: bool,
-    /// The body picked with a double-click.
-    pub selected_body: Option<usize>,
     /// Renderer cost of the last frame (written by the paint callback).
     pub stats: Arc<Mutex<FrameStats>>,
     /// Viewport size in physical pixels at the last frame.
@@ -23,9 +18,6 @@ pub struct ViewportState {
 impl Default for ViewportState {
     fn default() -> Self {
         Self {
-            camera: OrbitCamera::default(),
-            follow: false,
-            selected_body: None,
             stats: Arc::new(Mutex::new(FrameStats::default())),
             size_px: [1, 1],
             rect: egui::Rect::NOTHING,
@@ -106,6 +98,7 @@ pub struct ViewportResponse {
 pub fn viewport_ui(
     ui: &mut egui::Ui,
     state: &mut ViewportState,
+    camera: &mut OrbitCamera,
     list: Arc<DrawList>,
 ) -> ViewportResponse {
     let (rect, response) =
@@ -113,16 +106,16 @@ pub fn viewport_ui(
     let mut out = ViewportResponse::default();
     let delta = response.drag_delta();
     if response.dragged_by(egui::PointerButton::Primary) {
-        state.camera.orbit(delta.x, delta.y);
+        camera.orbit(delta.x, delta.y);
     } else if response.dragged_by(egui::PointerButton::Secondary)
         || response.dragged_by(egui::PointerButton::Middle)
     {
-        state.camera.pan(delta.x, delta.y, rect.height());
+        camera.pan(delta.x, delta.y, rect.height());
     }
     if response.hovered() {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y);
         if scroll != 0.0 {
-            state.camera.zoom(scroll);
+            camera.zoom(scroll);
         }
     }
     if response.clicked()
@@ -135,9 +128,7 @@ pub fn viewport_ui(
         && let Some(pos) = response.interact_pointer_pos().or(response.hover_pos())
     {
         let local = pos - rect.min;
-        let (origin, dir) = state
-            .camera
-            .ray(local.x, local.y, rect.width(), rect.height());
+        let (origin, dir) = camera.ray(local.x, local.y, rect.width(), rect.height());
         let radii: Vec<f32> = list
             .model_meshes
             .iter()
@@ -163,7 +154,7 @@ pub fn viewport_ui(
         rect,
         ViewCallback {
             list,
-            camera: state.camera,
+            camera: *camera,
             size_px: state.size_px,
             stats: state.stats.clone(),
         },

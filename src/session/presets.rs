@@ -50,11 +50,31 @@ pub struct Preset {
     pub planner: Option<PlannerConfig>,
 }
 
-/// A preset that could not be used, and why.
+/// A value of a preset out of its range: the field (`sim.speed`, `camera.fovy_deg`, ...) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+/// A preset that could not be used, and why; every message starts with the file.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    /// Not valid preset JSON (syntax, an unknown field, a wrong type or policy name).
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// Valid JSON with a value out of range.
+    #[error("{path}: {source}")]
+    Field { path: PathBuf, source: FieldError },
+    #[error("{path}: {source}")]
+    Encode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -62,17 +82,17 @@ pub enum PresetError {
     },
 }
 
-fn check(ok: bool, field: &str, why: String) -> Result<(), String> {
+fn check(ok: bool, field: &'static str, problem: String) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{field}: {why}"))
+        Err(FieldError { field, problem })
     }
 }
 
 impl Preset {
     /// Checks every value's range; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check(
             self.version <= PRESET_VERSION,
             "version",
@@ -132,12 +152,14 @@ impl Preset {
 
     /// Parses and validates preset text; `path` names it in messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Self, PresetError> {
-        let invalid = |message: String| PresetError::Invalid {
+        let preset: Preset = serde_json::from_str(text).map_err(|source| PresetError::Parse {
             path: path.to_path_buf(),
-            message,
-        };
-        let preset: Preset = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        preset.validate().map_err(invalid)?;
+            source,
+        })?;
+        preset.validate().map_err(|source| PresetError::Field {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(preset)
     }
 
@@ -151,10 +173,11 @@ impl Preset {
 
     /// Writes the preset atomically (the old file stays intact if anything fails).
     pub fn save(&self, path: &Path) -> Result<(), PresetError> {
-        let mut text = serde_json::to_string_pretty(self).map_err(|e| PresetError::Invalid {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let mut text =
+            serde_json::to_string_pretty(self).map_err(|source| PresetError::Encode {
+                path: path.to_path_buf(),
+                source,
+            })?;
         text.push('\n');
         crate::files::atomic_write(path, text.as_bytes()).map_err(|source| PresetError::Io {
             path: path.to_path_buf(),

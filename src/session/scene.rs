@@ -1,24 +1,21 @@
 //! The scene being simulated: an environment, its playback (play/pause, speed, single steps,
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
+pub use super::agent::{AgentState, RankingTally, StepRecord};
 use super::planner_worker::{
-    ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
-    ground_truth_info, load_checkpoint_async,
+    ModelInfo, PlanOutcome, PlannerWorker, WorkerModel, ground_truth, load_checkpoint_async,
 };
 use crate::data::{Episode, Policy};
-use crate::envs::Task;
 use crate::envs::walkers::{CorridorRun, KinematicTree};
-use crate::envs::{Env, MujocoEnv, make_env};
-use crate::models::tdm::Decoding;
-use crate::plan::{NoiseConfig, NoisePolicy, PlannerConfig, ZeroPolicy};
-use crate::plan::{TrailPoint, quartiles_by_step};
+use crate::envs::{Env, EnvError, MujocoEnv, make_env};
+use crate::plan::quartiles_by_step;
+use crate::plan::{NoiseConfig, NoisePolicy, ZeroPolicy};
 use crate::sim::{MeshData, SceneGeometry, SimState};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
 
 /// What drives the actuators.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,113 +40,6 @@ impl PolicyKind {
             Self::Brownian => "Brownian noise",
             Self::Mpc => "MPC agent (planner panel)",
         }
-    }
-}
-
-/// One control step of an MPC episode, for the plots.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepRecord {
-    /// Control step index in the episode.
-    pub step: usize,
-    pub action: Vec<f64>,
-    pub reward: f64,
-    /// What the chosen plan expected for this step's reward.
-    pub predicted_reward: Option<f64>,
-    pub plan_secs: Option<f64>,
-    pub tokens_per_sec: Option<f64>,
-    pub real_time_factor: f64,
-}
-
-/// The MPC agent's settings and what it has produced this episode.
-pub struct AgentState {
-    pub settings: PlanSettings,
-    /// Plan at all (off: the agent sends zero actions).
-    pub plan_enabled: bool,
-    /// Apply the planned action to the simulation (off: plan, but act with zeros).
-    pub apply_actions: bool,
-    pub model: ModelInfo,
-    /// A model waiting for the worker (set before the worker starts).
-    pending_model: Option<WorkerModel>,
-    loader: Option<Receiver<Result<(WorkerModel, ModelInfo), String>>>,
-    /// The last finished plan.
-    pub last: Option<Arc<PlanOutcome>>,
-    /// Per control step of this episode.
-    pub records: Vec<StepRecord>,
-    /// Per horizon step: sum and count of the per-plan median prediction error.
-    pub error_accumulated: Vec<(f64, usize)>,
-    /// This episode's plans' ranking of their candidates against reality.
-    pub ranking_tally: RankingTally,
-    /// Drop the reply in flight (it was planned from a state that is gone).
-    discard_reply: bool,
-}
-
-impl AgentState {
-    fn new(task: Arc<dyn Task>) -> Self {
-        Self {
-            settings: PlanSettings {
-                config: PlannerConfig {
-                    candidates: 64,
-                    horizon_steps: 50,
-                    ..PlannerConfig::default()
-                },
-                decoding: Decoding::default(),
-                context_limit_tokens: None,
-                replay: true,
-                trail: TrailPoint::default_for(task.as_ref()),
-                ghosts: 3,
-            },
-            plan_enabled: true,
-            apply_actions: true,
-            model: ground_truth_info(),
-            // The worker builds the ground-truth model itself when it first starts.
-            pending_model: None,
-            loader: None,
-            last: None,
-            records: Vec::new(),
-            error_accumulated: Vec::new(),
-            ranking_tally: RankingTally::default(),
-            discard_reply: false,
-        }
-    }
-
-    /// Mean over this episode's plans of the median prediction error, per horizon step.
-    pub fn mean_error_by_step(&self) -> Vec<f64> {
-        self.error_accumulated
-            .iter()
-            .map(|&(sum, n)| if n > 0 { sum / n as f64 } else { f64::NAN })
-            .collect()
-    }
-}
-
-/// Sums over an episode's replayed plans of how their scores ranked the candidates.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RankingTally {
-    pub plans: usize,
-    pub spearman: f64,
-    pub regret: f64,
-    pub regret_plans: usize,
-}
-
-impl RankingTally {
-    pub fn add(&mut self, r: &crate::plan::PlanRanking) {
-        if r.spearman.is_finite() {
-            self.plans += 1;
-            self.spearman += r.spearman;
-        }
-        if let Some(g) = r.regret.filter(|g| g.is_finite()) {
-            self.regret_plans += 1;
-            self.regret += g;
-        }
-    }
-
-    /// Mean rank correlation and (where any plan had one) mean regret so far.
-    pub fn means(&self) -> Option<(f64, Option<f64>)> {
-        (self.plans > 0).then(|| {
-            (
-                self.spearman / self.plans as f64,
-                (self.regret_plans > 0).then(|| self.regret / self.regret_plans as f64),
-            )
-        })
     }
 }
 
@@ -218,16 +108,28 @@ pub struct SceneRunner {
     pub problem: Option<String>,
 }
 
-fn build_env(source: &SceneSource) -> Result<Box<dyn Env>, String> {
-    match source {
-        SceneSource::Task(name) => make_env(name).map_err(|e| e.to_string()),
-        SceneSource::Walker(tree) => {
-            let name = SceneSource::Walker(tree.clone()).label();
-            CorridorRun::new(tree.clone(), &name)
-                .map(|t| Box::new(MujocoEnv::new(Arc::new(t))) as Box<dyn Env>)
-                .map_err(|e| e.to_string())
-        }
-    }
+/// A scene that could not be opened: which one, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    /// The task or walker did not build (unknown name, an MJCF that does not compile, an
+    /// invalid tree); MuJoCo's message names the file where there is one.
+    #[error("cannot open {scene}: {source}")]
+    Build { scene: String, source: EnvError },
+    /// The first episode could not start.
+    #[error("cannot open {scene}: the first reset failed: {source}")]
+    Reset { scene: String, source: EnvError },
+}
+
+fn build_env(source: &SceneSource) -> Result<Box<dyn Env>, SceneError> {
+    let built = match source {
+        SceneSource::Task(name) => make_env(name),
+        SceneSource::Walker(tree) => CorridorRun::new(tree.clone(), &source.label())
+            .map(|t| Box::new(MujocoEnv::new(Arc::new(t))) as Box<dyn Env>),
+    };
+    built.map_err(|e| SceneError::Build {
+        scene: source.label(),
+        source: e,
+    })
 }
 
 impl SceneRunner {
@@ -236,9 +138,12 @@ impl SceneRunner {
         source: SceneSource,
         seed: u64,
         wake: Arc<dyn Fn() + Send + Sync>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SceneError> {
         let mut env = build_env(&source)?;
-        let first = env.reset(seed).map_err(|e| e.to_string())?;
+        let first = env.reset(seed).map_err(|e| SceneError::Reset {
+            scene: source.label(),
+            source: e,
+        })?;
         let geometry = SceneGeometry::new(env.sim().model(), env.sim().data());
         let spec = env.spec().clone();
         let mut runner = Self {

@@ -1,0 +1,166 @@
+//! The workbench without a window: commands load scenes, apply presets, step, plan and export,
+//! and the state says what happened. No egui anywhere (the `session` module never imports it).
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tdm_workbench::session::{AppOptions, Command, FilePrompt, PolicyKind, SceneSource, Workbench};
+
+fn workbench(scene: &str) -> Workbench {
+    let options = AppOptions {
+        scene: SceneSource::Task(scene.into()),
+        start_paused: true,
+        ..AppOptions::default()
+    };
+    Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("the workbench starts")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tdm-session-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(wb: &mut Workbench, commands: impl IntoIterator<Item = Command>) -> Vec<Command> {
+    for c in commands {
+        wb.submit(c);
+    }
+    wb.handle_commands()
+}
+
+fn write_preset(dir: &Path) -> PathBuf {
+    let path = dir.join("walk.json");
+    std::fs::write(
+        &path,
+        r#"{"version": 1, "name": "walk", "scene": "walker-walk",
+            "camera": {"lookat": [0, 0, 1], "azimuth_deg": 45, "elevation_deg": -30,
+                       "distance_m": 5, "fovy_deg": 45},
+            "sim": {"speed": 0.5, "seed": 3, "policy": "brownian"}}"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn commands_load_a_scene_apply_a_preset_step_and_reset() {
+    let dir = temp_dir("commands");
+    let mut wb = workbench("cartpole-swingup");
+    let left = run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task("walker-stand".into()))],
+    );
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(wb.scene.source, SceneSource::Task("walker-stand".into()));
+    assert_eq!(wb.scene.env().spec().action_size, 6);
+
+    run(&mut wb, [Command::ApplyPreset(write_preset(&dir))]);
+    assert_eq!(wb.scene.source, SceneSource::Task("walker-walk".into()));
+    assert_eq!(wb.scene.speed, 0.5);
+    assert_eq!(wb.scene.seed, 3);
+    assert_eq!(wb.scene.policy, PolicyKind::Brownian);
+    assert_eq!(wb.view.camera.azimuth_deg, 45.0);
+    let info = wb.toasts.last().expect("a message says so");
+    assert!(
+        !info.is_error && info.message.contains("'walk' applied"),
+        "{info:?}"
+    );
+
+    let dt = wb.scene.control_dt_secs();
+    run(&mut wb, [Command::Step, Command::Step]);
+    assert_eq!(wb.scene.steps_taken(), 2);
+    assert_eq!(wb.scene.episode().len(), 2);
+    assert!((wb.scene.time_secs() - 2.0 * dt).abs() < 1e-9);
+    assert!(!wb.scene.playing);
+
+    // Scrubbing back shows the remembered state; reset starts the episode again.
+    run(&mut wb, [Command::ScrubTo(1)]);
+    assert_eq!(wb.scene.steps_taken(), 1);
+    run(&mut wb, [Command::Reset]);
+    assert_eq!(wb.scene.steps_taken(), 0);
+    assert_eq!(wb.scene.seed, 3);
+    run(&mut wb, [Command::Restart(9), Command::TogglePlay]);
+    assert_eq!(wb.scene.seed, 9);
+    assert!(wb.scene.playing);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_broken_preset_or_scene_changes_nothing_and_says_why() {
+    let dir = temp_dir("broken");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"version": 1, "name": "bad", "scene": "humanoid-stand",
+            "sim": {"speed": 1000, "seed": 0, "policy": "zero"}}"#,
+    )
+    .unwrap();
+    let mut wb = workbench("cartpole-swingup");
+    run(&mut wb, [Command::ApplyPreset(bad)]);
+    assert_eq!(
+        wb.scene.source,
+        SceneSource::Task("cartpole-swingup".into())
+    );
+    let msg = &wb.toasts.last().expect("an error is shown").message;
+    assert!(
+        msg.contains("bad.json") && msg.contains("sim.speed"),
+        "{msg}"
+    );
+
+    run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task("no-such-task".into()))],
+    );
+    assert_eq!(
+        wb.scene.source,
+        SceneSource::Task("cartpole-swingup".into())
+    );
+    let msg = &wb.toasts.last().expect("an error is shown").message;
+    assert!(msg.contains("no-such-task"), "{msg}");
+    let n = wb.toasts.len();
+    run(&mut wb, [Command::DismissToast(n - 1)]);
+    assert_eq!(wb.toasts.len(), n - 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn prompts_go_to_the_window_and_their_answers_are_commands() {
+    let mut wb = workbench("cartpole-swingup");
+    let prompt = Command::Prompt(FilePrompt::OpenCheckpoint);
+    let png = Command::SavePng("view.png".into());
+    let left = run(&mut wb, [prompt.clone(), Command::ResetView, png.clone()]);
+    assert_eq!(left, vec![prompt, png]);
+    let path = PathBuf::from("m.safetensors");
+    assert_eq!(
+        FilePrompt::OpenCheckpoint.answer(path.clone()),
+        Command::LoadCheckpoint(path.clone())
+    );
+    assert_eq!(
+        FilePrompt::OpenPreset.answer(path.clone()),
+        Command::ApplyPreset(path)
+    );
+}
+
+#[test]
+fn an_agent_step_plans_and_the_draw_list_shows_its_candidates() {
+    let dir = temp_dir("agent");
+    let mut wb = workbench("cartpole-swingup");
+    {
+        let c = &mut wb.scene.agent.settings.config;
+        c.candidates = 4;
+        c.horizon_steps = 5;
+    }
+    run(&mut wb, [Command::StepAgent]);
+    assert_eq!(wb.scene.policy, PolicyKind::Mpc);
+    assert_eq!(wb.scene.steps_taken(), 1);
+    assert_eq!(wb.scene.agent.records.len(), 1);
+    let list = wb.draw_list();
+    assert_eq!(list.count_line_groups("imagined "), 4);
+    assert_eq!(list.count_line_groups("chosen"), 1);
+
+    // The episode so far exports as a dataset.
+    let data = dir.join("episode");
+    run(&mut wb, [Command::SaveDataset(data.clone())]);
+    let msg = &wb.toasts.last().expect("a message").message;
+    assert!(msg.contains("(1 steps)"), "{msg}");
+    assert!(data.join("meta.json").is_file());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -343,8 +343,8 @@ impl ZeroShot {
                 },
             ),
         };
-        let agent = MpcAgent::new(config, model, Arc::clone(task));
-        let mut policy = Prompted::new(task, c.planner(), w.seed, agent, c.prompt_steps);
+        let under_test = MpcAgent::new(config, model, Arc::clone(task));
+        let mut policy = Prompted::new(task, c.planner(), w.seed, under_test, c.prompt_steps);
         run_prompted(
             &mut policy,
             task,

@@ -108,7 +108,21 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
         "{row:?}"
     );
     assert_eq!(report.train_runs.len(), 1);
-    assert!(dir.join("results.csv").exists());
+    // One line per held-out walker: returns to 3 decimals, fractions to 4.
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(
+        csv,
+        format!(
+            "walker,dof,ground_truth,tdm,bc,tdm_fraction,bc_fraction\n{},{},{:.3},{:.3},{:.3},{:.4},{:.4}\n",
+            row.walker,
+            row.dof,
+            row.ground_truth,
+            row.tdm,
+            row.bc,
+            row.tdm_fraction,
+            row.bc_fraction
+        )
+    );
     assert!(dir.join("results.png").exists());
 
     // Evaluated pairs are kept: a rerun does nothing.
@@ -187,6 +201,32 @@ fn the_zero_shot_pipeline_runs_stage_by_stage_and_resumes() {
     let csv = std::fs::read_to_string(few_dir.join("results.csv")).unwrap();
     assert!(
         csv.starts_with("learner,episodes,return,low,high,target_loss\n"),
+        "{csv}"
+    );
+    // The references first (M = 0; ground truth has no loss), then one line per model.
+    let gt = r.ground_truth.unwrap();
+    assert_eq!(
+        csv.lines().nth(1),
+        Some(
+            format!(
+                "ground-truth,0,{:.3},{:.3},{:.3},",
+                gt.mean, gt.low, gt.high
+            )
+            .as_str()
+        ),
+        "{csv}"
+    );
+    let first_row = &r.rows[0];
+    assert!(
+        csv.contains(&format!(
+            "\n{},{},{:.3},{:.3},{:.3},{:.4}\n",
+            first_row.learner,
+            first_row.episodes,
+            first_row.return_ci68.mean,
+            first_row.return_ci68.low,
+            first_row.return_ci68.high,
+            first_row.target_loss.unwrap()
+        )),
         "{csv}"
     );
 

@@ -9,7 +9,6 @@ use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
 use crate::plan::{NoiseConfig, prediction_error_by_horizon};
 use anyhow::Context;
 use clap::Args;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -39,7 +38,10 @@ pub struct PredictionErrorArgs {
 
 pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
-    let mut csv = String::from("model,step,median,q25,q75\n");
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    csv.write_record(["model", "step", "median", "q25", "q75"])?;
     let mut chart = Chart {
         title: format!(
             "prediction error, {} ({} runs, median)",
@@ -79,7 +81,7 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
                 .collect(),
         ));
         for (t, [median, q25, q75]) in rows.iter().enumerate() {
-            let _ = writeln!(csv, "{},{},{median},{q25},{q75}", model.name(), t + 1);
+            csv.serialize((model.name(), t + 1, median, q25, q75))?;
             if t == 0 || (t + 1) % 5 == 0 || t + 1 == rows.len() {
                 println!(
                     "  step {:>3}: median {median:.4} [{q25:.4}, {q75:.4}]",
@@ -89,8 +91,8 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.csv {
-        atomic_write(path, csv.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let bytes = csv.into_inner().map_err(|e| e.into_error())?;
+        atomic_write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.png {

@@ -15,17 +15,20 @@
 //! planner and the generalist with no target data, M = 0; an evaluation with fewer episodes
 //! than asked for is extended; the TDMs' held-out loss), `report` (`results.json`, `.csv`,
 //! `.png`, `results-loss.png`).
-use super::zero_shot::{
-    Prompted, WalkerEval, WalkerRef, ZeroShot, ZeroShotConfig, collect_expert, collected, expert,
-    run_prompted,
+mod report;
+
+pub use report::{FewShotReport, FewShotRow};
+
+use super::walkers::{
+    Prompted, WalkerEval, WalkerRef, collect_expert, collected, expert, run_prompted,
 };
-use super::{ExperimentError, read_json, write_json, write_results};
-use crate::chart::{Chart, PALETTE, Series};
+use super::zero_shot::{ZeroShot, ZeroShotConfig};
+use super::{ExperimentError, read_json, write_json};
 use crate::envs::{Task, make_task};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
 use crate::models::tdm::{TrainProgress, dynamics_loss, train, train_state_path};
 use crate::models::{DynamicsModel, GroundTruth, LearnedModel};
-use crate::plan::{MeanCi, MpcAgent, PlannerConfig, mean_ci68};
+use crate::plan::{MpcAgent, PlannerConfig, mean_ci68};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -436,12 +439,14 @@ impl FewShot {
                 seed: self.target.seed,
                 ..self.base.planner()
             };
-            let mut policy = Prompted {
-                expert: expert(&task, self.base.planner(), self.target.seed),
-                agent: MpcAgent::new(config, model, Arc::clone(&task)),
-                prompt_steps: self.base.prompt_steps,
-                plan_secs: Vec::new(),
-            };
+            let agent = MpcAgent::new(config, model, Arc::clone(&task));
+            let mut policy = Prompted::new(
+                &task,
+                self.base.planner(),
+                self.target.seed,
+                agent,
+                self.base.prompt_steps,
+            );
             let mut result = run_prompted(
                 &mut policy,
                 &task,
@@ -463,102 +468,6 @@ impl FewShot {
         }
         Ok(())
     }
-
-    /// Stage 4: returns after the prompt against M per learner, with the references.
-    pub fn report(&self) -> Result<FewShotReport, ExperimentError> {
-        let read = |name: &str| -> Result<Option<MeanCi>, ExperimentError> {
-            let path = self.eval_path(name);
-            Ok(if path.exists() {
-                let e: WalkerEval = read_json(&path)?;
-                let n = e.returns_after_prompt.len().min(self.config.eval_episodes);
-                Some(mean_ci68(&e.returns_after_prompt[..n]))
-            } else {
-                None
-            })
-        };
-        let loss = |name: &str| -> Result<Option<f32>, ExperimentError> {
-            let path = self.loss_path(name);
-            Ok(if path.exists() {
-                Some(read_json::<TargetLoss>(&path)?.loss)
-            } else {
-                None
-            })
-        };
-        let mut rows = Vec::new();
-        for &m in &self.config.episodes {
-            for learner in Learner::ALL {
-                let name = format!("{}-m{m:03}", learner.name());
-                if let Some(r) = read(&name)? {
-                    rows.push(FewShotRow {
-                        learner: learner.name().into(),
-                        episodes: m,
-                        return_ci68: r,
-                        target_loss: loss(&name)?,
-                    });
-                }
-            }
-        }
-        let report = FewShotReport {
-            target: self.target.clone(),
-            ground_truth: read("ground-truth")?,
-            zero_shot: read("generalist-zero-shot")?,
-            zero_shot_loss: loss("generalist-zero-shot")?,
-            rows,
-        };
-        let cell = |l: Option<f32>| l.map_or(String::new(), |l| format!("{l:.4}"));
-        let mut csv = String::from("learner,episodes,return,low,high,target_loss\n");
-        for (name, r, l) in [
-            ("ground-truth", report.ground_truth, None),
-            (
-                "generalist-zero-shot",
-                report.zero_shot,
-                report.zero_shot_loss,
-            ),
-        ] {
-            if let Some(r) = r {
-                csv.push_str(&format!(
-                    "{name},0,{:.3},{:.3},{:.3},{}\n",
-                    r.mean,
-                    r.low,
-                    r.high,
-                    cell(l)
-                ));
-            }
-        }
-        for row in &report.rows {
-            let r = row.return_ci68;
-            csv.push_str(&format!(
-                "{},{},{:.3},{:.3},{:.3},{}\n",
-                row.learner,
-                row.episodes,
-                r.mean,
-                r.low,
-                r.high,
-                cell(row.target_loss)
-            ));
-        }
-        let chart = report.chart(&self.config.episodes);
-        write_results(&self.dir, &report, &csv, &chart, (1000, 560))?;
-        let loss_chart = report.loss_chart(&self.config.episodes);
-        let path = self.dir.join("results-loss.png");
-        if loss_chart.series.iter().any(|s| !s.points.is_empty()) {
-            loss_chart
-                .save_png(&path, 1000, 560)
-                .map_err(|e| ExperimentError::io(&path, e))?;
-        }
-        Ok(report)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FewShotRow {
-    pub learner: String,
-    pub episodes: usize,
-    /// Return after the prompt, mean and 68% CI over the evaluation episodes.
-    pub return_ci68: MeanCi,
-    /// A TDM's next-token loss on the held-out target episodes.
-    #[serde(default)]
-    pub target_loss: Option<f32>,
 }
 
 /// A TDM's loss on the held-out target episodes (`eval/NAME.target-loss.json`).
@@ -567,112 +476,4 @@ pub struct TargetLoss {
     pub loss: f32,
     pub windows: usize,
     pub episodes: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FewShotReport {
-    pub target: WalkerRef,
-    pub ground_truth: Option<MeanCi>,
-    /// The generalist with no target data.
-    pub zero_shot: Option<MeanCi>,
-    #[serde(default)]
-    pub zero_shot_loss: Option<f32>,
-    pub rows: Vec<FewShotRow>,
-}
-
-impl FewShotReport {
-    /// Return against M per learner; the references as flat lines.
-    pub fn chart(&self, episodes: &[usize]) -> Chart {
-        let (lo, hi) = (
-            *episodes.iter().min().unwrap_or(&1) as f64,
-            *episodes.iter().max().unwrap_or(&1) as f64,
-        );
-        let mut series: Vec<Series> = Learner::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let rows: Vec<&FewShotRow> =
-                    self.rows.iter().filter(|r| r.learner == l.name()).collect();
-                Series {
-                    errors: Some(
-                        rows.iter()
-                            .map(|r| (r.return_ci68.low, r.return_ci68.high))
-                            .collect(),
-                    ),
-                    ..Series::line(
-                        l.name(),
-                        PALETTE[i],
-                        rows.iter()
-                            .map(|r| (r.episodes as f64, r.return_ci68.mean))
-                            .collect(),
-                    )
-                }
-            })
-            .collect();
-        for (i, (name, r)) in [
-            ("ground-truth planner", self.ground_truth),
-            ("generalist, no target data", self.zero_shot),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if let Some(r) = r {
-                series.push(Series::line(
-                    name,
-                    PALETTE[3 + i],
-                    vec![(lo, r.mean), (hi, r.mean)],
-                ));
-            }
-        }
-        Chart {
-            title: format!("few-shot on {} ({} DoF)", self.target.name, self.target.dof),
-            x_label: "target episodes M".into(),
-            y_label: "return after the prompt".into(),
-            series,
-            x_categories: None,
-            log_y: false,
-        }
-    }
-
-    /// The TDMs' loss on the held-out target episodes against M; the generalist with no target
-    /// data as a flat line.
-    pub fn loss_chart(&self, episodes: &[usize]) -> Chart {
-        let (lo, hi) = (
-            *episodes.iter().min().unwrap_or(&1) as f64,
-            *episodes.iter().max().unwrap_or(&1) as f64,
-        );
-        let mut series: Vec<Series> = [Learner::FineTuned, Learner::Scratch]
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                Series::line(
-                    l.name(),
-                    PALETTE[i],
-                    self.rows
-                        .iter()
-                        .filter(|r| r.learner == l.name())
-                        .filter_map(|r| r.target_loss.map(|v| (r.episodes as f64, f64::from(v))))
-                        .collect(),
-                )
-            })
-            .collect();
-        if let Some(l) = self.zero_shot_loss {
-            series.push(Series::line(
-                "generalist, no target data",
-                PALETTE[4],
-                vec![(lo, f64::from(l)), (hi, f64::from(l))],
-            ));
-        }
-        Chart {
-            title: format!(
-                "held-out loss on {} ({} DoF)",
-                self.target.name, self.target.dof
-            ),
-            x_label: "target episodes M".into(),
-            y_label: "next-token loss, held-out target episodes".into(),
-            series,
-            x_categories: None,
-            log_y: false,
-        }
-    }
 }

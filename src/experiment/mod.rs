@@ -6,7 +6,10 @@
 //!   against its own BC view.
 //! - [`few_shot`]: that generalist fine-tuned on a few episodes of a held-out walker, against a
 //!   TDM from scratch and the best MLP baseline on the same data (Fig. 6b's shape).
+//! - [`walkers`]: what both are built from: walkers by name, the ground-truth expert and its
+//!   data, prompted evaluation episodes.
 pub mod few_shot;
+pub mod walkers;
 pub mod zero_shot;
 
 use crate::data::DataError;
@@ -68,17 +71,40 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Experimen
     })
 }
 
-/// A report's three files in `dir`: `results.json`, `results.csv` and `results.png`.
-fn write_results(
+/// A number in a report's CSV, written with `D` decimals.
+#[derive(Clone, Copy, Debug)]
+struct Fixed<const D: usize>(f64);
+
+impl<const D: usize> serde::Serialize for Fixed<D> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:.*}", D, self.0))
+    }
+}
+
+/// A report's three files in `dir`: `results.json`, `results.csv` (the `header` line, then one
+/// line per row, its fields in the header's order) and `results.png`.
+fn write_results<R: serde::Serialize>(
     dir: &Path,
     report: &impl serde::Serialize,
-    csv: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = R>,
     chart: &crate::chart::Chart,
     (width, height): (u32, u32),
 ) -> Result<(), ExperimentError> {
     write_json(&dir.join("results.json"), report)?;
     let path = dir.join("results.csv");
-    crate::files::atomic_write(&path, csv.as_bytes()).map_err(|e| ExperimentError::io(&path, e))?;
+    let table = || -> Result<Vec<u8>, std::io::Error> {
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        csv.write_record(header)?;
+        for row in rows {
+            csv.serialize(row)?;
+        }
+        csv.into_inner().map_err(|e| e.into_error())
+    };
+    let bytes = table().map_err(|e| ExperimentError::io(&path, e))?;
+    crate::files::atomic_write(&path, &bytes).map_err(|e| ExperimentError::io(&path, e))?;
     let path = dir.join("results.png");
     chart
         .save_png(&path, width, height)

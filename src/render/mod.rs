@@ -6,8 +6,11 @@ pub mod draw_list;
 pub mod headless;
 pub mod image;
 pub mod pick;
+mod pipelines;
 pub mod primitives;
+mod readback;
 pub mod renderer;
+mod targets;
 
 pub use camera::OrbitCamera;
 pub use draw_list::{DrawInstance, DrawList, GpuInstance, LineVertex, MeshId, SceneStyle};

@@ -1,19 +1,20 @@
 //! The wgpu renderer: draws a [`DrawList`] into its own multisampled colour + depth targets
 //! (after a shadow-map pass), then copies the result into a caller's render pass. Pipelines and
 //! unit meshes are created once; each frame only uniforms, instances and lines are uploaded.
-//! Knows nothing of egui: the UI hands it a device, a queue, an encoder and a pass.
+//! Knows nothing of egui: the UI hands it a device, a queue, an encoder and a pass. This file
+//! holds the per-frame flow; `pipelines`, `targets` and `readback` hold what it draws with,
+//! into and reads back from.
 use super::camera::OrbitCamera;
-use super::draw_list::{DrawList, FLAG_CHECKER, GpuInstance, LineVertex, MeshId};
-use super::primitives::{self, TriMesh, Vertex};
+use super::draw_list::{DrawList, FLAG_CHECKER, MeshId};
+use super::pipelines::Pipelines;
+use super::primitives::{self, TriMesh};
+use super::readback::read_texture;
+use super::targets::{SHADOW_SIZE, ShadowMap, ViewTargets};
 use bytemuck::{Pod, Zeroable};
 use glam::{Mat4, Vec3};
 use std::time::Instant;
 use wgpu::util::DeviceExt;
 
-const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
-const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
-const SAMPLES: u32 = 4;
-const SHADOW_SIZE: u32 = 2048;
 /// Background colour (display space), matching the fog colour in `scene.wgsl`.
 pub const BACKGROUND: [f64; 3] = [0.16, 0.18, 0.22];
 
@@ -51,16 +52,6 @@ impl GpuMesh {
     }
 }
 
-/// Render targets at one size.
-struct Targets {
-    size: [u32; 2],
-    msaa_color: wgpu::TextureView,
-    depth: wgpu::TextureView,
-    resolved: wgpu::Texture,
-    resolved_view: wgpu::TextureView,
-    blit_bind_group: wgpu::BindGroup,
-}
-
 /// A contiguous run of instances drawn with one mesh.
 #[derive(Clone, Copy, Debug)]
 struct Batch {
@@ -82,17 +73,11 @@ pub struct FrameStats {
 
 /// Pipelines, unit meshes and per-frame buffers for the 3D view.
 pub struct Renderer {
-    scene_pipeline: wgpu::RenderPipeline,
-    translucent_pipeline: wgpu::RenderPipeline,
-    shadow_pipeline: wgpu::RenderPipeline,
-    line_pipeline: wgpu::RenderPipeline,
-    blit_pipeline: wgpu::RenderPipeline,
+    pipelines: Pipelines,
     globals: wgpu::Buffer,
     scene_bind_group: wgpu::BindGroup,
     globals_bind_group: wgpu::BindGroup,
-    shadow_view: wgpu::TextureView,
-    blit_layout: wgpu::BindGroupLayout,
-    blit_sampler: wgpu::Sampler,
+    shadow: ShadowMap,
     builtin: [GpuMesh; 4],
     model_meshes: Vec<GpuMesh>,
     meshes_key: Option<u64>,
@@ -102,168 +87,24 @@ pub struct Renderer {
     line_capacity: usize,
     batches: Vec<Batch>,
     line_count: u32,
-    targets: Option<Targets>,
+    targets: ViewTargets,
     stats: FrameStats,
-}
-
-fn vertex_layouts() -> [Option<wgpu::VertexBufferLayout<'static>>; 2] {
-    const VERTEX: [wgpu::VertexAttribute; 2] =
-        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
-    const INSTANCE: [wgpu::VertexAttribute; 6] = wgpu::vertex_attr_array![
-        2 => Float32x4, 3 => Float32x4, 4 => Float32x4, 5 => Float32x3, 6 => Float32x4, 7 => Uint32
-    ];
-    [
-        Some(wgpu::VertexBufferLayout {
-            array_stride: std::mem::size_of::<Vertex>() as u64,
-            step_mode: wgpu::VertexStepMode::Vertex,
-            attributes: &VERTEX,
-        }),
-        Some(wgpu::VertexBufferLayout {
-            array_stride: std::mem::size_of::<GpuInstance>() as u64,
-            step_mode: wgpu::VertexStepMode::Instance,
-            attributes: &INSTANCE,
-        }),
-    ]
-}
-
-fn texture(
-    device: &wgpu::Device,
-    label: &str,
-    size: [u32; 2],
-    format: wgpu::TextureFormat,
-    samples: u32,
-    usage: wgpu::TextureUsages,
-) -> wgpu::Texture {
-    device.create_texture(&wgpu::TextureDescriptor {
-        label: Some(label),
-        size: wgpu::Extent3d {
-            width: size[0].max(1),
-            height: size[1].max(1),
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: samples,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage,
-        view_formats: &[],
-    })
-}
-
-fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
 }
 
 impl Renderer {
     /// Creates pipelines for drawing into a pass whose colour target has `target_format`.
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
-        let scene_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("scene.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(
-                concat!(
-                    include_str!("../../shaders/globals.wgsl"),
-                    include_str!("../../shaders/scene.wgsl")
-                )
-                .into(),
-            ),
-        });
-        let line_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("lines.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(
-                concat!(
-                    include_str!("../../shaders/globals.wgsl"),
-                    include_str!("../../shaders/lines.wgsl")
-                )
-                .into(),
-            ),
-        });
-        let blit_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("blit.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/blit.wgsl").into()),
-        });
-
-        let scene_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("scene globals"),
-            entries: &[
-                uniform_entry(0),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Depth,
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Comparison),
-                    count: None,
-                },
-            ],
-        });
-        let globals_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("globals only"),
-            entries: &[uniform_entry(0)],
-        });
-        let blit_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("blit"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
-        });
-
+        let pipelines = Pipelines::new(device, target_format);
         let globals = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("globals"),
             size: std::mem::size_of::<Globals>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let shadow_view = texture(
-            device,
-            "shadow map",
-            [SHADOW_SIZE, SHADOW_SIZE],
-            DEPTH_FORMAT,
-            1,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
-        )
-        .create_view(&wgpu::TextureViewDescriptor::default());
-        let shadow_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("shadow"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            compare: Some(wgpu::CompareFunction::LessEqual),
-            ..Default::default()
-        });
+        let shadow = ShadowMap::new(device);
         let scene_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("scene globals"),
-            layout: &scene_layout,
+            layout: &pipelines.scene_layout,
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -271,173 +112,23 @@ impl Renderer {
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&shadow_view),
+                    resource: wgpu::BindingResource::TextureView(&shadow.view),
                 },
                 wgpu::BindGroupEntry {
                     binding: 2,
-                    resource: wgpu::BindingResource::Sampler(&shadow_sampler),
+                    resource: wgpu::BindingResource::Sampler(&shadow.sampler),
                 },
             ],
         });
         let globals_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("globals only"),
-            layout: &globals_layout,
+            layout: &pipelines.globals_layout,
             entries: &[wgpu::BindGroupEntry {
                 binding: 0,
                 resource: globals.as_entire_binding(),
             }],
         });
 
-        let layout = |label, bgl: &wgpu::BindGroupLayout| {
-            device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(label),
-                bind_group_layouts: &[Some(bgl)],
-                immediate_size: 0,
-            })
-        };
-        let scene_pl = layout("scene", &scene_layout);
-        let globals_pl = layout("globals", &globals_layout);
-        let blit_pl = layout("blit", &blit_layout);
-
-        let depth = |write: bool| wgpu::DepthStencilState {
-            format: DEPTH_FORMAT,
-            depth_write_enabled: Some(write),
-            depth_compare: Some(wgpu::CompareFunction::LessEqual),
-            stencil: wgpu::StencilState::default(),
-            bias: wgpu::DepthBiasState::default(),
-        };
-        let msaa = wgpu::MultisampleState {
-            count: SAMPLES,
-            mask: !0,
-            alpha_to_coverage_enabled: false,
-        };
-        let layouts = vertex_layouts();
-        let scene_pipeline_with = |label, write_depth: bool, blend| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&scene_pl),
-                vertex: wgpu::VertexState {
-                    module: &scene_shader,
-                    entry_point: Some("vs_main"),
-                    buffers: &layouts,
-                    compilation_options: Default::default(),
-                },
-                primitive: wgpu::PrimitiveState {
-                    cull_mode: if write_depth {
-                        Some(wgpu::Face::Back)
-                    } else {
-                        None
-                    },
-                    ..Default::default()
-                },
-                depth_stencil: Some(depth(write_depth)),
-                multisample: msaa,
-                fragment: Some(wgpu::FragmentState {
-                    module: &scene_shader,
-                    entry_point: Some("fs_main"),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: COLOR_FORMAT,
-                        blend,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                    compilation_options: Default::default(),
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
-        };
-        let scene_pipeline = scene_pipeline_with("scene opaque", true, None);
-        let translucent_pipeline = scene_pipeline_with(
-            "scene translucent",
-            false,
-            Some(wgpu::BlendState::ALPHA_BLENDING),
-        );
-        let shadow_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("shadow"),
-            layout: Some(&globals_pl),
-            vertex: wgpu::VertexState {
-                module: &scene_shader,
-                entry_point: Some("vs_shadow"),
-                buffers: &layouts,
-                compilation_options: Default::default(),
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: Some(wgpu::DepthStencilState {
-                bias: wgpu::DepthBiasState {
-                    constant: 2,
-                    slope_scale: 2.0,
-                    clamp: 0.0,
-                },
-                ..depth(true)
-            }),
-            multisample: wgpu::MultisampleState::default(),
-            fragment: None,
-            multiview_mask: None,
-            cache: None,
-        });
-        let line_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("lines"),
-            layout: Some(&globals_pl),
-            vertex: wgpu::VertexState {
-                module: &line_shader,
-                entry_point: Some("vs_main"),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<LineVertex>() as u64,
-                    step_mode: wgpu::VertexStepMode::Vertex,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x4],
-                })],
-                compilation_options: Default::default(),
-            },
-            primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::LineList,
-                ..Default::default()
-            },
-            depth_stencil: Some(depth(false)),
-            multisample: msaa,
-            fragment: Some(wgpu::FragmentState {
-                module: &line_shader,
-                entry_point: Some("fs_main"),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: COLOR_FORMAT,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-                compilation_options: Default::default(),
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        let blit_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("blit"),
-            layout: Some(&blit_pl),
-            vertex: wgpu::VertexState {
-                module: &blit_shader,
-                entry_point: Some("vs_main"),
-                buffers: &[],
-                compilation_options: Default::default(),
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &blit_shader,
-                entry_point: Some("fs_main"),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: target_format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-                compilation_options: Default::default(),
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        let blit_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("blit"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            ..Default::default()
-        });
         let builtin = [
             GpuMesh::new(device, &primitives::sphere(16, 24), "sphere"),
             GpuMesh::new(device, &primitives::cylinder(24), "cylinder"),
@@ -448,17 +139,11 @@ impl Renderer {
         Self {
             instances: Self::vertex_buffer(device, "instances", instance_capacity, 80),
             lines: Self::vertex_buffer(device, "lines", line_capacity, 28),
-            scene_pipeline,
-            translucent_pipeline,
-            shadow_pipeline,
-            line_pipeline,
-            blit_pipeline,
+            pipelines,
             globals,
             scene_bind_group,
             globals_bind_group,
-            shadow_view,
-            blit_layout,
-            blit_sampler,
+            shadow,
             builtin,
             model_meshes: Vec::new(),
             meshes_key: None,
@@ -466,7 +151,7 @@ impl Renderer {
             line_capacity,
             batches: Vec::new(),
             line_count: 0,
-            targets: None,
+            targets: ViewTargets::new(device),
             stats: FrameStats::default(),
         }
     }
@@ -488,56 +173,6 @@ impl Renderer {
     /// What the last [`Renderer::prepare`] cost.
     pub fn stats(&self) -> FrameStats {
         self.stats
-    }
-
-    fn ensure_targets(&mut self, device: &wgpu::Device, size: [u32; 2]) {
-        let size = [size[0].max(1), size[1].max(1)];
-        if self.targets.as_ref().is_some_and(|t| t.size == size) {
-            return;
-        }
-        let attach = wgpu::TextureUsages::RENDER_ATTACHMENT;
-        let msaa_color = texture(
-            device,
-            "view colour (msaa)",
-            size,
-            COLOR_FORMAT,
-            SAMPLES,
-            attach,
-        )
-        .create_view(&Default::default());
-        let depth = texture(device, "view depth", size, DEPTH_FORMAT, SAMPLES, attach)
-            .create_view(&Default::default());
-        let resolved = texture(
-            device,
-            "view colour",
-            size,
-            COLOR_FORMAT,
-            1,
-            attach | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC,
-        );
-        let resolved_view = resolved.create_view(&Default::default());
-        let blit_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("blit"),
-            layout: &self.blit_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&resolved_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::Sampler(&self.blit_sampler),
-                },
-            ],
-        });
-        self.targets = Some(Targets {
-            size,
-            msaa_color,
-            depth,
-            resolved,
-            resolved_view,
-            blit_bind_group,
-        });
     }
 
     fn ensure_meshes(&mut self, device: &wgpu::Device, list: &DrawList) {
@@ -658,10 +293,11 @@ impl Renderer {
         size_px: [u32; 2],
     ) {
         let started = Instant::now();
-        self.ensure_targets(device, size_px);
+        self.targets
+            .ensure(device, size_px, &self.pipelines.blit_layout);
         self.ensure_meshes(device, list);
         self.upload_instances(device, queue, list);
-        let Some(targets) = self.targets.as_ref() else {
+        let Some(targets) = self.targets.current() else {
             return;
         };
         let globals = Self::globals_for(camera, targets.size);
@@ -671,7 +307,7 @@ impl Renderer {
                 label: Some("shadow"),
                 color_attachments: &[],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-                    view: &self.shadow_view,
+                    view: &self.shadow.view,
                     depth_ops: Some(wgpu::Operations {
                         load: wgpu::LoadOp::Clear(1.0),
                         store: wgpu::StoreOp::Store,
@@ -682,7 +318,7 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(&self.shadow_pipeline);
+            pass.set_pipeline(&self.pipelines.shadow);
             pass.set_bind_group(0, &self.globals_bind_group, &[]);
             self.draw_batches(&mut pass, |b| b.casts_shadow);
         }
@@ -712,16 +348,16 @@ impl Renderer {
                 multiview_mask: None,
             });
             pass.set_bind_group(0, &self.scene_bind_group, &[]);
-            pass.set_pipeline(&self.scene_pipeline);
+            pass.set_pipeline(&self.pipelines.scene);
             self.draw_batches(&mut pass, |b| !b.translucent);
             if self.line_count > 0 {
-                pass.set_pipeline(&self.line_pipeline);
+                pass.set_pipeline(&self.pipelines.line);
                 pass.set_bind_group(0, &self.globals_bind_group, &[]);
                 pass.set_vertex_buffer(0, self.lines.slice(..));
                 pass.draw(0..self.line_count, 0..1);
                 pass.set_bind_group(0, &self.scene_bind_group, &[]);
             }
-            pass.set_pipeline(&self.translucent_pipeline);
+            pass.set_pipeline(&self.pipelines.translucent);
             self.draw_batches(&mut pass, |b| b.translucent);
         }
         self.stats = FrameStats {
@@ -733,8 +369,8 @@ impl Renderer {
 
     /// Draws the last prepared frame into `pass` (whose viewport the caller has set).
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>) {
-        if let Some(t) = &self.targets {
-            pass.set_pipeline(&self.blit_pipeline);
+        if let Some(t) = self.targets.current() {
+            pass.set_pipeline(&self.pipelines.blit);
             pass.set_bind_group(0, &t.blit_bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
@@ -747,55 +383,7 @@ impl Renderer {
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<(u32, u32, Vec<u8>), String> {
-        let t = self.targets.as_ref().ok_or("nothing rendered yet")?;
-        let [w, h] = t.size;
-        let row = (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
-            * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: (row * h) as u64,
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-            mapped_at_creation: false,
-        });
-        let mut encoder = device.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_buffer(
-            t.resolved.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(row),
-                    rows_per_image: Some(h),
-                },
-            },
-            wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-        );
-        queue.submit([encoder.finish()]);
-        let slice = buffer.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| format!("waiting for the GPU: {e}"))?;
-        rx.recv()
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("reading the frame back: {e}"))?;
-        let mapped = slice
-            .get_mapped_range()
-            .map_err(|e| format!("reading the frame back: {e}"))?;
-        let mut pixels = Vec::with_capacity((w * h * 4) as usize);
-        for y in 0..h as usize {
-            let start = y * row as usize;
-            pixels.extend_from_slice(&mapped[start..start + (w * 4) as usize]);
-        }
-        drop(mapped);
-        buffer.unmap();
-        Ok((w, h, pixels))
+        let t = self.targets.current().ok_or("nothing rendered yet")?;
+        read_texture(device, queue, &t.resolved, t.size)
     }
 }

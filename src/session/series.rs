@@ -31,33 +31,34 @@ impl PlotKind {
     }
 }
 
-fn fmt(x: Option<f64>) -> String {
+/// A value for a CSV cell: non-finite ones are left empty.
+fn finite(x: Option<f64>) -> Option<f64> {
     x.filter(|v| v.is_finite())
-        .map(|v| format!("{v}"))
-        .unwrap_or_default()
 }
 
 /// The data of `kind` as CSV text (a header line, then one row per point).
-pub fn plot_csv(scene: &SceneRunner, kind: PlotKind) -> String {
+pub fn plot_csv(scene: &SceneRunner, kind: PlotKind) -> Result<String, csv::Error> {
+    let bytes = plot_table(scene, kind)?;
+    // The csv crate writes UTF-8 from numbers and ASCII headers.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn plot_table(scene: &SceneRunner, kind: PlotKind) -> Result<Vec<u8>, csv::Error> {
     let records = &scene.agent.records;
-    let mut out = String::new();
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     match kind {
         PlotKind::Reward => {
-            out.push_str("step,reward,predicted_reward,episode_return\n");
+            out.write_record(["step", "reward", "predicted_reward", "episode_return"])?;
             let mut total = 0.0;
             for r in records {
                 total += r.reward;
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    r.step,
-                    r.reward,
-                    fmt(r.predicted_reward),
-                    total
-                ));
+                out.serialize((r.step, r.reward, finite(r.predicted_reward), total))?;
             }
         }
         PlotKind::PredictionError => {
-            out.push_str("horizon_step,median,q25,q75,episode_mean\n");
+            out.write_record(["horizon_step", "median", "q25", "q75", "episode_mean"])?;
             let current = scene
                 .agent
                 .last
@@ -68,45 +69,41 @@ pub fn plot_csv(scene: &SceneRunner, kind: PlotKind) -> String {
             let mean = scene.agent.mean_error_by_step();
             for t in 0..current.len().max(mean.len()) {
                 let q = current.get(t);
-                out.push_str(&format!(
-                    "{},{},{},{},{}\n",
+                out.serialize((
                     t + 1,
-                    fmt(q.map(|q| q[1])),
-                    fmt(q.map(|q| q[0])),
-                    fmt(q.map(|q| q[2])),
-                    fmt(mean.get(t).copied())
-                ));
+                    finite(q.map(|q| q[1])),
+                    finite(q.map(|q| q[0])),
+                    finite(q.map(|q| q[2])),
+                    finite(mean.get(t).copied()),
+                ))?;
             }
         }
         PlotKind::Timing => {
-            out.push_str("step,plan_ms,generated_tokens_per_sec,real_time_factor\n");
+            out.write_record([
+                "step",
+                "plan_ms",
+                "generated_tokens_per_sec",
+                "real_time_factor",
+            ])?;
             for r in records {
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
+                out.serialize((
                     r.step,
-                    fmt(r.plan_secs.map(|s| s * 1e3)),
-                    fmt(r.tokens_per_sec),
-                    r.real_time_factor
-                ));
+                    finite(r.plan_secs.map(|s| s * 1e3)),
+                    finite(r.tokens_per_sec),
+                    r.real_time_factor,
+                ))?;
             }
         }
         PlotKind::Actions => {
             let m = records.first().map_or(0, |r| r.action.len());
-            out.push_str("step");
-            for j in 0..m {
-                out.push_str(&format!(",a{j}"));
-            }
-            out.push('\n');
+            let header = (0..m).map(|j| format!("a{j}"));
+            out.write_record(std::iter::once("step".to_string()).chain(header))?;
             for r in records {
-                out.push_str(&r.step.to_string());
-                for a in &r.action {
-                    out.push_str(&format!(",{a}"));
-                }
-                out.push('\n');
+                out.serialize((r.step, &r.action))?;
             }
         }
     }
-    out
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// Plot points `[x, y]`.

@@ -33,7 +33,7 @@ pub enum Command {
     SavePreset(PathBuf),
     ShowDialog(DialogPurpose),
     ResetView,
-    /// Plan with this TDM checkpoint (loaded off the UI thread).
+    /// Plan with this checkpoint, a TDM or an MLP baseline (loaded off the UI thread).
     LoadCheckpoint(PathBuf),
     SaveCsv(PlotKind, PathBuf),
     SavePng(PathBuf),
@@ -50,7 +50,7 @@ pub struct AppOptions {
     pub preset: Option<PathBuf>,
     /// The policy at start (default: zero action).
     pub policy: Option<PolicyKind>,
-    /// A TDM checkpoint the MPC agent plans with (default: ground truth).
+    /// A checkpoint (TDM or MLP baseline) the MPC agent plans with (default: ground truth).
     pub checkpoint: Option<PathBuf>,
     /// Planner settings at start.
     pub planner: Option<PlannerConfig>,

@@ -2,7 +2,7 @@
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
 use super::planner_worker::{
-    ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
+    LoadReply, ModelInfo, PlanOutcome, PlanSettings, PlannerWorker, WorkerModel, ground_truth,
     ground_truth_info, load_checkpoint_async,
 };
 use crate::data::{Episode, Policy};
@@ -70,7 +70,7 @@ pub struct AgentState {
     pub model: ModelInfo,
     /// A model waiting for the worker (set before the worker starts).
     pending_model: Option<WorkerModel>,
-    loader: Option<Receiver<Result<(WorkerModel, ModelInfo), String>>>,
+    loader: Option<Receiver<LoadReply>>,
     /// The last finished plan.
     pub last: Option<Arc<PlanOutcome>>,
     /// Per control step of this episode.
@@ -569,7 +569,7 @@ impl SceneRunner {
                 true
             }
             Err(e) => {
-                self.problem = Some(e);
+                self.problem = Some(e.to_string());
                 self.playing = false;
                 false
             }

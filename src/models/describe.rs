@@ -15,6 +15,8 @@ pub enum ModelFamily {
     Tdm,
     /// One of the MLP baselines.
     Mlp(MlpVariant),
+    /// Any other implementation of the trait (nothing known beyond its name).
+    Other,
 }
 
 impl ModelFamily {
@@ -23,6 +25,7 @@ impl ModelFamily {
             Self::GroundTruth => "ground truth",
             Self::Tdm => "tdm",
             Self::Mlp(v) => v.name(),
+            Self::Other => "other",
         }
     }
 }
@@ -81,18 +84,26 @@ pub struct ModelDescription {
 }
 
 impl ModelDescription {
-    /// The ground-truth model (MuJoCo) as described by [`crate::models::GroundTruth`].
-    pub fn ground_truth() -> Self {
+    /// A model known only by its name and what it predicts ([`ModelFamily::Other`]).
+    pub fn basic(name: String, predicts_rewards: bool, proposes_actions: bool) -> Self {
         Self {
-            name: ModelFamily::GroundTruth.name().into(),
-            family: ModelFamily::GroundTruth,
+            name,
+            family: ModelFamily::Other,
             source: None,
             sizes: None,
             training: None,
             trained_on: Vec::new(),
-            predicts_rewards: true,
-            proposes_actions: false,
+            predicts_rewards,
+            proposes_actions,
             decoding: None,
+        }
+    }
+
+    /// The ground-truth model (MuJoCo) as described by [`crate::models::GroundTruth`].
+    pub fn ground_truth() -> Self {
+        Self {
+            family: ModelFamily::GroundTruth,
+            ..Self::basic(ModelFamily::GroundTruth.name().into(), true, false)
         }
     }
 
@@ -145,6 +156,7 @@ impl ModelDescription {
                 lines.push("candidates rolled out in MuJoCo from the real state".into())
             }
             ModelFamily::Tdm => lines.extend(trained_on_lines(&self.trained_on, scene)),
+            ModelFamily::Other => {}
             ModelFamily::Mlp(_) => lines.extend(self.trained_on.iter().map(|e| {
                 format!(
                     "trained on {} (obs {}, act {}); one step, no history",

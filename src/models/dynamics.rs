@@ -148,8 +148,15 @@ pub enum ModelError {
 pub trait DynamicsModel: Send {
     /// A short name for tables and the UI ("ground truth", "tdm (cartpole.safetensors)", ...).
     fn name(&self) -> String;
-    /// What the model is: family, sizes, training, what it predicts, its decoding settings.
-    fn describe(&self) -> ModelDescription;
+    /// What the model is: family, sizes, training, what it predicts, its decoding settings
+    /// (by default only its name and what it predicts, as [`super::ModelFamily::Other`]).
+    fn describe(&self) -> ModelDescription {
+        ModelDescription::basic(
+            self.name(),
+            self.predicts_rewards(),
+            self.proposes_actions(),
+        )
+    }
     /// Sets how a model with decoding options (a TDM) decodes; returns whether it has them
     /// (for other models this does nothing).
     fn set_decoding(&mut self, _settings: DecodingSettings) -> bool {

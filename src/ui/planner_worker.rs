@@ -60,7 +60,7 @@ pub enum LoadError {
     Model {
         path: PathBuf,
         #[source]
-        source: ModelError,
+        source: Box<ModelError>,
     },
     #[error("cannot start the loader thread: {0}")]
     Thread(#[source] std::io::Error),
@@ -75,7 +75,7 @@ pub fn load_checkpoint(path: &Path, spec: &EnvSpec) -> LoadReply {
     let model = LearnedModel::load(path, spec)
         .map_err(|source| LoadError::Model {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?
         .into_dyn();
     let info = ModelInfo::from_description(&model.describe(), &spec.name);
@@ -122,7 +122,7 @@ pub enum PlanError {
     Plan {
         model: String,
         #[source]
-        source: ModelError,
+        source: Box<ModelError>,
     },
     #[error("replaying the candidates: {0}")]
     Replay(#[source] SimError),
@@ -321,7 +321,7 @@ fn plan_once(
         .plan(model.as_mut(), task.as_ref(), &ctx)
         .map_err(|source| PlanError::Plan {
             model: model_name.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let tokens_per_sec = model
         .tokens_per_plan(plan.candidates(), plan.horizon_steps(), plan.proposed)

@@ -523,9 +523,9 @@ impl Link {
 /// What is wrong with one link (see [`TreeError::BadLink`]).
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
 pub enum LinkProblem {
-    #[error("length {0} m is out of [{}, {}]", LINK_LENGTH_BOUNDS_M.0, LINK_LENGTH_BOUNDS_M.1)]
+    #[error("length {0} m is out of [{lo}, {hi}]", lo = LINK_LENGTH_BOUNDS_M.0, hi = LINK_LENGTH_BOUNDS_M.1)]
     Length(f64),
-    #[error("radius {0} m is out of [{}, {}]", LINK_RADIUS_BOUNDS_M.0, LINK_RADIUS_BOUNDS_M.1)]
+    #[error("radius {0} m is out of [{lo}, {hi}]", lo = LINK_RADIUS_BOUNDS_M.0, hi = LINK_RADIUS_BOUNDS_M.1)]
     Radius(f64),
     #[error("joint range [{0}, {1}] degrees is not an interval within [-180, 180]")]
     Range(f64, f64),

@@ -499,3 +499,46 @@ fn eval_resumes_from_its_results_file_without_losing_episodes() {
     assert_eq!(std::fs::read_to_string(&bad).unwrap(), "not json");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ranking_applies_the_warm_start_and_proposal_options_or_refuses_them() {
+    let ranking = |extra: &[&str]| {
+        let mut args = vec![
+            "ranking",
+            "--env",
+            "cartpole-swingup",
+            "--samples",
+            "4",
+            "--horizon",
+            "2",
+            "--episodes",
+            "1",
+            "--steps",
+            "4",
+            "--every",
+            "2",
+            "--probe-samples",
+            "4",
+            "--probe-horizon",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        workbench(&args)
+    };
+    // Without warm start the probe agent plans every step afresh, and says so.
+    let (ok, stdout, stderr) = ranking(&["--no-warm-start"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("2 states along 1 ground-truth MPC episodes (K 4, N 2, no warm start)"),
+        "{stdout}"
+    );
+    let (ok, stdout, stderr) = ranking(&[]);
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("no warm start"), "{stdout}");
+    // Ground truth has no policy to propose candidates: refused, not ignored.
+    let (ok, _, stderr) = ranking(&["--proposal-mix", "0.5"]);
+    assert!(
+        !ok && stderr.contains("--proposal-mix 0.5") && stderr.contains("no policy"),
+        "{stderr}"
+    );
+}

@@ -1,4 +1,6 @@
-//! `tdm-workbench bench physics`: MuJoCo stepping rates per task, single-threaded and batched.
+//! `tdm-workbench bench`: its subcommands, and `physics` (MuJoCo stepping rates per task,
+//! single-threaded and batched) and `plan` (one ground-truth planning step); `tdm` and `render`
+//! live with their own code.
 use crate::data::Episode;
 use crate::envs::{TASK_NAMES, make_env, make_task};
 use crate::models::{GroundTruth, PlanContext};
@@ -19,34 +21,10 @@ pub enum BenchCommand {
     Plan(PlanArgs),
     /// TDM speed: training tokens/s, planning (generated tokens/s, ms per plan), and the FLOP
     /// rate reached against this machine's measured matrix-multiply rate.
-    Tdm(TdmBenchArgs),
+    Tdm(super::bench_tdm::TdmBenchArgs),
     /// What a frame of the 3D view costs (physics, scene extraction, draw list, GPU encode)
     /// for the humanoid and a 20-DoF walker.
     Render(super::render::RenderBenchArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct TdmBenchArgs {
-    /// A checkpoint to plan with (default: a fresh model of --preset).
-    #[arg(long)]
-    pub(super) checkpoint: Option<std::path::PathBuf>,
-    #[arg(long, default_value = "small")]
-    pub(super) preset: String,
-    #[arg(long)]
-    pub(super) context: Option<usize>,
-    #[arg(long, default_value = "cartpole-swingup")]
-    pub(super) env: String,
-    #[arg(long, default_value_t = 128)]
-    pub(super) samples: usize,
-    #[arg(long, default_value_t = 20)]
-    pub(super) horizon: usize,
-    /// Steps of episode history before planning.
-    #[arg(long, default_value_t = 100)]
-    pub(super) history: usize,
-    #[arg(long, default_value_t = 16)]
-    pub(super) batch: usize,
-    #[arg(long, default_value_t = 5)]
-    pub(super) repeats: usize,
 }
 
 #[derive(Args, Debug)]

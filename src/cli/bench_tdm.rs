@@ -1,19 +1,43 @@
-//! `tdm-workbench bench tdm`.
-use super::bench::TdmBenchArgs;
+//! `tdm-workbench bench tdm`: training tokens/s, planning speed and the FLOP rate reached.
 use crate::data::{EnvInfo, Episode};
 use crate::envs::make_env;
 use crate::models::tdm::{
-    CHECKPOINT_VERSION, CheckpointMeta, LossWeights, Tdm, TdmConfig, TdmModel, TrainOptions, save,
+    CHECKPOINT_VERSION, CheckpointMeta, LossWeights, Tdm, TdmConfig, TrainOptions, save,
 };
-use crate::models::{DynamicsModel, PlanContext};
+use crate::models::{LearnedModel, PlanContext};
 use crate::plan::NoiseConfig;
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use anyhow::{Context, bail};
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
+use clap::Args;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct TdmBenchArgs {
+    /// A checkpoint to plan with (default: a fresh model of --preset).
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    #[arg(long, default_value = "small")]
+    preset: String,
+    #[arg(long)]
+    context: Option<usize>,
+    #[arg(long, default_value = "cartpole-swingup")]
+    env: String,
+    #[arg(long, default_value_t = 128)]
+    samples: usize,
+    #[arg(long, default_value_t = 20)]
+    horizon: usize,
+    /// Steps of episode history before planning.
+    #[arg(long, default_value_t = 100)]
+    history: usize,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+}
 
 /// Single-thread sgemm rate (GFLOP/s) on n x n x n.
 fn sgemm_rate(n: usize) -> f64 {
@@ -162,8 +186,9 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
     );
 
     // Planning throughput.
-    let mut model =
-        TdmModel::load(&checkpoint, &spec).context("cannot load the checkpoint for planning")?;
+    let mut model = LearnedModel::load(&checkpoint, &spec)
+        .context("cannot load the checkpoint for planning")?
+        .into_dyn();
     let obs = env.reset(0)?;
     let mut history = Episode::new(&obs, m);
     let mut rng = StdRng::seed_from_u64(0);
@@ -186,7 +211,9 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let best = times[0];
-    let generated = (args.samples * args.horizon * (n + 1)) as f64;
+    let generated = model
+        .tokens_per_plan(args.samples, args.horizon, 0)
+        .unwrap_or_default() as f64;
     let processed = (args.samples * args.horizon * Tokenizer::step_len(n, m)) as f64;
     let head = head_per_token * generated;
     let keys = cfg.context_tokens.min(

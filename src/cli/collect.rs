@@ -1,13 +1,10 @@
 //! `tdm-workbench collect` and `tdm-workbench data ...`.
+use super::planner_args::NoiseArgs;
 use super::progress::bar;
 use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect, merge};
 use crate::envs::{make_env, make_task};
-use crate::models::tdm::Decoding;
-use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
-use crate::plan::{
-    BranchingPolicy, MpcAgent, NoiseConfig, NoiseKind, NoisePolicy, Objective, PlannerConfig,
-    UniformPolicy, ZeroPolicy, mean_ci68,
-};
+use crate::models::{Decoding, model_path, open_model};
+use crate::plan::{BranchingPolicy, MpcAgent, NoisePolicy, UniformPolicy, ZeroPolicy, mean_ci68};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -43,7 +40,7 @@ pub struct CollectArgs {
     #[arg(long, default_value = "gt")]
     model: String,
     /// How a TDM --model decodes its predictions (see `eval --decoding`).
-    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed")]
     decoding: Decoding,
     /// Planner samples K (gt-mpc).
     #[arg(long, default_value_t = 128)]
@@ -85,78 +82,6 @@ pub enum DataCommand {
     Info { dir: PathBuf },
 }
 
-/// The action-noise and warm-start options shared by `collect` and `eval`.
-#[derive(Args, Debug)]
-pub struct NoiseArgs {
-    /// brownian, white or pink: the planner's candidates, or the actions of `--policy brownian`.
-    #[arg(long, default_value = "brownian")]
-    noise: String,
-    /// Noise variance sigma^2.
-    #[arg(long, default_value_t = 2.0)]
-    variance: f64,
-    /// Every candidate fresh noise, as in the paper's planner (default: the previous winner,
-    /// shifted one step, stays a candidate).
-    #[arg(long)]
-    no_warm_start: bool,
-    /// Fraction of the candidates proposed by the model's BC policy (a TDM trained with
-    /// --bc-weight above 0): its mean action plus the noise. With --samples 1 --variance 0 the
-    /// agent is the plain BC policy.
-    #[arg(long, default_value_t = 0.0)]
-    proposal_mix: f64,
-    /// How candidates are scored: auto (R(o') from the predicted observations where the task
-    /// has it, else predicted rewards), observations (R(o') only), or rewards (the model's
-    /// predicted rewards).
-    #[arg(long, default_value = "auto", value_parser = parse_objective)]
-    objective: Objective,
-    /// Imagined rollouts per candidate, its score their mean (a TDM with --decoding sampled:
-    /// the expected return under the model's own uncertainty). Multiplies the planning cost.
-    #[arg(long, default_value_t = 1)]
-    rollouts: usize,
-}
-
-impl NoiseArgs {
-    pub fn config(&self) -> anyhow::Result<NoiseConfig> {
-        let Some(kind) = NoiseKind::parse(&self.noise) else {
-            bail!("--noise '{}': expected brownian, white or pink", self.noise);
-        };
-        if !(self.variance.is_finite() && self.variance >= 0.0) {
-            bail!("--variance {}: must be a number >= 0", self.variance);
-        }
-        Ok(NoiseConfig {
-            kind,
-            variance: self.variance,
-        })
-    }
-
-    pub fn objective(&self) -> Objective {
-        self.objective
-    }
-
-    pub fn rollouts(&self) -> anyhow::Result<usize> {
-        if self.rollouts == 0 {
-            bail!("--rollouts must be at least 1");
-        }
-        if self.rollouts > 1 && self.proposal_mix > 0.0 {
-            bail!("--rollouts above 1 does not combine with --proposal-mix");
-        }
-        Ok(self.rollouts)
-    }
-
-    pub fn proposal_mix(&self) -> anyhow::Result<f64> {
-        if !(0.0..=1.0).contains(&self.proposal_mix) {
-            bail!(
-                "--proposal-mix {}: must be a fraction in [0, 1]",
-                self.proposal_mix
-            );
-        }
-        Ok(self.proposal_mix)
-    }
-
-    pub fn warm_start(&self) -> bool {
-        !self.no_warm_start
-    }
-}
-
 pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     let shard = Shard::parse(&args.shard)?;
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
@@ -173,41 +98,27 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
             args.branch_probability
         );
     }
-    let checkpoint = model_path(&args.model);
     let is_mpc = matches!(
         args.policy,
         CollectPolicy::Mpc | CollectPolicy::MpcBranching
     );
-    if checkpoint.is_some() && !is_mpc {
+    if model_path(&args.model).is_some() && !is_mpc {
         bail!(
             "--model {} needs --policy mpc or mpc-branching (the other policies do not plan with a model)",
             args.model
         );
     }
-    let mut learned_tdm = false;
+    let mut decodes = false;
     let mut policy: Box<dyn Policy> = match args.policy {
         CollectPolicy::GtMpc
         | CollectPolicy::GtMpcBranching
         | CollectPolicy::Mpc
         | CollectPolicy::MpcBranching => {
-            let config = PlannerConfig {
-                candidates: args.samples,
-                horizon_steps: args.horizon,
-                noise,
-                objective: args.noise.objective(),
-                seed: args.seed,
-                keep_best: args.noise.warm_start(),
-                proposal_mix: args.noise.proposal_mix()?,
-                rollouts: args.noise.rollouts()?,
-            };
-            let model: Box<dyn DynamicsModel> = match checkpoint {
-                None => Box::new(GroundTruth::new(task.clone(), 0)),
-                Some(path) => {
-                    let learned = LearnedModel::load(path, &spec)?;
-                    learned_tdm = matches!(learned, LearnedModel::Tdm(_));
-                    learned.into_dyn_decoding(args.decoding)
-                }
-            };
+            let config = args
+                .noise
+                .planner_config(args.samples, args.horizon, args.seed)?;
+            let mut model = open_model(&args.model, &task, 0)?;
+            decodes = model.set_decoding(args.decoding.into());
             let agent = Box::new(MpcAgent::new(config, model, task.clone()));
             if matches!(
                 args.policy,
@@ -229,7 +140,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     };
     let mut description = policy.describe();
     description["max_steps"] = steps.into();
-    if learned_tdm {
+    if decodes {
         description["decoding"] = args.decoding.name().into();
     }
     let mut dataset = Dataset::create_or_resume(
@@ -313,14 +224,4 @@ pub fn data(cmd: &DataCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `--objective`: auto, observations or rewards.
-fn parse_objective(s: &str) -> Result<Objective, String> {
-    match s {
-        "auto" => Ok(Objective::Auto),
-        "observations" => Ok(Objective::FromObservations),
-        "rewards" => Ok(Objective::PredictedRewards),
-        _ => Err("expected auto, observations or rewards".into()),
-    }
 }

@@ -1,10 +1,9 @@
 //! `tdm-workbench eval`: MPC returns per planner setting, with 68% confidence intervals.
-use super::collect::NoiseArgs;
+use super::planner_args::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
-use crate::models::tdm::Decoding;
-use crate::models::{DynamicsModel, GroundTruth, LearnedModel, ModelError, model_path};
-use crate::plan::{EvalRequest, EvalSetting, EvalSummary, PlannerConfig, evaluate};
+use crate::models::{Decoding, DynamicsModel, ModelError, open_model};
+use crate::plan::{EvalRequest, EvalSetting, EvalSummary, evaluate};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -19,7 +18,7 @@ pub struct EvalArgs {
     model: String,
     /// How the TDM turns its predicted distributions into values: windowed (default), expectation,
     /// greedy, sampled.
-    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed")]
     decoding: Decoding,
     /// Samples K, comma-separated for a sweep.
     #[arg(long, value_delimiter = ',', default_value = "128")]
@@ -105,15 +104,12 @@ fn earlier_results(args: &EvalArgs) -> anyhow::Result<Vec<EvalSummary>> {
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
-    let noise = args.noise.config()?;
-    let checkpoint = model_path(&args.model).map(PathBuf::from);
-    let mut decoding = None;
-    if let Some(path) = &checkpoint {
-        // Fail early, with the checkpoint's own message.
-        if let LearnedModel::Tdm(_) = LearnedModel::load(path, task.spec())? {
-            decoding = Some(args.decoding);
-        }
-    }
+    // Opened once here, so a bad checkpoint fails early with its own message; the first
+    // setting plans with it, every further one with a fresh copy.
+    let mut first = open_model(&args.model, &task, 0)?;
+    let decoding = first
+        .set_decoding(args.decoding.into())
+        .then_some(args.decoding);
     let earlier = earlier_results(args)?;
     let settings: Vec<EvalSetting> = args
         .samples
@@ -131,23 +127,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     {
         bail!("--samples and --horizon must be positive");
     }
-    let base = PlannerConfig {
-        noise,
-        objective: args.noise.objective(),
-        seed: args.seed,
-        keep_best: args.noise.warm_start(),
-        proposal_mix: args.noise.proposal_mix()?,
-        rollouts: args.noise.rollouts()?,
-        ..PlannerConfig::default()
-    };
-    let gt_task = task.clone();
-    let mut make_model = move || -> Result<Box<dyn DynamicsModel>, ModelError> {
-        Ok(match &checkpoint {
-            None => Box::new(GroundTruth::new(gt_task.clone(), 0)),
-            Some(path) => {
-                LearnedModel::load(path, gt_task.spec())?.into_dyn_decoding(args.decoding)
-            }
-        })
+    // K and N come from each setting.
+    let base = args.noise.planner_config(0, 0, args.seed)?;
+    let mut first = Some(first);
+    let mut make_model = || -> Result<Box<dyn DynamicsModel>, ModelError> {
+        if let Some(model) = first.take() {
+            return Ok(model);
+        }
+        let mut model = open_model(&args.model, &task, 0)?;
+        model.set_decoding(args.decoding.into());
+        Ok(model)
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
     println!(

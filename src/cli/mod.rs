@@ -1,5 +1,5 @@
-//! The command line: `envs`, `rollout`, `bench physics`. A thin layer: parse, call the library,
-//! print. Errors become one clear line on stderr and a non-zero exit code.
+//! The command line: every subcommand in its own module. A thin layer: parse, call the
+//! library, print. Errors become one clear line on stderr and a non-zero exit code.
 
 mod bench;
 mod bench_tdm;
@@ -9,6 +9,7 @@ mod eval;
 mod experiment;
 mod gui;
 mod morph;
+mod planner_args;
 mod prediction_error;
 mod progress;
 mod ranking;
@@ -47,9 +48,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Prediction error against horizon (the paper's Fig. 13), per model, as a table or CSV.
     PredictionError(prediction_error::PredictionErrorArgs),
-    /// How well each model ranks the planner's candidates against their real returns.
+    /// How well each model ranks the planner's candidates against their real returns. The
+    /// ranked planner starts afresh at every probe state, so --no-warm-start applies to the
+    /// probe agent; --proposal-mix to the ranked planner (every --model must have a policy).
     Ranking(ranking::RankingArgs),
-    /// Train, resume or fine-tune a TDM on datasets.
+    /// Train, resume or fine-tune a TDM or an MLP baseline on datasets.
     Train(train::TrainArgs),
     /// Render a task's scene to a PNG with the workbench's renderer (no window needed).
     Render(render::RenderArgs),
@@ -71,17 +74,6 @@ fn overview() -> anyhow::Result<()> {
     Cli::command().print_help()?;
     println!();
     envs::run()
-}
-
-/// `--decoding`: how a TDM turns its predicted distributions into values.
-fn parse_decoding(s: &str) -> Result<crate::models::tdm::Decoding, String> {
-    crate::models::tdm::Decoding::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = crate::models::tdm::Decoding::ALL
-            .iter()
-            .map(|d| d.name())
-            .collect();
-        format!("expected one of: {}", names.join(", "))
-    })
 }
 
 /// Parses `std::env::args` and runs the command.

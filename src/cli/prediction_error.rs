@@ -4,8 +4,7 @@
 use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::make_task;
 use crate::files::atomic_write;
-use crate::models::tdm::Decoding;
-use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
+use crate::models::{Decoding, open_model};
 use crate::plan::{NoiseConfig, prediction_error_by_horizon};
 use anyhow::Context;
 use clap::Args;
@@ -32,7 +31,7 @@ pub struct PredictionErrorArgs {
     png: Option<PathBuf>,
     /// How TDMs turn their predicted distributions into values: windowed (default), expectation,
     /// greedy, sampled.
-    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed")]
     decoding: Decoding,
 }
 
@@ -53,10 +52,8 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
         ..Chart::default()
     };
     for (i, name) in args.model.iter().enumerate() {
-        let mut model: Box<dyn DynamicsModel> = match model_path(name) {
-            None => Box::new(GroundTruth::new(task.clone(), 1)),
-            Some(path) => LearnedModel::load(path, task.spec())?.into_dyn_decoding(args.decoding),
-        };
+        let mut model = open_model(name, &task, 1)?;
+        model.set_decoding(args.decoding.into());
         let rows = prediction_error_by_horizon(
             &task,
             model.as_mut(),

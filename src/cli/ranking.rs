@@ -1,10 +1,9 @@
 //! `tdm-workbench ranking`: how well each model ranks the planner's K candidates against their
 //! real returns, at states an MPC agent visits (ground truth's, or a learned model's own).
-use super::collect::NoiseArgs;
+use super::planner_args::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
-use crate::models::tdm::Decoding;
-use crate::models::{DynamicsModel, GroundTruth, LearnedModel, model_path};
+use crate::models::{Decoding, DynamicsModel, model_path, open_model};
 use crate::plan::{PlannerConfig, ProbeAgent, RankingSummary, probe_states, ranking_quality};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -19,7 +18,7 @@ pub struct RankingArgs {
     model: Vec<String>,
     /// Decodings to try for every TDM, comma-separated: windowed (default), expectation, greedy,
     /// sampled.
-    #[arg(long, value_delimiter = ',', default_value = "windowed", value_parser = super::parse_decoding)]
+    #[arg(long, value_delimiter = ',', default_value = "windowed")]
     decoding: Vec<Decoding>,
     /// K.
     #[arg(long, default_value_t = 128)]
@@ -34,7 +33,7 @@ pub struct RankingArgs {
     #[arg(long, default_value = "gt")]
     probe_model: String,
     /// How a TDM --probe-model decodes (see `eval --decoding`).
-    #[arg(long, default_value = "windowed", value_parser = super::parse_decoding)]
+    #[arg(long, default_value = "windowed")]
     probe_decoding: Decoding,
     /// Episodes of the MPC agent whose states are probed.
     #[arg(long, default_value_t = 2)]
@@ -65,15 +64,15 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
     if args.samples < 2 || args.horizon == 0 || args.every == 0 {
         bail!("--samples must be at least 2, --horizon and --every positive");
     }
+    // The ranked planner plans every probe state afresh, so --no-warm-start is the probe
+    // agent's; --proposal-mix is the ranked planner's alone (the probe agent's model may have
+    // no policy).
+    let asked = args
+        .noise
+        .planner_config(args.samples, args.horizon, args.seed)?;
     let config = PlannerConfig {
-        candidates: args.samples,
-        horizon_steps: args.horizon,
-        noise: args.noise.config()?,
-        objective: args.noise.objective(),
-        seed: args.seed,
         keep_best: false,
-        proposal_mix: 0.0,
-        rollouts: args.noise.rollouts()?,
+        ..asked
     };
     if args.probe_samples == 0 || args.probe_horizon == 0 {
         bail!("--probe-samples and --probe-horizon must be positive");
@@ -82,14 +81,17 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         config: PlannerConfig {
             candidates: args.probe_samples,
             horizon_steps: args.probe_horizon,
-            keep_best: true,
+            keep_best: asked.keep_best,
+            proposal_mix: 0.0,
             rollouts: 1,
             ..config
         },
         model: match model_path(&args.probe_model) {
             None => None,
-            Some(path) => {
-                Some(LearnedModel::load(path, task.spec())?.into_dyn_decoding(args.probe_decoding))
+            Some(_) => {
+                let mut model = open_model(&args.probe_model, &task, 0)?;
+                model.set_decoding(args.probe_decoding.into());
+                Some(model)
             }
         },
     };
@@ -97,21 +99,25 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         None => "ground-truth".to_string(),
         Some(m) => m.name(),
     };
-    // Every checkpoint is opened before the probe states are made: a bad one fails at once.
-    let mut models: Vec<(String, Option<PathBuf>, Vec<Decoding>)> = Vec::new();
+    // Every model is opened before the probe states are made: a bad checkpoint, or one that
+    // cannot take part in the proposal mix asked for, fails at once.
+    let mut models: Vec<(String, Vec<Option<Decoding>>)> = Vec::new();
     for name in &args.model {
-        match model_path(name) {
-            None => models.push((name.clone(), None, vec![Decoding::default()])),
-            Some(path) => {
-                let model = LearnedModel::load(path, task.spec())?;
-                let decodings = if matches!(model, LearnedModel::Tdm(_)) {
-                    args.decoding.clone()
-                } else {
-                    vec![Decoding::default()]
-                };
-                models.push((name.clone(), Some(PathBuf::from(path)), decodings));
-            }
+        let about = open_model(name, &task, 0)?.describe();
+        if config.proposed_candidates() > 0 && !about.proposes_actions {
+            bail!(
+                "--proposal-mix {}: {} has no policy to propose actions (rank it in a run \
+                 without --proposal-mix)",
+                asked.proposal_mix,
+                about.name
+            );
         }
+        let decodings = if about.has_decoding() {
+            args.decoding.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        models.push((name.clone(), decodings));
     }
     let probes = probe_states(
         &task,
@@ -121,8 +127,18 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         args.every,
         args.seed,
     )?;
+    let warm = if asked.keep_best {
+        ""
+    } else {
+        ", no warm start"
+    };
+    let mix = if config.proposed_candidates() > 0 {
+        format!(", {} proposed", config.proposed_candidates())
+    } else {
+        String::new()
+    };
     println!(
-        "{} states along {} {} MPC episodes (K {}, N {}); K {}, N {}",
+        "{} states along {} {} MPC episodes (K {}, N {}{warm}); K {}, N {}{mix}",
         probes.len(),
         args.episodes,
         probe_label,
@@ -136,17 +152,18 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
         "model", "spearman", "regret", "optimism", "|error|", "ms/plan"
     );
     let mut out: Vec<(String, RankingSummary)> = Vec::new();
-    for (name, path, decodings) in &models {
+    for (name, decodings) in &models {
         for &decoding in decodings {
-            let mut model: Box<dyn DynamicsModel> = match path {
-                None => Box::new(GroundTruth::new(task.clone(), 0)),
-                Some(p) => LearnedModel::load(p, task.spec())?.into_dyn_decoding(decoding),
+            let mut model: Box<dyn DynamicsModel> = open_model(name, &task, 0)?;
+            let label = match decoding {
+                Some(d) if decodings.len() > 1 || d != Decoding::default() => {
+                    format!("{name} ({})", d.name())
+                }
+                _ => name.clone(),
             };
-            let label = if decodings.len() > 1 || decoding != Decoding::default() {
-                format!("{name} ({})", decoding.name())
-            } else {
-                name.clone()
-            };
+            if let Some(d) = decoding {
+                model.set_decoding(d.into());
+            }
             let s = ranking_quality(&task, model.as_mut(), &probes, config)?;
             let ci =
                 |m: crate::plan::MeanCi| format!("{:.3} [{:.3}, {:.3}]", m.mean, m.low, m.high);

@@ -94,10 +94,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let scene = SceneGeometry::new(env.sim().model(), env.sim().data());
     let list = draw_list(&scene);
     let camera = framed_camera(&list, args.azimuth, args.elevation);
-    let mut gpu = HeadlessRenderer::new().map_err(anyhow::Error::msg)?;
-    let (w, h, pixels) = gpu
-        .render_to_pixels(&list, &camera, [args.width, args.height])
-        .map_err(anyhow::Error::msg)?;
+    let mut gpu = HeadlessRenderer::new()?;
+    let (w, h, pixels) = gpu.render_to_pixels(&list, &camera, [args.width, args.height])?;
     write_png(&args.out, w, h, &pixels)?;
     println!(
         "{}: {} at t = {:.2} s, {}x{} on {}",
@@ -126,7 +124,7 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
     } else {
         args.envs.clone()
     };
-    let mut gpu = HeadlessRenderer::new().map_err(anyhow::Error::msg)?;
+    let mut gpu = HeadlessRenderer::new()?;
     println!(
         "frame cost, {}x{}, {} frames each, adapter {}",
         args.width, args.height, args.frames, gpu.adapter

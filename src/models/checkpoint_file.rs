@@ -256,9 +256,3 @@ pub fn checkpoint_family(path: &Path) -> Result<&'static str, CheckpointError> {
         "no TDM or MLP metadata: not a checkpoint of this workbench",
     ))
 }
-
-impl From<CheckpointError> for crate::models::ModelError {
-    fn from(e: CheckpointError) -> Self {
-        crate::models::ModelError::Other(e.to_string())
-    }
-}

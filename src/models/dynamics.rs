@@ -1,6 +1,13 @@
-//! The contract every dynamics model meets.
+//! The contract every dynamics model meets ([`DynamicsModel`]), what it is given
+//! ([`PlanContext`]), what it returns ([`Imagined`]) and how it fails ([`ModelError`]).
+use super::checkpoint_file::CheckpointError;
+use super::decoding::DecodingSettings;
+use super::describe::ModelDescription;
 use crate::data::Episode;
+use crate::envs::EnvError;
 use crate::sim::{BatchRollout, SimError, SimState};
+use crate::tokenize::TokenError;
+use std::path::PathBuf;
 
 /// What a model may condition on when imagining: the episode so far (its last observation is
 /// the current one, o_t) and, for models that need it, the real simulator state.
@@ -91,16 +98,81 @@ pub enum ModelError {
     NeedsState(String),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     #[error("sizes do not fit: {0}")]
     Shape(String),
-    #[error("{0}")]
-    Other(String),
+    /// Candidates were to be proposed by a model with no policy view.
+    #[error("{model} has no policy to propose actions{}", if *trained_without_actions {
+        " (it was trained without action tokens: train --bc-weight 0)"
+    } else {
+        ""
+    })]
+    NoPolicy {
+        model: String,
+        trained_without_actions: bool,
+    },
+    /// The planner's proposal mix asks for candidates from a model with no policy view.
+    #[error("proposal mix {mix}: {model} has no policy to propose actions")]
+    ProposalsWithoutPolicy { mix: f64, model: String },
+    #[error("several rollouts per candidate do not combine with proposed candidates")]
+    RolloutsWithProposals,
+    #[error("{model} does not predict rewards, and {task} has no reward from observations")]
+    NoRewards { model: String, task: String },
+    #[error("{}: bad tokenizer: {source}", path.display())]
+    Tokenizer {
+        path: PathBuf,
+        #[source]
+        source: TokenError,
+    },
+    /// The history could not be turned into tokens.
+    #[error("the history does not tokenize: {0}")]
+    Tokenize(#[source] TokenError),
+    #[error("empty history")]
+    EmptyHistory,
+    /// The weights do not make a model for planning.
+    #[error("{}: {message}", path.display())]
+    Weights { path: PathBuf, message: String },
+    /// The network failed to compute (a candle error).
+    #[error("{}: {source}", path.display())]
+    Compute {
+        path: PathBuf,
+        #[source]
+        source: candle_core::Error,
+    },
 }
 
 /// Predicts what K action sequences of N steps will do from the current situation.
 pub trait DynamicsModel: Send {
     /// A short name for tables and the UI ("ground truth", "tdm (cartpole.safetensors)", ...).
     fn name(&self) -> String;
+    /// What the model is: family, sizes, training, what it predicts, its decoding settings
+    /// (by default only its name and what it predicts, as [`super::ModelFamily::Other`]).
+    fn describe(&self) -> ModelDescription {
+        ModelDescription::basic(
+            self.name(),
+            self.predicts_rewards(),
+            self.proposes_actions(),
+        )
+    }
+    /// Sets how a model with decoding options (a TDM) decodes; returns whether it has them
+    /// (for other models this does nothing).
+    fn set_decoding(&mut self, _settings: DecodingSettings) -> bool {
+        false
+    }
+    /// The tokens the model predicts in one plan of `candidates` x `horizon_steps` of which
+    /// `proposed` candidates take the policy's actions: what its tokens/s figure counts.
+    /// `None` for a model that does not predict tokens.
+    fn tokens_per_plan(
+        &self,
+        _candidates: usize,
+        _horizon_steps: usize,
+        _proposed: usize,
+    ) -> Option<u64> {
+        None
+    }
     /// Whether [`Imagined::rewards`] is filled.
     fn predicts_rewards(&self) -> bool;
     /// `actions` is `[K][N][m]`, row-major.
@@ -129,10 +201,10 @@ pub trait DynamicsModel: Send {
         horizon_steps: usize,
     ) -> Result<Imagined, ModelError> {
         if proposed.iter().any(|&p| p) {
-            return Err(ModelError::Other(format!(
-                "{} has no policy to propose actions",
-                self.name()
-            )));
+            return Err(ModelError::NoPolicy {
+                model: self.name(),
+                trained_without_actions: false,
+            });
         }
         self.imagine(ctx, actions, candidates, horizon_steps)
     }

@@ -1,5 +1,6 @@
 //! The ground-truth model: MuJoCo itself, rolling the candidates out from the real state on all
 //! cores.
+use super::describe::ModelDescription;
 use super::dynamics::{DynamicsModel, Imagined, ModelError, PlanContext};
 use crate::envs::Task;
 use crate::sim::RolloutWorkers;
@@ -24,7 +25,11 @@ impl GroundTruth {
 
 impl DynamicsModel for GroundTruth {
     fn name(&self) -> String {
-        "ground truth".into()
+        ModelDescription::ground_truth().name
+    }
+
+    fn describe(&self) -> ModelDescription {
+        ModelDescription::ground_truth()
     }
 
     fn predicts_rewards(&self) -> bool {

@@ -1,10 +1,12 @@
-//! Opening any learned model from its checkpoint file: the file says which family it is.
+//! Opening any learned model from its checkpoint file (the file says which family it is), and
+//! any model a command line names (`gt` or a checkpoint).
 use super::checkpoint_file::checkpoint_family;
 use super::mlp::MlpModel;
-use super::tdm::{Decoding, TdmModel};
-use super::{DynamicsModel, ModelError};
-use crate::envs::EnvSpec;
+use super::tdm::TdmModel;
+use super::{DynamicsModel, GroundTruth, ModelError};
+use crate::envs::{EnvSpec, Task};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A learned dynamics model loaded from a checkpoint.
 pub enum LearnedModel {
@@ -34,17 +36,6 @@ impl LearnedModel {
             Self::Mlp(m) => m,
         }
     }
-
-    /// As [`LearnedModel::into_dyn`], a TDM set to `decoding` (an MLP has no decoding).
-    pub fn into_dyn_decoding(self, decoding: Decoding) -> Box<dyn DynamicsModel> {
-        match self {
-            Self::Tdm(mut m) => {
-                m.decoding = decoding;
-                m
-            }
-            Self::Mlp(m) => m,
-        }
-    }
 }
 
 /// Parses a model argument of the command line: `gt` (None) or a checkpoint file, optionally
@@ -58,4 +49,17 @@ pub fn model_path(arg: &str) -> Option<&Path> {
         .or_else(|| arg.strip_prefix("mlp:"))
         .unwrap_or(arg);
     Some(Path::new(file))
+}
+
+/// The model a command-line argument names (see [`model_path`]) for `task`: ground truth with
+/// `gt_threads` rollout workers (0: one per core), or the checkpoint's model.
+pub fn open_model(
+    arg: &str,
+    task: &Arc<dyn Task>,
+    gt_threads: usize,
+) -> Result<Box<dyn DynamicsModel>, ModelError> {
+    Ok(match model_path(arg) {
+        None => Box::new(GroundTruth::new(task.clone(), gt_threads)),
+        Some(path) => LearnedModel::load(path, task.spec())?.into_dyn(),
+    })
 }

@@ -1,10 +1,14 @@
 //! Dynamics models: the [`DynamicsModel`] trait the planner and the UI use, and its
 //! implementations: [`GroundTruth`] (MuJoCo itself), the [`tdm`] transformer and the [`mlp`]
-//! baselines. Learned models share one checkpoint format ([`checkpoint_file`]) and optimizer
-//! ([`optim`]); [`LearnedModel::load`] opens either from its file.
+//! baselines. Every model describes itself ([`ModelDescription`]) and takes decoding settings
+//! through the trait, so callers never need its type. Learned models share one checkpoint
+//! format ([`checkpoint_file`]) and optimizer ([`optim`]); [`LearnedModel::load`] opens either
+//! from its file, [`open_model`] a command line's `gt` or `FILE`.
 
 pub mod bundled;
 pub mod checkpoint_file;
+mod decoding;
+mod describe;
 mod dynamics;
 mod ground_truth;
 mod learned;
@@ -13,6 +17,8 @@ pub mod optim;
 pub mod tdm;
 
 pub use checkpoint_file::{CheckpointError, checkpoint_family};
+pub use decoding::{Decoding, DecodingSettings, UnknownDecoding};
+pub use describe::{ModelDescription, ModelFamily, ModelSizes, TrainedOn, TrainingFacts};
 pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
 pub use ground_truth::GroundTruth;
-pub use learned::{LearnedModel, model_path};
+pub use learned::{LearnedModel, model_path, open_model};

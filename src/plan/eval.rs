@@ -183,9 +183,7 @@ pub fn prediction_error_by_horizon(
     let mut truth = RolloutWorkers::new(task.model().clone(), 1);
     let mut errors = vec![Vec::with_capacity(runs); horizon_steps];
     for r in 0..runs {
-        let obs = env
-            .reset(seed + r as u64)
-            .map_err(|e| ModelError::Other(e.to_string()))?;
+        let obs = env.reset(seed + r as u64)?;
         let state = env.state();
         let actions = noise.sample(
             &mut StdRng::seed_from_u64(seed ^ (r as u64) << 20),

@@ -14,7 +14,7 @@ pub use eval::{EvalRequest, EvalSetting, EvalSummary, evaluate, prediction_error
 pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
-pub use planner::{Objective, Plan, Planner, PlannerConfig};
+pub use planner::{Objective, Plan, Planner, PlannerConfig, UnknownObjective};
 pub use policies::{BranchingPolicy, NoisePolicy, UniformPolicy, ZeroPolicy};
 pub use ranking::{
     PlanRanking, ProbeAgent, ProbeState, RankingSummary, StateRanking, probe_states,

@@ -43,6 +43,32 @@ impl Objective {
     }
 }
 
+impl Objective {
+    /// Every choice with its command-line name.
+    pub const NAMES: [(&'static str, Objective); 3] = [
+        ("auto", Objective::Auto),
+        ("observations", Objective::FromObservations),
+        ("rewards", Objective::PredictedRewards),
+    ];
+}
+
+/// An objective name that is none of [`Objective::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown objective '{0}': expected auto, observations or rewards")]
+pub struct UnknownObjective(pub String);
+
+impl std::str::FromStr for Objective {
+    type Err = UnknownObjective;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|&(_, o)| o)
+            .ok_or_else(|| UnknownObjective(s.to_string()))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlannerConfig {
@@ -215,19 +241,17 @@ impl Planner {
         let m = task.spec().action_size;
         let objective = self.config.objective.resolve(task);
         if objective == Objective::PredictedRewards && !model.predicts_rewards() {
-            return Err(ModelError::Other(format!(
-                "{} does not predict rewards, and {} has no reward from observations",
-                model.name(),
-                task.spec().name
-            )));
+            return Err(ModelError::NoRewards {
+                model: model.name(),
+                task: task.spec().name.clone(),
+            });
         }
         let proposals = self.config.proposed_candidates().min(k);
         if proposals > 0 && !model.proposes_actions() {
-            return Err(ModelError::Other(format!(
-                "proposal mix {}: {} has no policy to propose actions",
-                self.config.proposal_mix,
-                model.name()
-            )));
+            return Err(ModelError::ProposalsWithoutPolicy {
+                mix: self.config.proposal_mix,
+                model: model.name(),
+            });
         }
         let mut actions = self.config.noise.sample(&mut self.rng, k, n, m);
         // The warm start takes candidate 0 unless every candidate is a proposal.
@@ -240,9 +264,7 @@ impl Planner {
         }
         let rollouts = self.config.rollouts.max(1);
         if rollouts > 1 && proposals > 0 {
-            return Err(ModelError::Other(
-                "several rollouts per candidate do not combine with proposed candidates".into(),
-            ));
+            return Err(ModelError::RolloutsWithProposals);
         }
         let (imagined, averaged) = if proposals > 0 {
             let proposed: Vec<bool> = (0..k).map(|c| c >= k - proposals).collect();

@@ -139,8 +139,7 @@ pub fn ranking_quality(
         };
         let plan = planner.plan(model, task.as_ref(), &ctx)?;
         plan_secs += plan.elapsed_secs;
-        let real = replay_plan(&mut workers, task.as_ref(), &probe.state, &plan)
-            .map_err(|e| ModelError::Other(e.to_string()))?;
+        let real = replay_plan(&mut workers, task.as_ref(), &probe.state, &plan)?;
         let n = plan.horizon_steps();
         let returns: Vec<f64> = (0..plan.candidates())
             .map(|k| real.rewards[k * n..(k + 1) * n].iter().sum())

@@ -20,6 +20,22 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Why a headless renderer could not start or read a frame back.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error("no GPU adapter (a software one such as llvmpipe will do): {0}")]
+    NoAdapter(#[source] wgpu::RequestAdapterError),
+    #[error("creating a GPU device on {adapter}: {source}")]
+    Device {
+        adapter: String,
+        #[source]
+        source: wgpu::RequestDeviceError,
+    },
+    /// Reading the frame back from the GPU failed.
+    #[error("reading the frame back: {0}")]
+    ReadBack(String),
+}
+
 /// A device, its queue and a renderer targeting RGBA8.
 pub struct HeadlessRenderer {
     pub device: wgpu::Device,
@@ -30,20 +46,21 @@ pub struct HeadlessRenderer {
 }
 
 impl HeadlessRenderer {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, HeadlessError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .map_err(|e| {
-            format!("no GPU adapter (a software one such as llvmpipe will do): {e}")
-        })?;
+            .map_err(HeadlessError::NoAdapter)?;
         let info = adapter.get_info();
         let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tdm-workbench headless"),
             required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
             ..Default::default()
         }))
-        .map_err(|e| format!("creating a GPU device on {}: {e}", info.name))?;
+        .map_err(|source| HeadlessError::Device {
+            adapter: info.name.clone(),
+            source,
+        })?;
         let renderer = Renderer::new(&device, wgpu::TextureFormat::Rgba8Unorm);
         Ok(Self {
             device,
@@ -73,8 +90,10 @@ impl HeadlessRenderer {
         list: &DrawList,
         camera: &OrbitCamera,
         size_px: [u32; 2],
-    ) -> Result<(u32, u32, Vec<u8>), String> {
+    ) -> Result<(u32, u32, Vec<u8>), HeadlessError> {
         self.render(list, camera, size_px);
-        self.renderer.read_pixels(&self.device, &self.queue)
+        self.renderer
+            .read_pixels(&self.device, &self.queue)
+            .map_err(|e| HeadlessError::ReadBack(e.to_string()))
     }
 }

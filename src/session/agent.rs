@@ -1,7 +1,9 @@
 //! The MPC agent's side of a scene: its planner settings and model, the last plan, and what
 //! this episode's plans produced (per-step records, prediction error by horizon, how well the
 //! plans ranked their candidates against reality).
-use super::planner_worker::{ModelInfo, PlanOutcome, PlanSettings, WorkerModel, ground_truth_info};
+use super::planner_worker::{
+    LoadReply, ModelInfo, PlanOutcome, PlanSettings, WorkerModel, ground_truth_info,
+};
 use crate::envs::Task;
 use crate::models::tdm::Decoding;
 use crate::plan::{PlannerConfig, TrailPoint};
@@ -32,7 +34,7 @@ pub struct AgentState {
     pub model: ModelInfo,
     /// A model waiting for the worker (set before the worker starts).
     pub(super) pending_model: Option<WorkerModel>,
-    pub(super) loader: Option<Receiver<Result<(WorkerModel, ModelInfo), String>>>,
+    pub(super) loader: Option<Receiver<LoadReply>>,
     /// The last finished plan.
     pub last: Option<Arc<PlanOutcome>>,
     /// Per control step of this episode.

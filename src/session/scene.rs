@@ -474,7 +474,7 @@ impl SceneRunner {
                 true
             }
             Err(e) => {
-                self.problem = Some(e);
+                self.problem = Some(e.to_string());
                 self.playing = false;
                 false
             }

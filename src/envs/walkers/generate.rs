@@ -14,7 +14,7 @@
 //! Every family: limbs of 1 or 2 links (uniform), link lengths uniform in
 //! [`LINK_LENGTH_RANGE_M`], hinge axes uniform among the two perpendicular to the limb.
 use super::params::{BUSH_CHILDREN, LINK_LENGTH_RANGE_M, MAX_LINKS_PER_LIMB};
-use super::tree::{Attach, Axis, Direction, Family, KinematicTree, Limb, Link, Origin};
+use super::tree::{Attach, Axis, Direction, Family, KinematicTree, Limb, Link, Origin, TreeError};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -135,17 +135,53 @@ fn random_tree(tree: &mut KinematicTree, dof: usize, rng: &mut StdRng) {
     }
 }
 
+/// How a tree breaks its family's construction rule (see [`check_family_rule`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FamilyRuleError {
+    #[error(transparent)]
+    Invalid(#[from] TreeError),
+    #[error("limb {limb} link {link}: axis {axis:?} is along the limb")]
+    AxisAlongLimb {
+        limb: usize,
+        link: usize,
+        axis: Axis,
+    },
+    #[error("limb {limb} attaches at {parent:?}, not at the tip of the previous limb")]
+    NotAtPreviousTip { limb: usize, parent: Attach },
+    #[error("limb {limb} turns ({} after {})", direction.label(), previous.label())]
+    Turns {
+        limb: usize,
+        direction: Direction,
+        previous: Direction,
+    },
+    #[error("limb {limb} points back into limb {}", limb - 1)]
+    PointsBack { limb: usize },
+    #[error("parent {index} is {parent:?}, breadth-first order expects {expected:?}")]
+    NotBreadthFirst {
+        index: usize,
+        parent: Attach,
+        expected: Attach,
+    },
+    #[error("{parent:?} has {children} children")]
+    Children { parent: Attach, children: usize },
+    #[error("limb {limb} attaches inside a limb, not at its tip")]
+    InsideLimb { limb: usize },
+    #[error("limb {limb} attaches to limb {parent}, created after it")]
+    ParentAfter { limb: usize, parent: usize },
+}
+
 /// Checks that `tree` obeys its family's construction rule (structurally), returning what
 /// breaks it. Used by the property tests and by `morph show`.
-pub fn check_family_rule(tree: &KinematicTree, family: Family) -> Result<(), String> {
-    tree.validate().map_err(|e| e.to_string())?;
+pub fn check_family_rule(tree: &KinematicTree, family: Family) -> Result<(), FamilyRuleError> {
+    tree.validate()?;
     for (i, limb) in tree.limbs.iter().enumerate() {
         for (j, link) in limb.links.iter().enumerate() {
             if !Axis::perpendicular_to(limb.direction).contains(&link.axis) {
-                return Err(format!(
-                    "limb {i} link {j}: axis {:?} is along the limb",
-                    link.axis
-                ));
+                return Err(FamilyRuleError::AxisAlongLimb {
+                    limb: i,
+                    link: j,
+                    axis: link.axis,
+                });
             }
         }
     }
@@ -155,22 +191,22 @@ pub fn check_family_rule(tree: &KinematicTree, family: Family) -> Result<(), Str
             for (i, limb) in tree.limbs.iter().enumerate() {
                 let expected = if i == 0 { Attach::Torso } else { tip(i - 1) };
                 if limb.parent != expected {
-                    return Err(format!(
-                        "limb {i} attaches at {:?}, not at the tip of the previous limb",
-                        limb.parent
-                    ));
+                    return Err(FamilyRuleError::NotAtPreviousTip {
+                        limb: i,
+                        parent: limb.parent,
+                    });
                 }
                 if i > 0 {
                     let prev = tree.limbs[i - 1].direction;
                     if family == Family::Line && limb.direction != prev {
-                        return Err(format!(
-                            "limb {i} turns ({} after {})",
-                            limb.direction.label(),
-                            prev.label()
-                        ));
+                        return Err(FamilyRuleError::Turns {
+                            limb: i,
+                            direction: limb.direction,
+                            previous: prev,
+                        });
                     }
                     if limb.direction == prev.opposite() {
-                        return Err(format!("limb {i} points back into limb {}", i - 1));
+                        return Err(FamilyRuleError::PointsBack { limb: i });
                     }
                 }
             }
@@ -190,19 +226,24 @@ pub fn check_family_rule(tree: &KinematicTree, family: Family) -> Result<(), Str
             for (k, parent) in parents.iter().enumerate() {
                 let expected = if k == 0 { Attach::Torso } else { tip(k - 1) };
                 if *parent != expected {
-                    return Err(format!(
-                        "parent {k} is {parent:?}, breadth-first order expects {expected:?}"
-                    ));
+                    return Err(FamilyRuleError::NotBreadthFirst {
+                        index: k,
+                        parent: *parent,
+                        expected,
+                    });
                 }
                 let last = k + 1 == parents.len();
                 if counts[k] > BUSH_CHILDREN.1 || (!last && counts[k] < BUSH_CHILDREN.0) {
-                    return Err(format!("{parent:?} has {} children", counts[k]));
+                    return Err(FamilyRuleError::Children {
+                        parent: *parent,
+                        children: counts[k],
+                    });
                 }
             }
             // A limb is full before any child: only the very last limb may be short of its
             // drawn size, so no limb is followed by a limb attached to its non-tip link.
             if let Some(i) = tree.limbs.iter().position(|l| matches!(l.parent, Attach::Tip { limb, link } if link + 1 != tree.limbs[limb].links.len())) {
-                return Err(format!("limb {i} attaches inside a limb, not at its tip"));
+                return Err(FamilyRuleError::InsideLimb { limb: i });
             }
         }
         Family::Tree => {
@@ -211,7 +252,7 @@ pub fn check_family_rule(tree: &KinematicTree, family: Family) -> Result<(), Str
                 if let Attach::Tip { limb: p, .. } = limb.parent
                     && p >= i
                 {
-                    return Err(format!("limb {i} attaches to limb {p}, created after it"));
+                    return Err(FamilyRuleError::ParentAfter { limb: i, parent: p });
                 }
             }
         }

@@ -9,10 +9,10 @@ pub mod params;
 mod task;
 mod tree;
 
-pub use generate::{check_family_rule, generate};
+pub use generate::{FamilyRuleError, check_family_rule, generate};
 pub use mjcf::{link_name, link_origins, spawn_height_m, to_mjcf};
 pub use task::{CorridorRun, corridor_reward};
 pub use tree::{
-    Attach, Axis, Direction, Family, KinematicTree, Limb, Link, Occupant, Origin,
+    Attach, Axis, Direction, Family, KinematicTree, Limb, Link, LinkProblem, Occupant, Origin,
     TREE_FORMAT_VERSION, TreeError,
 };

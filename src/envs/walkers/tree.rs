@@ -239,7 +239,7 @@ pub enum TreeError {
     BadLink {
         limb: usize,
         link: usize,
-        problem: String,
+        problem: LinkProblem,
     },
     #[error("torso radius {0} m is out of (0, 1]")]
     BadTorso(f64),
@@ -500,30 +500,35 @@ impl Link {
         }
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), LinkProblem> {
         let (lmin, lmax) = LINK_LENGTH_BOUNDS_M;
         if !(self.length_m >= lmin && self.length_m <= lmax) {
-            return Err(format!(
-                "length {} m is out of [{lmin}, {lmax}]",
-                self.length_m
-            ));
+            return Err(LinkProblem::Length(self.length_m));
         }
         let (rmin, rmax) = LINK_RADIUS_BOUNDS_M;
         if !(self.radius_m >= rmin && self.radius_m <= rmax) {
-            return Err(format!(
-                "radius {} m is out of [{rmin}, {rmax}]",
-                self.radius_m
-            ));
+            return Err(LinkProblem::Radius(self.radius_m));
         }
         let [lo, hi] = self.range_deg;
         if !(lo.is_finite() && hi.is_finite() && lo < hi && lo >= -180.0 && hi <= 180.0) {
-            return Err(format!(
-                "joint range [{lo}, {hi}] degrees is not an interval within [-180, 180]"
-            ));
+            return Err(LinkProblem::Range(lo, hi));
         }
         if !(self.gear.is_finite() && self.gear > 0.0 && self.gear <= 1000.0) {
-            return Err(format!("gear {} is out of (0, 1000]", self.gear));
+            return Err(LinkProblem::Gear(self.gear));
         }
         Ok(())
     }
+}
+
+/// What is wrong with one link (see [`TreeError::BadLink`]).
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+pub enum LinkProblem {
+    #[error("length {0} m is out of [{lo}, {hi}]", lo = LINK_LENGTH_BOUNDS_M.0, hi = LINK_LENGTH_BOUNDS_M.1)]
+    Length(f64),
+    #[error("radius {0} m is out of [{lo}, {hi}]", lo = LINK_RADIUS_BOUNDS_M.0, hi = LINK_RADIUS_BOUNDS_M.1)]
+    Radius(f64),
+    #[error("joint range [{0}, {1}] degrees is not an interval within [-180, 180]")]
+    Range(f64, f64),
+    #[error("gear {0} is out of (0, 1000]")]
+    Gear(f64),
 }

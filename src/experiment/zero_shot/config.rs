@@ -170,7 +170,9 @@ impl ZeroShotConfig {
             ExperimentError::NotReady(format!("unknown TDM preset '{}'", self.preset))
         })?;
         model.context_tokens = self.context_tokens;
-        model.validate().map_err(ExperimentError::NotReady)?;
+        model
+            .validate()
+            .map_err(|e| ExperimentError::NotReady(e.to_string()))?;
         let longest = Tokenizer::step_len(2 * self.dof_max + 10, self.dof_max);
         if longest > model.max_step_tokens {
             return Err(ExperimentError::NotReady(format!(

@@ -6,6 +6,30 @@ use serde::{Deserialize, Serialize};
 /// The checkpoint format this build writes and reads for MLPs.
 pub const MLP_CHECKPOINT_VERSION: u32 = 1;
 
+/// An [`MlpConfig`] or [`MlpMeta`] that does not hold together, naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MlpConfigError {
+    #[error("{field} must be positive")]
+    NotPositive { field: &'static str },
+    #[error(
+        "a tokenized MLP needs an embedding width and a vocabulary (embed {embed}, vocab_size {vocab_size})"
+    )]
+    NoEmbedding { embed: usize, vocab_size: usize },
+    #[error(
+        "environment '{env}' ({} obs, {} act) does not match the model ({} obs, {} act)",
+        env_sizes.0, env_sizes.1, model_sizes.0, model_sizes.1
+    )]
+    EnvMismatch {
+        env: String,
+        env_sizes: (usize, usize),
+        model_sizes: (usize, usize),
+    },
+    #[error("normalization sizes do not match the model")]
+    NormalizationSizes,
+    #[error("normalization has a non-finite value or a non-positive deviation")]
+    NormalizationValues,
+}
+
 /// The baselines of the paper's Fig. 4 / Fig. 12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -114,15 +138,22 @@ impl MlpConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
-        if self.observation_size == 0 || self.action_size == 0 {
-            return Err("observation and action sizes must be positive".into());
-        }
-        if self.layers == 0 || self.hidden == 0 {
-            return Err("layers and hidden must be positive".into());
+    pub fn validate(&self) -> Result<(), MlpConfigError> {
+        for (field, value) in [
+            ("observation_size", self.observation_size),
+            ("action_size", self.action_size),
+            ("layers", self.layers),
+            ("hidden", self.hidden),
+        ] {
+            if value == 0 {
+                return Err(MlpConfigError::NotPositive { field });
+            }
         }
         if self.variant.tokenized_inputs() && (self.embed == 0 || self.vocab_size < 4) {
-            return Err("a tokenized MLP needs an embedding width and a vocabulary".into());
+            return Err(MlpConfigError::NoEmbedding {
+                embed: self.embed,
+                vocab_size: self.vocab_size,
+            });
         }
         Ok(())
     }
@@ -167,19 +198,16 @@ pub struct MlpMeta {
 
 impl MlpMeta {
     /// Checks that the sizes of the config and the normalization agree.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), MlpConfigError> {
         self.model.validate()?;
         let c = &self.model;
         if self.env.observation_size != c.observation_size || self.env.action_size != c.action_size
         {
-            return Err(format!(
-                "environment '{}' ({} obs, {} act) does not match the model ({} obs, {} act)",
-                self.env.name,
-                self.env.observation_size,
-                self.env.action_size,
-                c.observation_size,
-                c.action_size
-            ));
+            return Err(MlpConfigError::EnvMismatch {
+                env: self.env.name.clone(),
+                env_sizes: (self.env.observation_size, self.env.action_size),
+                model_sizes: (c.observation_size, c.action_size),
+            });
         }
         let n = &self.normalization;
         if n.input_mean.len() != c.inputs()
@@ -187,7 +215,7 @@ impl MlpMeta {
             || n.target_mean.len() != c.outputs()
             || n.target_std.len() != c.outputs()
         {
-            return Err("normalization sizes do not match the model".into());
+            return Err(MlpConfigError::NormalizationSizes);
         }
         let all = n
             .input_std
@@ -198,7 +226,7 @@ impl MlpMeta {
         if all.clone().any(|x| !x.is_finite())
             || n.input_std.iter().chain(&n.target_std).any(|&s| s <= 0.0)
         {
-            return Err("normalization has a non-finite value or a non-positive deviation".into());
+            return Err(MlpConfigError::NormalizationValues);
         }
         Ok(())
     }

@@ -5,7 +5,10 @@ use super::checkpoint::{self, LoadedMlp};
 use super::config::MlpMeta;
 use super::model::{Mlp, decode_output, encode_inputs};
 use crate::envs::EnvSpec;
-use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
+use crate::models::{
+    DynamicsModel, Imagined, ModelDescription, ModelError, ModelFamily, ModelSizes, PlanContext,
+    TrainedOn, TrainingFacts, checkpoint_label,
+};
 use crate::tokenize::Tokenizer;
 use candle_nn::VarMap;
 use std::path::{Path, PathBuf};
@@ -45,8 +48,11 @@ impl MlpModel {
                 spec.action_size
             )));
         }
-        let tokenizer = Tokenizer::new(loaded.meta.tokenizer)
-            .map_err(|e| ModelError::Other(format!("{}: {e}", source.display())))?;
+        let tokenizer =
+            Tokenizer::new(loaded.meta.tokenizer).map_err(|e| ModelError::Tokenizer {
+                path: source.to_path_buf(),
+                source: e,
+            })?;
         Ok(Self {
             net: loaded.model,
             _varmap: loaded.varmap,
@@ -86,7 +92,10 @@ impl MlpModel {
             .net
             .forward(&input)
             .and_then(|t| t.flatten_all()?.to_vec1())
-            .map_err(|e| ModelError::Other(format!("{}: {e}", self.source.display())))?;
+            .map_err(|e| ModelError::Compute {
+                path: self.source.clone(),
+                source: e,
+            })?;
         let mut next = vec![0.0; rows * n];
         let mut rewards = vec![0.0; rows];
         for r in 0..rows {
@@ -109,6 +118,29 @@ impl DynamicsModel for MlpModel {
             self.meta.model.variant.name(),
             checkpoint_label(&self.source)
         )
+    }
+
+    fn describe(&self) -> ModelDescription {
+        let (meta, c) = (&self.meta, &self.meta.model);
+        ModelDescription {
+            name: self.name(),
+            family: ModelFamily::Mlp(c.variant),
+            source: Some(self.source.clone()),
+            sizes: Some(ModelSizes::Mlp {
+                layers: c.layers,
+                hidden: c.hidden,
+                parameters: c.parameter_count(),
+            }),
+            training: Some(TrainingFacts {
+                steps: meta.steps_trained,
+                seen: TrainedOn::Transitions(meta.samples_trained),
+                held_out_loss: meta.held_out_loss,
+            }),
+            trained_on: vec![meta.env.clone()],
+            predicts_rewards: self.predicts_rewards(),
+            proposes_actions: self.proposes_actions(),
+            decoding: None,
+        }
     }
 
     fn predicts_rewards(&self) -> bool {

@@ -12,7 +12,9 @@ mod model;
 mod train;
 
 pub use checkpoint::{LoadedMlp, load, save};
-pub use config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, MlpVariant, Normalization};
+pub use config::{
+    MLP_CHECKPOINT_VERSION, MlpConfig, MlpConfigError, MlpMeta, MlpVariant, Normalization,
+};
 pub use dynamics::MlpModel;
 pub use model::{Encoded, Mlp, decode_output, encode_inputs, raw_target};
 pub use train::{MlpTrainOptions, train_mlp};

@@ -245,7 +245,8 @@ pub fn train_mlp(
                 opts.preset
             )));
         };
-        cfg.validate().map_err(TrainError::Setup)?;
+        cfg.validate()
+            .map_err(|e| TrainError::Setup(e.to_string()))?;
         let varmap = VarMap::new();
         let net = Mlp::new(
             cfg,

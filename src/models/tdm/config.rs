@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 /// The checkpoint format this build writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
 
+/// A [`TdmConfig`] whose sizes do not fit together, naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TdmConfigError {
+    #[error("{field} must be positive")]
+    NotPositive { field: &'static str },
+    #[error("width {width} is not a multiple of heads {heads}")]
+    HeadsDoNotDivide { width: usize, heads: usize },
+    #[error("{field} {value} is too small (at least {least})")]
+    TooSmall {
+        field: &'static str,
+        value: usize,
+        least: usize,
+    },
+}
+
 /// Architecture of the decoder-only transformer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,18 +65,35 @@ impl TdmConfig {
     }
 
     /// Checks the sizes fit together.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.layers == 0 || self.width == 0 || self.heads == 0 || self.mlp_width == 0 {
-            return Err("layers, width, heads and mlp_width must be positive".into());
+    pub fn validate(&self) -> Result<(), TdmConfigError> {
+        for (field, value) in [
+            ("layers", self.layers),
+            ("width", self.width),
+            ("heads", self.heads),
+            ("mlp_width", self.mlp_width),
+        ] {
+            if value == 0 {
+                return Err(TdmConfigError::NotPositive { field });
+            }
         }
         if !self.width.is_multiple_of(self.heads) {
-            return Err(format!(
-                "width {} is not a multiple of heads {}",
-                self.width, self.heads
-            ));
+            return Err(TdmConfigError::HeadsDoNotDivide {
+                width: self.width,
+                heads: self.heads,
+            });
         }
-        if self.context_tokens < 2 || self.max_step_tokens < 4 || self.vocab_size < 4 {
-            return Err("context, step length or vocabulary too small".into());
+        for (field, value, least) in [
+            ("context_tokens", self.context_tokens, 2),
+            ("max_step_tokens", self.max_step_tokens, 4),
+            ("vocab_size", self.vocab_size, 4),
+        ] {
+            if value < least {
+                return Err(TdmConfigError::TooSmall {
+                    field,
+                    value,
+                    least,
+                });
+            }
         }
         Ok(())
     }

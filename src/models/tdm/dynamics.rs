@@ -8,66 +8,18 @@ use super::infer::{KvCache, Scratch, Weights};
 use super::sequence::{TokenSeq, episode_tokens_from};
 use crate::data::{EnvInfo, Episode};
 use crate::envs::EnvSpec;
-use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
+use crate::models::{
+    Decoding, DecodingSettings, DynamicsModel, Imagined, ModelDescription, ModelError, ModelFamily,
+    ModelSizes, PlanContext, TrainedOn, TrainingFacts, checkpoint_label,
+};
 use crate::tokenize::Tokenizer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// How a predicted token is chosen from the model's distribution over bins.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Decoding {
-    /// The most likely bin.
-    Greedy,
-    /// A bin drawn from the distribution (seeded).
-    Sampled,
-    /// The expected value over all bin centres; the token fed back is the bin of that value.
-    Expectation,
-    /// The expected value over the most likely bin and its [`WINDOW_BINS`] neighbours on each
-    /// side (probabilities renormalised there): as precise as greedy where the distribution is
-    /// sharp, as smooth as the expectation between two neighbouring bins, and free of the pull
-    /// of far-away probability mass, which over mu-law bins of very different widths biases
-    /// the full expectation. The default: it plans best of the four (cartpole, K 128, N 50,
-    /// bundled TDM: 377.4 against 323.1 with the full expectation, 4 episodes).
-    #[default]
-    Windowed,
-}
-
 /// Half-width, in bins, of the [`Decoding::Windowed`] expectation.
 pub const WINDOW_BINS: usize = 4;
-
-impl Decoding {
-    /// Every choice, the default first.
-    pub const ALL: [Decoding; 4] = [
-        Decoding::Windowed,
-        Decoding::Expectation,
-        Decoding::Greedy,
-        Decoding::Sampled,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "greedy" => Some(Self::Greedy),
-            "sampled" => Some(Self::Sampled),
-            "expectation" => Some(Self::Expectation),
-            "windowed" => Some(Self::Windowed),
-            _ => None,
-        }
-    }
-
-    /// The name [`Decoding::parse`] reads.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Greedy => "greedy",
-            Self::Sampled => "sampled",
-            Self::Expectation => "expectation",
-            Self::Windowed => "windowed",
-        }
-    }
-}
 
 /// A trained TDM ready to plan in one environment.
 pub struct TdmModel {
@@ -78,12 +30,12 @@ pub struct TdmModel {
     source: PathBuf,
     observation_size: usize,
     action_size: usize,
-    pub decoding: Decoding,
+    /// The decoding and the history limit (at most the model's context window: a shorter one
+    /// plans faster and shows how much history the model needs), set through
+    /// [`DynamicsModel::set_decoding`].
+    decoding: DecodingSettings,
     /// Worker threads for decoding the candidates (0: one per core).
     pub threads: usize,
-    /// Use at most this many tokens of history (never more than the model's context window):
-    /// a shorter window plans faster and shows how much history the model needs.
-    pub context_limit_tokens: Option<usize>,
     seed: u64,
     plans: u64,
 }
@@ -93,7 +45,7 @@ impl TdmModel {
     /// observation/action size) refuses an environment of another size; a generalist, trained on
     /// several sizes, takes any environment whose steps fit its position table (zero-shot).
     pub fn load(path: &Path, spec: &EnvSpec) -> Result<Self, ModelError> {
-        let loaded = checkpoint::load(path).map_err(|e| ModelError::Other(e.to_string()))?;
+        let loaded = checkpoint::load(path)?;
         Self::from_parts(loaded.meta, &loaded.varmap, path, spec)
     }
 
@@ -137,10 +89,15 @@ impl TdmModel {
                 spec.name, meta.model.max_step_tokens
             )));
         }
-        let tokenizer =
-            Tokenizer::new(meta.tokenizer).map_err(|e| ModelError::Other(e.to_string()))?;
-        let weights = Weights::from_varmap(meta.model, varmap)
-            .map_err(|e| ModelError::Other(format!("{}: {e}", source.display())))?;
+        let tokenizer = Tokenizer::new(meta.tokenizer).map_err(|e| ModelError::Tokenizer {
+            path: source.to_path_buf(),
+            source: e,
+        })?;
+        let weights =
+            Weights::from_varmap(meta.model, varmap).map_err(|e| ModelError::Weights {
+                path: source.to_path_buf(),
+                message: e.to_string(),
+            })?;
         Ok(Self {
             weights: Arc::new(weights),
             values: Arc::new(BinValues::new(&tokenizer)),
@@ -149,9 +106,8 @@ impl TdmModel {
             source: source.to_path_buf(),
             observation_size: spec.observation_size,
             action_size: spec.action_size,
-            decoding: Decoding::default(),
+            decoding: DecodingSettings::default(),
             threads: 0,
-            context_limit_tokens: None,
             seed: 0,
             plans: 0,
         })
@@ -166,14 +122,14 @@ impl TdmModel {
     fn history_tokens(&self, history: &Episode) -> Result<TokenSeq, ModelError> {
         let step = Tokenizer::step_len(self.observation_size, self.action_size);
         let window = self
+            .decoding
             .context_limit_tokens
             .map_or(self.meta.model.context_tokens, |l| {
                 l.min(self.meta.model.context_tokens)
             });
         let keep_steps = window.saturating_sub(1 + self.observation_size) / step;
         let first = history.len().saturating_sub(keep_steps);
-        episode_tokens_from(&self.tokenizer, history, first)
-            .map_err(|e| ModelError::Other(e.to_string()))
+        episode_tokens_from(&self.tokenizer, history, first).map_err(ModelError::Tokenize)
     }
 }
 
@@ -349,7 +305,7 @@ impl TdmModel {
                 let row = &mut logits[c * bins..(c + 1) * bins];
                 let (bin, value) = choose(
                     row,
-                    self.decoding,
+                    self.decoding.decoding,
                     &self.values.reward,
                     |v| tok.encode_reward(v).unwrap_or(tok.reward_offset()) - tok.reward_offset(),
                     &mut rng,
@@ -382,7 +338,7 @@ impl TdmModel {
                     let row = &mut logits[c * bins..(c + 1) * bins];
                     let (bin, value) = choose(
                         row,
-                        self.decoding,
+                        self.decoding.decoding,
                         &self.values.observation,
                         |v| tok.encode_observation(v).unwrap_or(0),
                         &mut rng,
@@ -416,6 +372,48 @@ impl TdmModel {
 impl DynamicsModel for TdmModel {
     fn name(&self) -> String {
         format!("tdm ({})", checkpoint_label(&self.source))
+    }
+
+    fn describe(&self) -> ModelDescription {
+        let (meta, c) = (&self.meta, &self.meta.model);
+        ModelDescription {
+            name: self.name(),
+            family: ModelFamily::Tdm,
+            source: Some(self.source.clone()),
+            sizes: Some(ModelSizes::Transformer {
+                layers: c.layers,
+                width: c.width,
+                heads: c.heads,
+                context_tokens: c.context_tokens,
+                parameters: c.parameter_count(),
+            }),
+            training: Some(TrainingFacts {
+                steps: meta.steps_trained,
+                seen: TrainedOn::Tokens(meta.tokens_trained),
+                held_out_loss: meta.held_out_loss,
+            }),
+            trained_on: meta.envs.clone(),
+            predicts_rewards: self.predicts_rewards(),
+            proposes_actions: self.proposes_actions(),
+            decoding: Some(self.decoding),
+        }
+    }
+
+    fn set_decoding(&mut self, settings: DecodingSettings) -> bool {
+        self.decoding = settings;
+        true
+    }
+
+    /// Per step, each candidate's reward and observation tokens, and a proposed candidate's
+    /// action tokens.
+    fn tokens_per_plan(
+        &self,
+        candidates: usize,
+        horizon_steps: usize,
+        proposed: usize,
+    ) -> Option<u64> {
+        let per_step = candidates * (self.observation_size + 1) + proposed * self.action_size;
+        Some((horizon_steps * per_step) as u64)
     }
 
     fn predicts_rewards(&self) -> bool {
@@ -456,17 +454,16 @@ impl DynamicsModel for TdmModel {
             )));
         }
         if proposed.iter().any(|&p| p) && !self.proposes_actions() {
-            return Err(ModelError::Other(format!(
-                "{} was trained without action tokens (train --bc-weight 0), so it has no \
-                 policy to propose actions",
-                checkpoint_label(&self.source)
-            )));
+            return Err(ModelError::NoPolicy {
+                model: self.name(),
+                trained_without_actions: true,
+            });
         }
         let mut history = self.history_tokens(ctx.history)?;
         let (Some(last_token), Some(last_position)) =
             (history.tokens.pop(), history.positions.pop())
         else {
-            return Err(ModelError::Other("empty history".into()));
+            return Err(ModelError::EmptyHistory);
         };
         let mut prefix = KvCache::new(self.meta.model.layers);
         self.weights.encode(

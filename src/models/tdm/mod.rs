@@ -11,11 +11,12 @@ mod model;
 mod sequence;
 mod train;
 
+pub use crate::models::Decoding;
 pub use crate::models::checkpoint_file::{CheckpointError, load_train_state, train_state_path};
 pub use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 pub use checkpoint::{Loaded, load, load_meta, save};
-pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
-pub use dynamics::{Decoding, TdmModel};
+pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig, TdmConfigError};
+pub use dynamics::{TdmModel, WINDOW_BINS};
 pub use infer::{KvCache, Scratch, Weights};
 pub use model::{TargetGroup, Tdm};
 pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};

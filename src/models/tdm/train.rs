@@ -266,7 +266,9 @@ pub fn train(
         meta.steps_trained = 0;
         (loaded.varmap, loaded.model, meta, 0, None)
     } else {
-        opts.model.validate().map_err(TrainError::Setup)?;
+        opts.model
+            .validate()
+            .map_err(|e| TrainError::Setup(e.to_string()))?;
         let vocab = Tokenizer::new(opts.tokenizer)
             .map_err(|e| TrainError::Setup(e.to_string()))?
             .vocab_size() as usize;

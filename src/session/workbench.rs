@@ -276,12 +276,10 @@ impl Workbench {
             Command::ResetView => self.frame_camera(),
             Command::LoadCheckpoint(path) => self.scene.load_checkpoint(path),
             Command::UseGroundTruth => self.scene.use_ground_truth(),
-            Command::SaveCsv(kind, path) => {
-                match plot_csv(&self.scene, kind) {
-                    Ok(text) => self.save_text(&path, &text, &format!("{} CSV", kind.file_stem())),
-                    Err(e) => self.error(format!("cannot write the {} CSV: {e}", kind.file_stem())),
-                }
-            }
+            Command::SaveCsv(kind, path) => match plot_csv(&self.scene, kind) {
+                Ok(text) => self.save_text(&path, &text, &format!("{} CSV", kind.file_stem())),
+                Err(e) => self.error(format!("cannot write the {} CSV: {e}", kind.file_stem())),
+            },
             Command::SaveDataset(dir) => match save_episode(&dir, &self.scene) {
                 Ok(steps) => self.info(format!(
                     "episode ({steps} steps) added to the dataset in {}",

@@ -10,6 +10,7 @@ mod learned;
 pub mod mlp;
 pub mod optim;
 pub mod tdm;
+pub mod training;
 
 pub use checkpoint_file::{CheckpointError, checkpoint_family};
 pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};

@@ -174,4 +174,25 @@ mod tests {
         assert!((learning_rate(100, 1e-3, 10, 100) - 1e-4).abs() < 1e-12);
         assert!(learning_rate(55, 1e-3, 10, 100) < 1e-3 && learning_rate(55, 1e-3, 10, 100) > 1e-4);
     }
+
+    #[test]
+    fn saved_moments_must_fit_the_variables() {
+        let dev = &candle_core::Device::Cpu;
+        let var = Var::zeros((2, 3), candle_core::DType::F32, dev).unwrap();
+        let mut optim = AdamW::new(vec![("w".into(), var)], AdamWConfig::default()).unwrap();
+        let mut state = optim.state();
+        optim.load_state(&state, 4).unwrap();
+        assert_eq!(optim.steps_taken(), 4);
+        let wrong = Tensor::zeros((3, 2), candle_core::DType::F32, dev).unwrap();
+        state.insert("v.w".into(), wrong);
+        let err = optim.load_state(&state, 5).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "optimizer state v.w has shape [3, 2], the variable [2, 3]"
+        );
+        state.remove("m.w");
+        let err = optim.load_state(&state, 5).unwrap_err().to_string();
+        assert_eq!(err, "optimizer state has no m.w");
+        assert_eq!(optim.steps_taken(), 4);
+    }
 }

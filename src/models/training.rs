@@ -9,14 +9,14 @@
 //! its loss, computes and records its held-out loss, and counts what it learned from; its data
 //! and loss stay in its own module (`tdm::train`, `mlp::train`).
 use crate::models::checkpoint_file::{
-    self, CheckpointError, Family, load_train_state, train_state_path,
+    self, CheckpointError, Family, Loaded, load_train_state, train_state_path,
 };
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -104,6 +104,37 @@ pub trait Trainable {
 /// The generator for the batch of `step`: it depends only on (seed, step).
 pub fn batch_rng(seed: u64, step: u64) -> StdRng {
     StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step)
+}
+
+/// The model a run starts from: with `resume` the checkpoint at `out` (whose sidecar [`run`]
+/// reads), with `init` another checkpoint's weights, its metadata prepared by `fine_tune`,
+/// otherwise `new()`.
+pub fn starting_model<F: Family>(
+    out: &Path,
+    resume: bool,
+    init: Option<&Path>,
+    fine_tune: impl FnOnce(&mut F::Meta),
+    new: impl FnOnce() -> Result<Loaded<F>, TrainError>,
+) -> Result<Loaded<F>, TrainError> {
+    if resume {
+        Ok(checkpoint_file::load::<F>(out)?)
+    } else if let Some(init) = init {
+        let mut loaded = checkpoint_file::load::<F>(init)?;
+        fine_tune(&mut loaded.meta);
+        Ok(loaded)
+    } else {
+        new()
+    }
+}
+
+/// Adds the datasets not yet in a checkpoint's list of training data.
+pub fn record_datasets(data: &mut Vec<String>, datasets: &[PathBuf]) {
+    for d in datasets {
+        let d = d.display().to_string();
+        if !data.contains(&d) {
+            data.push(d);
+        }
+    }
 }
 
 /// The variables of `varmap` sorted by name.

@@ -2,7 +2,7 @@
 //! optimizer and schedule): transitions from datasets with a held-out split (the last episodes
 //! of each dataset), mean squared error on standardised targets, a fixed held-out batch, new
 //! models with their normalisation, exact resume and fine-tuning.
-use super::checkpoint::{self, LoadedMlp, MlpFile};
+use super::checkpoint::{LoadedMlp, MlpFile};
 use super::config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, Normalization};
 use super::model::{Encoded, Mlp, encode_inputs, raw_target};
 use crate::data::{Dataset, EnvInfo, held_out_count};
@@ -339,16 +339,13 @@ pub fn train_mlp(
     progress: impl FnMut(&TrainProgress),
 ) -> Result<TrainSummary, TrainError> {
     let (train, held, env) = load_split(datasets, opts.held_out)?;
-    let loaded = if resume {
-        checkpoint::load(out)?
-    } else if let Some(init) = init {
-        let mut loaded = checkpoint::load(init)?;
-        loaded.meta.data.clear();
-        loaded.meta.steps_trained = 0;
-        loaded
-    } else {
-        new_model(opts, &env, &train)?
+    let fine_tune = |meta: &mut MlpMeta| {
+        meta.data.clear();
+        meta.steps_trained = 0;
     };
+    let loaded = training::starting_model(out, resume, init, fine_tune, || {
+        new_model(opts, &env, &train)
+    })?;
     let mut meta = loaded.meta;
     if meta.model.observation_size != env.observation_size
         || meta.model.action_size != env.action_size
@@ -362,12 +359,7 @@ pub fn train_mlp(
             env.action_size
         )));
     }
-    for d in datasets {
-        let d = d.display().to_string();
-        if !meta.data.contains(&d) {
-            meta.data.push(d);
-        }
-    }
+    training::record_datasets(&mut meta.data, datasets);
     let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
     let held_idx: Vec<usize> = {
         let count = held.len().min(4096);

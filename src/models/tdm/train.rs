@@ -320,16 +320,11 @@ pub fn train(
     stop: &AtomicBool,
     progress: impl FnMut(&TrainProgress),
 ) -> Result<TrainSummary, TrainError> {
-    let loaded = if resume {
-        checkpoint::load(out)?
-    } else if let Some(init) = init {
-        let mut loaded = checkpoint::load(init)?;
-        loaded.meta.data.clear();
-        loaded.meta.steps_trained = 0;
-        loaded
-    } else {
-        new_model(opts)?
+    let fine_tune = |meta: &mut CheckpointMeta| {
+        meta.data.clear();
+        meta.steps_trained = 0;
     };
+    let loaded = training::starting_model(out, resume, init, fine_tune, || new_model(opts))?;
     let mut meta = loaded.meta;
     let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
     let split = load_data(&tok, datasets, opts.held_out)?;
@@ -345,12 +340,7 @@ pub fn train(
             meta.envs.push(env.clone());
         }
     }
-    for d in datasets {
-        let d = d.display().to_string();
-        if !meta.data.contains(&d) {
-            meta.data.push(d);
-        }
-    }
+    training::record_datasets(&mut meta.data, datasets);
     meta.loss = opts.loss;
     let mut run = TdmRun {
         varmap: loaded.varmap,

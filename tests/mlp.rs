@@ -2,7 +2,7 @@
 //! round-trip and bad ones are refused with the file's name, one-step predictions chain into
 //! the K x N imagination the planner uses, and the model files are told apart from TDMs.
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tdm_workbench::data::{CollectOptions, Dataset, EnvInfo, Episode, Shard, collect};
 use tdm_workbench::envs::make_env;
 use tdm_workbench::models::mlp::{MlpModel, MlpTrainOptions, MlpVariant, load, train_mlp};
@@ -158,6 +158,73 @@ fn resume_continues_exactly_and_checkpoints_round_trip() {
     // Load again: identical predictions.
     let again = MlpModel::load(&straight, env.spec()).unwrap();
     assert_eq!(pa, again.predict(&obs, &act).unwrap());
+}
+
+#[test]
+fn a_stopped_run_saves_and_resumes_exactly() {
+    let dir = tmp("stop");
+    let data = dir.join("data");
+    tiny_dataset(&data, 2, 30);
+    let opts = MlpTrainOptions {
+        held_out: 0.5,
+        eval_every: 4,
+        ..options(MlpVariant::Plain, 12)
+    };
+    let straight = dir.join("straight.safetensors");
+    let whole = train_mlp(
+        &opts,
+        std::slice::from_ref(&data),
+        &straight,
+        false,
+        None,
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .unwrap();
+    assert!(whole.held_out_loss.is_some());
+    // Stopped (as by Ctrl-C) after step 5: it saves and says so.
+    let split = dir.join("split.safetensors");
+    let stop = AtomicBool::new(false);
+    let part = train_mlp(
+        &opts,
+        std::slice::from_ref(&data),
+        &split,
+        false,
+        None,
+        &stop,
+        |p| {
+            if p.step == 5 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        },
+    )
+    .unwrap();
+    assert!(part.stopped_early && part.steps == 5, "{part:?}");
+    let mut first = None;
+    let rest = train_mlp(
+        &opts,
+        std::slice::from_ref(&data),
+        &split,
+        true,
+        None,
+        &AtomicBool::new(false),
+        |p| {
+            first.get_or_insert(p.first_step);
+        },
+    )
+    .unwrap();
+    assert_eq!(first, Some(5));
+    assert!(!rest.stopped_early && rest.steps == 12);
+    assert_eq!(rest.tokens, whole.tokens);
+    assert_eq!(rest.held_out_loss, whole.held_out_loss);
+    let env = make_env("cartpole-swingup").unwrap();
+    let a = MlpModel::load(&straight, env.spec()).unwrap();
+    let b = MlpModel::load(&split, env.spec()).unwrap();
+    let (obs, act) = ([0.1, -0.9, 0.2, 0.5, -1.0], [0.4]);
+    assert_eq!(
+        a.predict(&obs, &act).unwrap(),
+        b.predict(&obs, &act).unwrap()
+    );
 }
 
 #[test]

@@ -1,9 +1,8 @@
 //! `tdm-workbench train`: train, resume or fine-tune a TDM or an MLP baseline from datasets.
 use super::progress::{bar_from, duration};
 use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
-use crate::models::tdm::{
-    AdamWConfig, LossWeights, TdmConfig, TrainOptions, TrainProgress, TrainSummary, train,
-};
+use crate::models::tdm::{AdamWConfig, LossWeights, TdmConfig, TrainOptions, train};
+use crate::models::training::{TrainProgress, TrainSummary};
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use anyhow::{Context, bail};
 use clap::Args;

@@ -3,10 +3,20 @@
 //! family (`tdm`, `mlp`), written atomically. Training state for `--resume` (optimizer moments
 //! and step) goes to a sidecar `<file>.train.safetensors`, so the checkpoint itself stays the
 //! one file a user picks.
+//!
+//! A family says only what is its own through [`Family`] (its key, format version, metadata
+//! type and how a model is built from it); saving, loading and every validation (truncated
+//! file, not safetensors, another family's file, a newer version, missing or mis-shaped
+//! tensors) live here, and every message names the file.
 use crate::files::atomic_write;
+use crate::models::optim::OptimStateError;
+use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarMap;
+use candle_nn::{VarBuilder, VarMap};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +29,13 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    /// The training-state sidecar's moments do not fit the model.
+    #[error("{}: {source}", path.display())]
+    OptimizerState {
+        path: PathBuf,
+        #[source]
+        source: OptimStateError,
+    },
 }
 
 pub(crate) fn bad(path: &Path, message: impl Into<String>) -> CheckpointError {
@@ -28,6 +45,42 @@ pub(crate) fn bad(path: &Path, message: impl Into<String>) -> CheckpointError {
     }
 }
 
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The metadata keys of the model families this workbench reads, with how messages name them.
+const FAMILIES: [(&str, &str); 2] = [("tdm", "a TDM"), ("mlp", "an MLP baseline")];
+
+/// What one model family adds to the shared format.
+pub trait Family {
+    /// The metadata key holding [`Family::Meta`] as JSON (one of `tdm`, `mlp`).
+    const KEY: &'static str;
+    /// The newest metadata `version` this build reads.
+    const VERSION: u32;
+    /// The JSON description written with the weights.
+    type Meta: Serialize + DeserializeOwned;
+    /// The candle model the weights belong to.
+    type Model;
+    /// Checks a parsed description (sizes, normalisation, ...).
+    fn check(meta: &Self::Meta) -> Result<(), impl Display>;
+    /// Creates the model's variables (shapes from `meta`) through `vb`.
+    fn build(meta: &Self::Meta, vb: VarBuilder) -> candle_core::Result<Self::Model>;
+}
+
+/// A loaded checkpoint: its metadata and the variables of a model built from it.
+pub struct Loaded<F: Family> {
+    pub meta: F::Meta,
+    pub varmap: VarMap,
+    pub model: F::Model,
+}
+
+/// Optimizer tensors and the number of steps taken, as kept in the sidecar.
+pub type TrainState = (HashMap<String, Tensor>, u64);
+
 /// The sidecar holding the training state of checkpoint `path`.
 pub fn train_state_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -35,36 +88,25 @@ pub fn train_state_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn tensor_bytes(
+/// The safetensors bytes of `tensors` (as F32) with `metadata`.
+fn serialize(
     tensors: &HashMap<String, Tensor>,
-    metadata: Option<HashMap<String, String>>,
+    metadata: HashMap<String, String>,
     path: &Path,
 ) -> Result<Vec<u8>, CheckpointError> {
-    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, t) in tensors {
-        let data: Vec<f32> = t
-            .flatten_all()
-            .and_then(|f| f.to_dtype(DType::F32)?.to_vec1())
-            .map_err(|e| bad(path, format!("{name}: {e}")))?;
-        owned.push((
-            name.clone(),
-            t.dims().to_vec(),
-            data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ));
-    }
-    let views = owned
+    let f32s = tensors
         .iter()
-        .map(|(n, s, b)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| bad(path, e.to_string()))
+        .map(|(name, t)| {
+            t.to_dtype(DType::F32)
+                .map(|t| (name.as_str(), t))
+                .map_err(|e| bad(path, format!("{name}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, metadata).map_err(|e| bad(path, e.to_string()))
+    safetensors::serialize(f32s, Some(metadata)).map_err(|e| bad(path, e.to_string()))
 }
 
 /// The variables of `varmap` by name.
-pub(crate) fn varmap_tensors(
+fn varmap_tensors(
     varmap: &VarMap,
     path: &Path,
 ) -> Result<HashMap<String, Tensor>, CheckpointError> {
@@ -77,48 +119,36 @@ pub(crate) fn varmap_tensors(
         .collect())
 }
 
-/// Writes the weights of `varmap` with `json` under metadata key `key` (atomically) and, when
-/// given, the training state sidecar.
-pub(crate) fn write(
+/// Writes the weights of `varmap` with `meta` under the family's key (atomically) and, when
+/// given, the training state sidecar (first, so a checkpoint never outruns its sidecar).
+pub fn save<F: Family>(
     path: &Path,
     varmap: &VarMap,
-    key: &str,
-    json: String,
+    meta: &F::Meta,
     train_state: Option<(&HashMap<String, Tensor>, u64)>,
 ) -> Result<(), CheckpointError> {
+    let json = serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?;
     let weights = varmap_tensors(varmap, path)?;
-    let bytes = tensor_bytes(
-        &weights,
-        Some(HashMap::from([(key.to_string(), json)])),
-        path,
-    )?;
+    let bytes = serialize(&weights, HashMap::from([(F::KEY.to_string(), json)]), path)?;
     if let Some((state, step)) = train_state {
         let side = train_state_path(path);
-        let bytes = tensor_bytes(
+        let side_bytes = serialize(
             state,
-            Some(HashMap::from([("step".to_string(), step.to_string())])),
+            HashMap::from([("step".to_string(), step.to_string())]),
             &side,
         )?;
-        atomic_write(&side, &bytes).map_err(|source| CheckpointError::Io {
-            path: side.clone(),
-            source,
-        })?;
+        atomic_write(&side, &side_bytes).map_err(io(&side))?;
     }
-    atomic_write(path, &bytes).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    atomic_write(path, &bytes).map_err(io(path))
 }
 
 /// Named tensors and the file's metadata.
-pub(crate) type TensorsAndMetadata = (HashMap<String, Tensor>, HashMap<String, String>);
+type TensorsAndMetadata = (HashMap<String, Tensor>, HashMap<String, String>);
 
-/// Reads every tensor (F32 only) and the metadata of a safetensors file.
-pub(crate) fn read(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// Reads every tensor (F32 only, through candle's safetensors loader) and the metadata of a
+/// safetensors file.
+fn read(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
     let (_, header) =
@@ -132,46 +162,59 @@ pub(crate) fn read(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
                 format!("tensor {name} is {:?}, expected F32", view.dtype()),
             ));
         }
-        let data: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let t = Tensor::from_vec(data, view.shape(), &Device::Cpu)
-            .map_err(|e| bad(path, e.to_string()))?;
+        let t = view
+            .load(&Device::Cpu)
+            .map_err(|e| bad(path, format!("tensor {name}: {e}")))?;
         out.insert(name, t);
     }
     Ok((out, metadata))
 }
 
-/// The metadata JSON under `key`, refused when its `version` is newer than `current`.
-pub(crate) fn metadata_json(
+/// The family's metadata from a file's `metadata`, refused when it is another family's file,
+/// a newer version, not JSON, or fails [`Family::check`].
+fn parse_meta<F: Family>(
     path: &Path,
     metadata: &HashMap<String, String>,
-    key: &str,
-    current: u32,
-) -> Result<serde_json::Value, CheckpointError> {
-    let json = metadata.get(key).ok_or_else(|| {
-        bad(
+) -> Result<F::Meta, CheckpointError> {
+    let Some(json) = metadata.get(F::KEY) else {
+        let name = |key: &str| FAMILIES.iter().find(|f| f.0 == key).map(|f| f.1);
+        if let Some((_, other)) = FAMILIES
+            .iter()
+            .find(|(key, _)| *key != F::KEY && metadata.contains_key(*key))
+        {
+            let this = name(F::KEY).unwrap_or(F::KEY);
+            return Err(bad(path, format!("{other} checkpoint, not {this}")));
+        }
+        return Err(bad(
             path,
-            format!("no '{key}' metadata: not a {key} checkpoint of this workbench"),
-        )
-    })?;
+            format!(
+                "no '{}' metadata: not a {} checkpoint of this workbench",
+                F::KEY,
+                F::KEY
+            ),
+        ));
+    };
     let probe: serde_json::Value =
         serde_json::from_str(json).map_err(|e| bad(path, format!("metadata is not JSON ({e})")))?;
     if let Some(v) = probe.get("version").and_then(|v| v.as_u64())
-        && v > current as u64
+        && v > u64::from(F::VERSION)
     {
         return Err(bad(
             path,
-            format!("checkpoint format version {v} is newer than this build reads ({current})"),
+            format!(
+                "checkpoint format version {v} is newer than this build reads ({})",
+                F::VERSION
+            ),
         ));
     }
-    Ok(probe)
+    let meta: F::Meta =
+        serde_json::from_value(probe).map_err(|e| bad(path, format!("bad metadata: {e}")))?;
+    F::check(&meta).map_err(|e| bad(path, format!("bad model config: {e}")))?;
+    Ok(meta)
 }
 
 /// Sets every variable of `varmap` from `tensors`, refusing a missing or mis-shaped one.
-pub(crate) fn fill_varmap(
+fn fill_varmap(
     path: &Path,
     varmap: &VarMap,
     tensors: &HashMap<String, Tensor>,
@@ -202,8 +245,32 @@ pub(crate) fn fill_varmap(
     Ok(())
 }
 
+/// Reads and checks a checkpoint: valid safetensors, this family's metadata from this or an
+/// older version, every tensor present with the shape the metadata implies.
+pub fn load<F: Family>(path: &Path) -> Result<Loaded<F>, CheckpointError> {
+    let (tensors, metadata) = read(path)?;
+    let meta = parse_meta::<F>(path, &metadata)?;
+    let varmap = VarMap::new();
+    let model = F::build(
+        &meta,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )
+    .map_err(|e| bad(path, e.to_string()))?;
+    fill_varmap(path, &varmap, &tensors)?;
+    Ok(Loaded {
+        meta,
+        varmap,
+        model,
+    })
+}
+
+/// A checkpoint's metadata alone, reading only the file's header (not the weights).
+pub fn load_meta<F: Family>(path: &Path) -> Result<F::Meta, CheckpointError> {
+    parse_meta::<F>(path, &read_metadata(path)?)
+}
+
 /// Reads the training-state sidecar of checkpoint `path`: optimizer tensors and step.
-pub fn load_train_state(path: &Path) -> Result<(HashMap<String, Tensor>, u64), CheckpointError> {
+pub fn load_train_state(path: &Path) -> Result<TrainState, CheckpointError> {
     let side = train_state_path(path);
     let (tensors, metadata) = read(&side)?;
     let step = metadata
@@ -214,14 +281,10 @@ pub fn load_train_state(path: &Path) -> Result<(HashMap<String, Tensor>, u64), C
 }
 
 /// The metadata of a safetensors file, reading only its header (not the tensors).
-pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
+fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
     use std::io::Read;
-    let io = |source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let file_len = f.metadata().map_err(io)?.len();
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let file_len = f.metadata().map_err(io(path))?.len();
     let mut len = [0u8; 8];
     f.read_exact(&mut len)
         .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
@@ -233,7 +296,7 @@ pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, Chec
         ));
     }
     let mut header = vec![0u8; len as usize];
-    f.read_exact(&mut header).map_err(io)?;
+    f.read_exact(&mut header).map_err(io(path))?;
     let json: serde_json::Value = serde_json::from_slice(&header)
         .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
     Ok(json
@@ -246,13 +309,111 @@ pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, Chec
 /// (only the file's header is read).
 pub fn checkpoint_family(path: &Path) -> Result<&'static str, CheckpointError> {
     let metadata = read_metadata(path)?;
-    for family in ["tdm", "mlp"] {
-        if metadata.contains_key(family) {
-            return Ok(family);
-        }
+    FAMILIES
+        .iter()
+        .map(|(key, _)| *key)
+        .find(|key| metadata.contains_key(*key))
+        .ok_or_else(|| {
+            bad(
+                path,
+                "no TDM or MLP metadata: not a checkpoint of this workbench",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer family under each known key, to test the format without a real model.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct ToyMeta {
+        version: u32,
+        rows: usize,
     }
-    Err(bad(
-        path,
-        "no TDM or MLP metadata: not a checkpoint of this workbench",
-    ))
+
+    macro_rules! toy_family {
+        ($name:ident, $key:literal) => {
+            struct $name;
+            impl Family for $name {
+                const KEY: &'static str = $key;
+                const VERSION: u32 = 1;
+                type Meta = ToyMeta;
+                type Model = candle_nn::Linear;
+                fn check(meta: &ToyMeta) -> Result<(), impl Display> {
+                    if meta.rows > 4 {
+                        Err("too many rows")
+                    } else {
+                        Ok(())
+                    }
+                }
+                fn build(meta: &ToyMeta, vb: VarBuilder) -> candle_core::Result<Self::Model> {
+                    candle_nn::linear(meta.rows, 2, vb.pp("lin"))
+                }
+            }
+        };
+    }
+    toy_family!(ToyTdm, "tdm");
+    toy_family!(ToyMlp, "mlp");
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ckpt-file-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn saved(path: &Path, rows: usize) -> VarMap {
+        let varmap = VarMap::new();
+        let meta = ToyMeta { version: 1, rows };
+        ToyTdm::build(
+            &meta,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        let state = HashMap::from([(
+            "m.lin.weight".to_string(),
+            Tensor::ones((2, rows), DType::F32, &Device::Cpu).unwrap(),
+        )]);
+        save::<ToyTdm>(path, &varmap, &meta, Some((&state, 7))).unwrap();
+        varmap
+    }
+
+    #[test]
+    fn a_checkpoint_and_its_sidecar_round_trip() {
+        let path = dir("round-trip").join("m.safetensors");
+        let varmap = saved(&path, 3);
+        let loaded = load::<ToyTdm>(&path).unwrap();
+        assert_eq!(loaded.meta.rows, 3);
+        let want = varmap_tensors(&varmap, &path).unwrap();
+        let got = varmap_tensors(&loaded.varmap, &path).unwrap();
+        for (name, t) in &want {
+            let (a, b) = (t.flatten_all().unwrap(), got[name].flatten_all().unwrap());
+            assert_eq!(a.to_vec1::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
+        }
+        assert_eq!(load_meta::<ToyTdm>(&path).unwrap().rows, 3);
+        assert_eq!(checkpoint_family(&path).unwrap(), "tdm");
+        let (state, step) = load_train_state(&path).unwrap();
+        assert_eq!((state.len(), step), (1, 7));
+    }
+
+    #[test]
+    fn another_familys_file_and_a_bad_config_are_refused_by_name() {
+        let path = dir("family").join("m.safetensors");
+        saved(&path, 3);
+        let err = load::<ToyMlp>(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("m.safetensors") && err.contains("a TDM checkpoint, not an MLP baseline"),
+            "{err}"
+        );
+        let err = load_meta::<ToyMlp>(&path).err().unwrap().to_string();
+        assert!(err.contains("not an MLP baseline"), "{err}");
+        let wide = path.with_file_name("wide.safetensors");
+        saved(&wide, 5);
+        let err = load::<ToyTdm>(&wide).err().unwrap().to_string();
+        assert!(
+            err.contains("wide.safetensors") && err.contains("bad model config: too many rows"),
+            "{err}"
+        );
+    }
 }

@@ -5,6 +5,19 @@ use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use std::collections::HashMap;
 
+/// Why saved optimizer moments do not fit the variables being optimised.
+#[derive(Debug, thiserror::Error)]
+pub enum OptimStateError {
+    #[error("optimizer state has no {0}")]
+    Missing(String),
+    #[error("optimizer state {name} has shape {found:?}, the variable {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamWConfig {
     pub beta1: f64,
@@ -127,18 +140,19 @@ impl AdamW {
         &mut self,
         tensors: &HashMap<String, Tensor>,
         step: u64,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), OptimStateError> {
         for (i, (name, var)) in self.vars.iter().enumerate() {
             for (kind, slot) in [("m", &mut self.m[i]), ("v", &mut self.v[i])] {
+                let key = format!("{kind}.{name}");
                 let t = tensors
-                    .get(&format!("{kind}.{name}"))
-                    .ok_or_else(|| format!("optimizer state has no {kind}.{name}"))?;
+                    .get(&key)
+                    .ok_or_else(|| OptimStateError::Missing(key.clone()))?;
                 if t.dims() != var.as_tensor().dims() {
-                    return Err(format!(
-                        "optimizer state {kind}.{name} has shape {:?}, the variable {:?}",
-                        t.dims(),
-                        var.as_tensor().dims()
-                    ));
+                    return Err(OptimStateError::Shape {
+                        name: key,
+                        found: t.dims().to_vec(),
+                        expected: var.as_tensor().dims().to_vec(),
+                    });
                 }
                 *slot = t.clone();
             }
@@ -159,5 +173,26 @@ mod tests {
         assert!((learning_rate(10, 1e-3, 10, 100) - 1e-3).abs() < 1e-12);
         assert!((learning_rate(100, 1e-3, 10, 100) - 1e-4).abs() < 1e-12);
         assert!(learning_rate(55, 1e-3, 10, 100) < 1e-3 && learning_rate(55, 1e-3, 10, 100) > 1e-4);
+    }
+
+    #[test]
+    fn saved_moments_must_fit_the_variables() {
+        let dev = &candle_core::Device::Cpu;
+        let var = Var::zeros((2, 3), candle_core::DType::F32, dev).unwrap();
+        let mut optim = AdamW::new(vec![("w".into(), var)], AdamWConfig::default()).unwrap();
+        let mut state = optim.state();
+        optim.load_state(&state, 4).unwrap();
+        assert_eq!(optim.steps_taken(), 4);
+        let wrong = Tensor::zeros((3, 2), candle_core::DType::F32, dev).unwrap();
+        state.insert("v.w".into(), wrong);
+        let err = optim.load_state(&state, 5).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "optimizer state v.w has shape [3, 2], the variable [2, 3]"
+        );
+        state.remove("m.w");
+        let err = optim.load_state(&state, 5).unwrap_err().to_string();
+        assert_eq!(err, "optimizer state has no m.w");
+        assert_eq!(optim.steps_taken(), 4);
     }
 }

@@ -1,14 +1,34 @@
 //! MLP checkpoints in the shared format ([`crate::models::checkpoint_file`]): the metadata key
-//! `mlp` holds [`MlpMeta`] as JSON.
+//! `mlp` holds [`MlpMeta`] as JSON (sizes, variant, normalisation, training environment); the
+//! tensors are those [`Mlp::new`] creates for its [`super::MlpConfig`].
 use super::config::{MLP_CHECKPOINT_VERSION, MlpMeta};
 use super::model::Mlp;
-use crate::models::checkpoint_file::{self as file, CheckpointError, bad};
-use candle_core::{DType, Device, Tensor};
+use crate::models::checkpoint_file::{self as file, CheckpointError, Family};
+use candle_core::Tensor;
 use candle_nn::{VarBuilder, VarMap};
 use std::collections::HashMap;
 use std::path::Path;
 
-const META_KEY: &str = "mlp";
+/// The MLP family of the shared checkpoint format.
+pub struct MlpFile;
+
+impl Family for MlpFile {
+    const KEY: &'static str = "mlp";
+    const VERSION: u32 = MLP_CHECKPOINT_VERSION;
+    type Meta = MlpMeta;
+    type Model = Mlp;
+
+    fn check(meta: &MlpMeta) -> Result<(), impl std::fmt::Display> {
+        meta.validate()
+    }
+
+    fn build(meta: &MlpMeta, vb: VarBuilder) -> candle_core::Result<Mlp> {
+        Mlp::new(meta.model, vb)
+    }
+}
+
+/// A loaded MLP checkpoint: its metadata, variables and model.
+pub type LoadedMlp = file::Loaded<MlpFile>;
 
 /// Writes the checkpoint (atomically) and, when given, the training state sidecar.
 pub fn save(
@@ -17,39 +37,12 @@ pub fn save(
     meta: &MlpMeta,
     train_state: Option<(&HashMap<String, Tensor>, u64)>,
 ) -> Result<(), CheckpointError> {
-    let json = serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?;
-    file::write(path, varmap, META_KEY, json, train_state)
-}
-
-/// A loaded MLP checkpoint.
-pub struct LoadedMlp {
-    pub meta: MlpMeta,
-    pub varmap: VarMap,
-    pub model: Mlp,
+    file::save::<MlpFile>(path, varmap, meta, train_state)
 }
 
 /// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version
-/// whose sizes agree, every tensor present with the shape the config implies.
+/// whose sizes agree (refused: a TDM's), every tensor present with the shape the config
+/// implies.
 pub fn load(path: &Path) -> Result<LoadedMlp, CheckpointError> {
-    let (tensors, metadata) = file::read(path)?;
-    if !metadata.contains_key(META_KEY) && metadata.contains_key("tdm") {
-        return Err(bad(path, "a TDM checkpoint, not an MLP baseline"));
-    }
-    let probe = file::metadata_json(path, &metadata, META_KEY, MLP_CHECKPOINT_VERSION)?;
-    let meta: MlpMeta =
-        serde_json::from_value(probe).map_err(|e| bad(path, format!("bad metadata: {e}")))?;
-    meta.validate()
-        .map_err(|e| bad(path, format!("bad model config: {e}")))?;
-    let varmap = VarMap::new();
-    let model = Mlp::new(
-        meta.model,
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-    )
-    .map_err(|e| bad(path, e.to_string()))?;
-    file::fill_varmap(path, &varmap, &tensors)?;
-    Ok(LoadedMlp {
-        meta,
-        varmap,
-        model,
-    })
+    file::load::<MlpFile>(path)
 }

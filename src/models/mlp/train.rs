@@ -1,21 +1,22 @@
-//! Training an MLP baseline: mean squared error on standardised targets, AdamW with warm-up +
-//! cosine schedule and gradient clipping (the TDM's optimizer), a held-out split (the last
-//! episodes of each dataset), atomic checkpoints, exact resume and fine-tuning.
-use super::checkpoint;
+//! Training an MLP baseline through the shared loop ([`crate::models::training`], the TDM's
+//! optimizer and schedule): transitions from datasets with a held-out split (the last episodes
+//! of each dataset), mean squared error on standardised targets, a fixed held-out batch, new
+//! models with their normalisation, exact resume and fine-tuning.
+use super::checkpoint::{LoadedMlp, MlpFile};
 use super::config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, Normalization};
 use super::model::{Encoded, Mlp, encode_inputs, raw_target};
 use crate::data::{Dataset, EnvInfo, held_out_count};
-use crate::models::checkpoint_file::load_train_state;
-use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
-use crate::models::tdm::{TrainError, TrainProgress, TrainSummary};
+use crate::models::optim::AdamWConfig;
+use crate::models::training::{
+    self, LoopOptions, TrainError, TrainProgress, TrainSummary, Trainable,
+};
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
 /// Options of one MLP training run (the architecture is ignored with `resume` or `init`).
 #[derive(Clone, Debug)]
@@ -34,6 +35,22 @@ pub struct MlpTrainOptions {
     pub seed: u64,
     pub eval_every: u64,
     pub save_every: u64,
+}
+
+impl MlpTrainOptions {
+    /// The settings of the shared loop.
+    pub fn loop_options(&self) -> LoopOptions {
+        LoopOptions {
+            steps: self.steps,
+            lr: self.lr,
+            warmup: self.warmup,
+            clip: self.clip,
+            adamw: self.adamw,
+            seed: self.seed,
+            eval_every: self.eval_every,
+            save_every: self.save_every,
+        }
+    }
 }
 
 /// Transitions (o_t, a_t, r_t, o_{t+1}) of one split, flat.
@@ -203,6 +220,115 @@ fn mse(net: &Mlp, input: &Encoded, targets: &Tensor) -> candle_core::Result<Tens
     (net.forward(input)? - targets)?.sqr()?.mean_all()
 }
 
+/// An MLP being trained: the network, its metadata, tokenizer and transitions.
+struct MlpRun {
+    varmap: VarMap,
+    net: Mlp,
+    meta: MlpMeta,
+    tok: Tokenizer,
+    train: Transitions,
+    /// Inputs and targets of a fixed, evenly strided subset of the held-out transitions.
+    held: Option<(Encoded, Tensor)>,
+    batch: usize,
+}
+
+impl Trainable for MlpRun {
+    type File = MlpFile;
+
+    fn meta(&self) -> &MlpMeta {
+        &self.meta
+    }
+
+    fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    fn samples_per_step(&self) -> u64 {
+        self.batch as u64
+    }
+
+    fn batch_loss(&self, rng: &mut StdRng) -> Result<Tensor, TrainError> {
+        let idx: Vec<usize> = (0..self.batch)
+            .map(|_| rng.random_range(0..self.train.len()))
+            .collect();
+        let (input, targets) = batch(&self.meta, &self.tok, &self.train, &idx)?;
+        Ok(mse(&self.net, &input, &targets)?)
+    }
+
+    /// Without held-out transitions the recorded loss stays as it was.
+    fn evaluate(&mut self) -> Result<(), TrainError> {
+        if let Some((input, targets)) = &self.held {
+            self.meta.held_out_loss = Some(mse(&self.net, input, targets)?.to_scalar::<f32>()?);
+        }
+        Ok(())
+    }
+
+    fn count_step(&mut self) {
+        self.meta.steps_trained += 1;
+        self.meta.samples_trained += self.batch as u64;
+    }
+
+    fn samples_trained(&self) -> u64 {
+        self.meta.samples_trained
+    }
+
+    fn held_out_loss(&self) -> Option<f32> {
+        self.meta.held_out_loss
+    }
+
+    fn parameters(&self) -> usize {
+        self.meta.model.parameter_count()
+    }
+}
+
+/// A new model as `opts` describe it for `env`, normalised by the training transitions.
+fn new_model(
+    opts: &MlpTrainOptions,
+    env: &EnvInfo,
+    train: &Transitions,
+) -> Result<LoadedMlp, TrainError> {
+    let tokenizer = TokenizerConfig::default();
+    let vocab = Tokenizer::new(tokenizer)
+        .map_err(|e| TrainError::Setup(e.to_string()))?
+        .vocab_size() as usize;
+    let Some(cfg) = MlpConfig::preset(
+        &opts.preset,
+        opts.variant,
+        env.observation_size,
+        env.action_size,
+        vocab,
+    ) else {
+        return Err(TrainError::Setup(format!(
+            "preset '{}': expected tiny, small, base or large",
+            opts.preset
+        )));
+    };
+    cfg.validate()
+        .map_err(|e| TrainError::Setup(e.to_string()))?;
+    let varmap = VarMap::new();
+    let model = Mlp::new(
+        cfg,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )?;
+    Mlp::init_weights(&varmap, opts.seed)?;
+    let meta = MlpMeta {
+        version: MLP_CHECKPOINT_VERSION,
+        normalization: normalization(&cfg, train),
+        model: cfg,
+        tokenizer,
+        env: env.clone(),
+        steps_trained: 0,
+        samples_trained: 0,
+        data: Vec::new(),
+        held_out_loss: None,
+    };
+    Ok(LoadedMlp {
+        meta,
+        varmap,
+        model,
+    })
+}
+
 /// Trains (or resumes, or fine-tunes) an MLP baseline and writes the checkpoint to `out`.
 pub fn train_mlp(
     opts: &MlpTrainOptions,
@@ -211,61 +337,17 @@ pub fn train_mlp(
     resume: bool,
     init: Option<&Path>,
     stop: &AtomicBool,
-    mut progress: impl FnMut(&TrainProgress),
+    progress: impl FnMut(&TrainProgress),
 ) -> Result<TrainSummary, TrainError> {
     let (train, held, env) = load_split(datasets, opts.held_out)?;
-    let tokenizer_cfg = TokenizerConfig::default();
-    let vocab = Tokenizer::new(tokenizer_cfg)
-        .map_err(|e| TrainError::Setup(e.to_string()))?
-        .vocab_size() as usize;
-    let (varmap, net, mut meta, optim_state) = if resume || init.is_some() {
-        let from = if resume { out } else { init.unwrap_or(out) };
-        let loaded = checkpoint::load(from)?;
-        let state = if resume {
-            Some(load_train_state(out)?)
-        } else {
-            None
-        };
-        let mut meta = loaded.meta;
-        if !resume {
-            meta.data.clear();
-            meta.steps_trained = 0;
-        }
-        (loaded.varmap, loaded.model, meta, state)
-    } else {
-        let Some(cfg) = MlpConfig::preset(
-            &opts.preset,
-            opts.variant,
-            env.observation_size,
-            env.action_size,
-            vocab,
-        ) else {
-            return Err(TrainError::Setup(format!(
-                "preset '{}': expected tiny, small, base or large",
-                opts.preset
-            )));
-        };
-        cfg.validate()
-            .map_err(|e| TrainError::Setup(e.to_string()))?;
-        let varmap = VarMap::new();
-        let net = Mlp::new(
-            cfg,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )?;
-        Mlp::init_weights(&varmap, opts.seed)?;
-        let meta = MlpMeta {
-            version: MLP_CHECKPOINT_VERSION,
-            normalization: normalization(&cfg, &train),
-            model: cfg,
-            tokenizer: tokenizer_cfg,
-            env: env.clone(),
-            steps_trained: 0,
-            samples_trained: 0,
-            data: Vec::new(),
-            held_out_loss: None,
-        };
-        (varmap, net, meta, None)
+    let fine_tune = |meta: &mut MlpMeta| {
+        meta.data.clear();
+        meta.steps_trained = 0;
     };
+    let loaded = training::starting_model(out, resume, init, fine_tune, || {
+        new_model(opts, &env, &train)
+    })?;
+    let mut meta = loaded.meta;
     if meta.model.observation_size != env.observation_size
         || meta.model.action_size != env.action_size
     {
@@ -278,103 +360,25 @@ pub fn train_mlp(
             env.action_size
         )));
     }
-    for d in datasets {
-        let d = d.display().to_string();
-        if !meta.data.contains(&d) {
-            meta.data.push(d);
-        }
-    }
+    training::record_datasets(&mut meta.data, datasets);
     let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
-    let mut vars: Vec<(String, candle_core::Var)> = varmap
-        .data()
-        .lock()
-        .map_err(|_| TrainError::Setup("variable map is poisoned".into()))?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut optim = AdamW::new(vars, opts.adamw)?;
-    let mut step = 0;
-    if let Some((state, s)) = optim_state {
-        optim.load_state(&state, s).map_err(TrainError::Setup)?;
-        step = s;
-    }
-    let first_step = step;
-    // A fixed, evenly strided subset of the held-out transitions.
     let held_idx: Vec<usize> = {
         let count = held.len().min(4096);
         (0..count).map(|i| i * held.len() / count.max(1)).collect()
     };
-    let held_batch = if held_idx.is_empty() {
+    let held = if held_idx.is_empty() {
         None
     } else {
         Some(batch(&meta, &tok, &held, &held_idx)?)
     };
-    let start = Instant::now();
-    let mut samples_this_run = 0u64;
-    let mut last_loss = f32::NAN;
-    let mut held_loss = meta.held_out_loss;
-    let save = |meta: &MlpMeta, optim: &AdamW| {
-        checkpoint::save(
-            out,
-            &varmap,
-            meta,
-            Some((&optim.state(), optim.steps_taken())),
-        )
+    let mut run = MlpRun {
+        varmap: loaded.varmap,
+        net: loaded.model,
+        meta,
+        tok,
+        train,
+        held,
+        batch: opts.batch,
     };
-    let mut stopped = false;
-    let mut idx = vec![0usize; opts.batch];
-    while step < opts.steps {
-        if stop.load(Ordering::Relaxed) {
-            stopped = true;
-            break;
-        }
-        // The batch depends only on (seed, step): a resumed run draws the same batches.
-        let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step);
-        idx.iter_mut()
-            .for_each(|i| *i = rng.random_range(0..train.len()));
-        let (input, targets) = batch(&meta, &tok, &train, &idx)?;
-        let loss = mse(&net, &input, &targets)?;
-        let grads = loss.backward()?;
-        let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
-        optim.step(&grads, lr, opts.clip)?;
-        last_loss = loss.to_scalar::<f32>()?;
-        step += 1;
-        samples_this_run += opts.batch as u64;
-        meta.steps_trained += 1;
-        meta.samples_trained += opts.batch as u64;
-        if opts.eval_every > 0
-            && (step % opts.eval_every == 0 || step == opts.steps)
-            && let Some((input, targets)) = &held_batch
-        {
-            held_loss = Some(mse(&net, input, targets)?.to_scalar::<f32>()?);
-            meta.held_out_loss = held_loss;
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        progress(&TrainProgress {
-            step,
-            first_step,
-            total_steps: opts.steps,
-            loss: last_loss,
-            held_out_loss: held_loss,
-            lr,
-            tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
-            elapsed_secs: elapsed,
-        });
-        if opts.save_every > 0 && step % opts.save_every == 0 {
-            save(&meta, &optim)?;
-        }
-    }
-    save(&meta, &optim)?;
-    let elapsed = start.elapsed().as_secs_f64();
-    Ok(TrainSummary {
-        steps: step,
-        tokens: meta.samples_trained,
-        final_loss: last_loss,
-        held_out_loss: held_loss,
-        elapsed_secs: elapsed,
-        tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
-        stopped_early: stopped,
-        parameters: meta.model.parameter_count(),
-    })
+    training::run(&mut run, &opts.loop_options(), out, resume, stop, progress)
 }

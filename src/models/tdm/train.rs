@@ -1,34 +1,25 @@
-//! Training a TDM on one or many datasets: next-token loss on observation and reward tokens
-//! (and action tokens where BC is wanted), AdamW with warm-up + cosine schedule and gradient
-//! clipping, a held-out split (the last episodes of each dataset) with its loss, checkpoints
-//! written atomically, exact resume, and fine-tuning from another checkpoint.
-use super::checkpoint;
+//! Training a TDM on one or many datasets through the shared loop
+//! ([`crate::models::training`]): episodes as token sequences with a held-out split (the last
+//! episodes of each dataset), windows drawn per step, the next-token loss on observation and
+//! reward tokens (and action tokens where BC is wanted; soft targets when
+//! `LossWeights::smoothing_bins` > 0), new models, exact resume and fine-tuning from another
+//! checkpoint.
+use super::checkpoint::{self, TdmFile};
 use super::config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig};
 use super::model::{TargetGroup, Tdm};
 use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
 use crate::data::{Dataset, EnvInfo, held_out_count};
-use crate::models::checkpoint_file::{CheckpointError, load_train_state};
-use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+use crate::models::optim::AdamWConfig;
+use crate::models::training::{self, LoopOptions, Trainable};
 use crate::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error(transparent)]
-    Data(#[from] crate::data::DataError),
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error("{0}")]
-    Setup(String),
-    #[error("tensor error: {0}")]
-    Tensor(#[from] candle_core::Error),
-}
+pub use crate::models::training::{TrainError, TrainProgress, TrainSummary};
 
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -51,30 +42,20 @@ pub struct TrainOptions {
     pub save_every: u64,
 }
 
-/// Reported every few steps.
-#[derive(Clone, Debug)]
-pub struct TrainProgress {
-    pub step: u64,
-    /// The step this run started from (above 0 when resumed).
-    pub first_step: u64,
-    pub total_steps: u64,
-    pub loss: f32,
-    pub held_out_loss: Option<f32>,
-    pub lr: f64,
-    pub tokens_per_sec: f64,
-    pub elapsed_secs: f64,
-}
-
-#[derive(Clone, Debug)]
-pub struct TrainSummary {
-    pub steps: u64,
-    pub tokens: u64,
-    pub final_loss: f32,
-    pub held_out_loss: Option<f32>,
-    pub elapsed_secs: f64,
-    pub tokens_per_sec: f64,
-    pub stopped_early: bool,
-    pub parameters: usize,
+impl TrainOptions {
+    /// The settings of the shared loop.
+    pub fn loop_options(&self) -> LoopOptions {
+        LoopOptions {
+            steps: self.steps,
+            lr: self.lr,
+            warmup: self.warmup,
+            clip: self.clip,
+            adamw: self.adamw,
+            seed: self.seed,
+            eval_every: self.eval_every,
+            save_every: self.save_every,
+        }
+    }
 }
 
 struct Split {
@@ -214,28 +195,120 @@ fn batch_tensors(
     ))
 }
 
-fn held_out_loss(
-    model: &Tdm,
-    tok: &Tokenizer,
-    split: &Split,
-    opts: &TrainOptions,
-    ctx: usize,
-) -> Result<Option<f32>, TrainError> {
-    if split.held.is_empty() {
-        return Ok(None);
+/// A TDM being trained: the model, its metadata, tokenizer and data.
+struct TdmRun<'a> {
+    varmap: VarMap,
+    model: Tdm,
+    meta: CheckpointMeta,
+    tok: Tokenizer,
+    split: Split,
+    opts: &'a TrainOptions,
+}
+
+impl Trainable for TdmRun<'_> {
+    type File = TdmFile;
+
+    fn meta(&self) -> &CheckpointMeta {
+        &self.meta
     }
-    let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x0004_E1D0_u64);
-    let windows = draw_windows(
-        tok,
-        (&split.held, &split.held_steps),
-        opts.batch.max(8),
-        ctx,
-        &opts.loss,
-        &mut rng,
-    );
-    // The held-out loss is always the one-bin negative log-likelihood, comparable across runs.
-    let (x, p, groups) = batch_tensors(tok, &windows, 0.0)?;
-    Ok(Some(model.range_loss(&x, &p, &groups)?.to_scalar::<f32>()?))
+
+    fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    fn samples_per_step(&self) -> u64 {
+        (self.opts.batch * self.meta.model.context_tokens) as u64
+    }
+
+    fn batch_loss(&self, rng: &mut StdRng) -> Result<Tensor, TrainError> {
+        let windows = draw_windows(
+            &self.tok,
+            (&self.split.train, &self.split.train_steps),
+            self.opts.batch,
+            self.meta.model.context_tokens,
+            &self.opts.loss,
+            rng,
+        );
+        let (x, p, groups) = batch_tensors(&self.tok, &windows, self.opts.loss.smoothing_bins)?;
+        Ok(self.model.range_loss(&x, &p, &groups)?)
+    }
+
+    /// The loss on a fixed draw of held-out windows (none without held-out episodes).
+    fn evaluate(&mut self) -> Result<(), TrainError> {
+        self.meta.held_out_loss = if self.split.held.is_empty() {
+            None
+        } else {
+            let mut rng = StdRng::seed_from_u64(self.opts.seed ^ 0x0004_E1D0_u64);
+            let windows = draw_windows(
+                &self.tok,
+                (&self.split.held, &self.split.held_steps),
+                self.opts.batch.max(8),
+                self.meta.model.context_tokens,
+                &self.opts.loss,
+                &mut rng,
+            );
+            // Always the one-bin negative log-likelihood, comparable across runs.
+            let (x, p, groups) = batch_tensors(&self.tok, &windows, 0.0)?;
+            Some(self.model.range_loss(&x, &p, &groups)?.to_scalar::<f32>()?)
+        };
+        Ok(())
+    }
+
+    fn count_step(&mut self) {
+        self.meta.steps_trained += 1;
+        self.meta.tokens_trained += self.samples_per_step();
+    }
+
+    fn samples_trained(&self) -> u64 {
+        self.meta.tokens_trained
+    }
+
+    fn held_out_loss(&self) -> Option<f32> {
+        self.meta.held_out_loss
+    }
+
+    fn parameters(&self) -> usize {
+        self.meta.model.parameter_count()
+    }
+}
+
+/// A new model as `opts` describe it, with seeded initial weights.
+fn new_model(opts: &TrainOptions) -> Result<checkpoint::Loaded, TrainError> {
+    opts.model
+        .validate()
+        .map_err(|e| TrainError::Setup(e.to_string()))?;
+    let vocab = Tokenizer::new(opts.tokenizer)
+        .map_err(|e| TrainError::Setup(e.to_string()))?
+        .vocab_size() as usize;
+    if vocab != opts.model.vocab_size {
+        return Err(TrainError::Setup(format!(
+            "the tokenizer has {vocab} tokens, the model's vocabulary {}",
+            opts.model.vocab_size
+        )));
+    }
+    let varmap = VarMap::new();
+    let model = Tdm::new(
+        opts.model,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )?;
+    Tdm::init_weights(&opts.model, &varmap, opts.seed)?;
+    let meta = CheckpointMeta {
+        version: CHECKPOINT_VERSION,
+        kind: "tdm".into(),
+        model: opts.model,
+        tokenizer: opts.tokenizer,
+        envs: Vec::new(),
+        loss: opts.loss,
+        steps_trained: 0,
+        tokens_trained: 0,
+        data: Vec::new(),
+        held_out_loss: None,
+    };
+    Ok(checkpoint::Loaded {
+        meta,
+        varmap,
+        model,
+    })
 }
 
 /// Trains (or resumes, or fine-tunes) and writes the checkpoint to `out`.
@@ -247,57 +320,14 @@ pub fn train(
     resume: bool,
     init: Option<&Path>,
     stop: &AtomicBool,
-    mut progress: impl FnMut(&TrainProgress),
+    progress: impl FnMut(&TrainProgress),
 ) -> Result<TrainSummary, TrainError> {
-    let (varmap, model, mut meta, start_step, optim_state) = if resume {
-        let loaded = checkpoint::load(out)?;
-        let (state, step) = load_train_state(out)?;
-        (
-            loaded.varmap,
-            loaded.model,
-            loaded.meta,
-            step,
-            Some((state, step)),
-        )
-    } else if let Some(init) = init {
-        let loaded = checkpoint::load(init)?;
-        let mut meta = loaded.meta;
+    let fine_tune = |meta: &mut CheckpointMeta| {
         meta.data.clear();
         meta.steps_trained = 0;
-        (loaded.varmap, loaded.model, meta, 0, None)
-    } else {
-        opts.model
-            .validate()
-            .map_err(|e| TrainError::Setup(e.to_string()))?;
-        let vocab = Tokenizer::new(opts.tokenizer)
-            .map_err(|e| TrainError::Setup(e.to_string()))?
-            .vocab_size() as usize;
-        if vocab != opts.model.vocab_size {
-            return Err(TrainError::Setup(format!(
-                "the tokenizer has {vocab} tokens, the model's vocabulary {}",
-                opts.model.vocab_size
-            )));
-        }
-        let varmap = VarMap::new();
-        let model = Tdm::new(
-            opts.model,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )?;
-        Tdm::init_weights(&opts.model, &varmap, opts.seed)?;
-        let meta = CheckpointMeta {
-            version: CHECKPOINT_VERSION,
-            kind: "tdm".into(),
-            model: opts.model,
-            tokenizer: opts.tokenizer,
-            envs: Vec::new(),
-            loss: opts.loss,
-            steps_trained: 0,
-            tokens_trained: 0,
-            data: Vec::new(),
-            held_out_loss: None,
-        };
-        (varmap, model, meta, 0, None)
     };
+    let loaded = training::starting_model(out, resume, init, fine_tune, || new_model(opts))?;
+    let mut meta = loaded.meta;
     let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
     let split = load_data(&tok, datasets, opts.held_out)?;
     for env in &split.envs {
@@ -312,98 +342,17 @@ pub fn train(
             meta.envs.push(env.clone());
         }
     }
-    for d in datasets {
-        let d = d.display().to_string();
-        if !meta.data.contains(&d) {
-            meta.data.push(d);
-        }
-    }
+    training::record_datasets(&mut meta.data, datasets);
     meta.loss = opts.loss;
-    let mut vars: Vec<(String, candle_core::Var)> = varmap
-        .data()
-        .lock()
-        .map_err(|_| TrainError::Setup("variable map is poisoned".into()))?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut optim = AdamW::new(vars, opts.adamw)?;
-    if let Some((state, step)) = optim_state {
-        optim.load_state(&state, step).map_err(TrainError::Setup)?;
-    }
-    let ctx = meta.model.context_tokens;
-    let start = Instant::now();
-    let mut tokens_this_run = 0u64;
-    let mut last_loss = f32::NAN;
-    let mut held = meta.held_out_loss;
-    let mut step = start_step;
-    let first_step = start_step;
-    let save = |meta: &CheckpointMeta, optim: &AdamW| {
-        checkpoint::save(
-            out,
-            &varmap,
-            meta,
-            Some((&optim.state(), optim.steps_taken())),
-        )
+    let mut run = TdmRun {
+        varmap: loaded.varmap,
+        model: loaded.model,
+        meta,
+        tok,
+        split,
+        opts,
     };
-    let mut stopped = false;
-    while step < opts.steps {
-        if stop.load(Ordering::Relaxed) {
-            stopped = true;
-            break;
-        }
-        // The batch depends only on (seed, step): a resumed run draws the same batches.
-        let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step);
-        let windows = draw_windows(
-            &tok,
-            (&split.train, &split.train_steps),
-            opts.batch,
-            ctx,
-            &opts.loss,
-            &mut rng,
-        );
-        let (x, p, groups) = batch_tensors(&tok, &windows, opts.loss.smoothing_bins)?;
-        let loss = model.range_loss(&x, &p, &groups)?;
-        let grads = loss.backward()?;
-        let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
-        optim.step(&grads, lr, opts.clip)?;
-        last_loss = loss.to_scalar::<f32>()?;
-        step += 1;
-        tokens_this_run += (opts.batch * ctx) as u64;
-        meta.steps_trained += 1;
-        meta.tokens_trained += (opts.batch * ctx) as u64;
-        let eval_now = opts.eval_every > 0 && (step % opts.eval_every == 0 || step == opts.steps);
-        if eval_now {
-            held = held_out_loss(&model, &tok, &split, opts, ctx)?;
-            meta.held_out_loss = held;
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        progress(&TrainProgress {
-            step,
-            first_step,
-            total_steps: opts.steps,
-            loss: last_loss,
-            held_out_loss: held,
-            lr,
-            tokens_per_sec: tokens_this_run as f64 / elapsed.max(1e-9),
-            elapsed_secs: elapsed,
-        });
-        if opts.save_every > 0 && step % opts.save_every == 0 {
-            save(&meta, &optim)?;
-        }
-    }
-    save(&meta, &optim)?;
-    let elapsed = start.elapsed().as_secs_f64();
-    Ok(TrainSummary {
-        steps: step,
-        tokens: meta.tokens_trained,
-        final_loss: last_loss,
-        held_out_loss: held,
-        elapsed_secs: elapsed,
-        tokens_per_sec: tokens_this_run as f64 / elapsed.max(1e-9),
-        stopped_early: stopped,
-        parameters: meta.model.parameter_count(),
-    })
+    training::run(&mut run, &opts.loop_options(), out, resume, stop, progress)
 }
 
 /// The mean next-token loss of the checkpoint at `path` on the observation and reward tokens of

@@ -1,0 +1,231 @@
+//! The one training loop every learned model runs ([`run`]): AdamW with warm-up + cosine
+//! schedule and global-norm gradient clipping, batches seeded by (seed, step) so a resumed run
+//! draws exactly the batches an uninterrupted one would, held-out evaluation and checkpoints
+//! at their cadence, progress reported through a callback, a stop flag (Ctrl-C) that ends the
+//! run after the current step with a checkpoint, and resume from a checkpoint plus its
+//! optimizer sidecar.
+//!
+//! A model family takes part through [`Trainable`]: it draws the batch of a step and returns
+//! its loss, computes and records its held-out loss, and counts what it learned from; its data
+//! and loss stay in its own module (`tdm::train`, `mlp::train`).
+use crate::models::checkpoint_file::{
+    self, CheckpointError, Family, Loaded, load_train_state, train_state_path,
+};
+use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+use candle_core::{Tensor, Var};
+use candle_nn::VarMap;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
+
+/// Reported after every step.
+#[derive(Clone, Debug)]
+pub struct TrainProgress {
+    pub step: u64,
+    /// The step this run started from (above 0 when resumed).
+    pub first_step: u64,
+    pub total_steps: u64,
+    pub loss: f32,
+    pub held_out_loss: Option<f32>,
+    pub lr: f64,
+    /// Samples (tokens for a TDM, transitions for an MLP) per second in this run.
+    pub tokens_per_sec: f64,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub steps: u64,
+    /// Samples (tokens, transitions) the model has learned from, over all its runs.
+    pub tokens: u64,
+    pub final_loss: f32,
+    pub held_out_loss: Option<f32>,
+    pub elapsed_secs: f64,
+    pub tokens_per_sec: f64,
+    pub stopped_early: bool,
+    pub parameters: usize,
+}
+
+/// The settings of the loop every family shares.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopOptions {
+    /// The step to stop at (counted over all runs of a resumed model).
+    pub steps: u64,
+    /// Peak learning rate.
+    pub lr: f64,
+    pub warmup: u64,
+    /// Global gradient norm to clip to (0: off).
+    pub clip: f64,
+    pub adamw: AdamWConfig,
+    pub seed: u64,
+    /// Held-out loss every this many steps and at the last (0: never).
+    pub eval_every: u64,
+    /// A checkpoint every this many steps (0: only at the end).
+    pub save_every: u64,
+}
+
+/// What a model family supplies to [`run`].
+pub trait Trainable {
+    /// The family's checkpoint format.
+    type File: Family;
+    /// The metadata written with every checkpoint.
+    fn meta(&self) -> &<Self::File as Family>::Meta;
+    /// The variables being trained.
+    fn varmap(&self) -> &VarMap;
+    /// Samples (tokens, transitions) one step learns from.
+    fn samples_per_step(&self) -> u64;
+    /// The training loss on the batch drawn from `rng` (seeded by the step).
+    fn batch_loss(&self, rng: &mut StdRng) -> Result<Tensor, TrainError>;
+    /// Computes the held-out loss and records it in the metadata.
+    fn evaluate(&mut self) -> Result<(), TrainError>;
+    /// Counts one finished step (and its samples) in the metadata.
+    fn count_step(&mut self);
+    /// Samples learned from over all runs, as recorded.
+    fn samples_trained(&self) -> u64;
+    /// The held-out loss as recorded.
+    fn held_out_loss(&self) -> Option<f32>;
+    fn parameters(&self) -> usize;
+}
+
+/// The generator for the batch of `step`: it depends only on (seed, step).
+pub fn batch_rng(seed: u64, step: u64) -> StdRng {
+    StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step)
+}
+
+/// The model a run starts from: with `resume` the checkpoint at `out` (whose sidecar [`run`]
+/// reads), with `init` another checkpoint's weights, its metadata prepared by `fine_tune`,
+/// otherwise `new()`.
+pub fn starting_model<F: Family>(
+    out: &Path,
+    resume: bool,
+    init: Option<&Path>,
+    fine_tune: impl FnOnce(&mut F::Meta),
+    new: impl FnOnce() -> Result<Loaded<F>, TrainError>,
+) -> Result<Loaded<F>, TrainError> {
+    if resume {
+        Ok(checkpoint_file::load::<F>(out)?)
+    } else if let Some(init) = init {
+        let mut loaded = checkpoint_file::load::<F>(init)?;
+        fine_tune(&mut loaded.meta);
+        Ok(loaded)
+    } else {
+        new()
+    }
+}
+
+/// Adds the datasets not yet in a checkpoint's list of training data.
+pub fn record_datasets(data: &mut Vec<String>, datasets: &[PathBuf]) {
+    for d in datasets {
+        let d = d.display().to_string();
+        if !data.contains(&d) {
+            data.push(d);
+        }
+    }
+}
+
+/// The variables of `varmap` sorted by name.
+fn sorted_vars(varmap: &VarMap) -> Result<Vec<(String, Var)>, TrainError> {
+    let mut vars: Vec<(String, Var)> = varmap
+        .data()
+        .lock()
+        .map_err(|_| TrainError::Setup("variable map is poisoned".into()))?
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(vars)
+}
+
+/// Trains `model` up to `opts.steps`, writing checkpoints to `out`; with `resume`, continues
+/// from the step and optimizer moments in `out`'s sidecar (the model itself comes loaded).
+pub fn run<T: Trainable>(
+    model: &mut T,
+    opts: &LoopOptions,
+    out: &Path,
+    resume: bool,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&TrainProgress),
+) -> Result<TrainSummary, TrainError> {
+    let mut optim = AdamW::new(sorted_vars(model.varmap())?, opts.adamw)?;
+    let mut step = 0;
+    if resume {
+        let (state, taken) = load_train_state(out)?;
+        optim
+            .load_state(&state, taken)
+            .map_err(|source| CheckpointError::OptimizerState {
+                path: train_state_path(out),
+                source,
+            })?;
+        step = taken;
+    }
+    let first_step = step;
+    let save = |model: &T, optim: &AdamW| {
+        checkpoint_file::save::<T::File>(
+            out,
+            model.varmap(),
+            model.meta(),
+            Some((&optim.state(), optim.steps_taken())),
+        )
+    };
+    let start = Instant::now();
+    let mut samples_this_run = 0u64;
+    let mut last_loss = f32::NAN;
+    let mut stopped = false;
+    while step < opts.steps {
+        if stop.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+        let loss = model.batch_loss(&mut batch_rng(opts.seed, step))?;
+        let grads = loss.backward()?;
+        let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
+        optim.step(&grads, lr, opts.clip)?;
+        last_loss = loss.to_scalar::<f32>()?;
+        step += 1;
+        samples_this_run += model.samples_per_step();
+        model.count_step();
+        if opts.eval_every > 0 && (step % opts.eval_every == 0 || step == opts.steps) {
+            model.evaluate()?;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        progress(&TrainProgress {
+            step,
+            first_step,
+            total_steps: opts.steps,
+            loss: last_loss,
+            held_out_loss: model.held_out_loss(),
+            lr,
+            tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
+            elapsed_secs: elapsed,
+        });
+        if opts.save_every > 0 && step % opts.save_every == 0 {
+            save(model, &optim)?;
+        }
+    }
+    save(model, &optim)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(TrainSummary {
+        steps: step,
+        tokens: model.samples_trained(),
+        final_loss: last_loss,
+        held_out_loss: model.held_out_loss(),
+        elapsed_secs: elapsed,
+        tokens_per_sec: samples_this_run as f64 / elapsed.max(1e-9),
+        stopped_early: stopped,
+        parameters: model.parameters(),
+    })
+}

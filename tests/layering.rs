@@ -1,6 +1,7 @@
-//! The layering rule of DESIGN.md: the core modules never name a GUI crate, the renderer never
-//! names egui (only `ui` does), and every layer uses only the layers below it (read from the
-//! `crate::...` paths in its files).
+//! The layering rule of ARCHITECTURE.md: the core modules never name a GUI crate, the renderer
+//! never names egui (only `ui` does), the window's egui-free state (`session`) names no GUI
+//! crate, and every layer uses only the layers below it (read from the `crate::...` paths in its
+//! files).
 use std::path::Path;
 
 const CORE: [&str; 7] = [
@@ -95,6 +96,17 @@ fn the_renderer_does_not_import_egui() {
 }
 
 #[test]
+fn the_session_state_does_not_import_gui_crates() {
+    let (offenders, checked) = offenders_in(&["session"], &GUI_CRATES);
+    assert!(checked > 0, "no session files found");
+    assert!(
+        offenders.is_empty(),
+        "session names GUI crates:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
 fn the_checker_catches_imports() {
     assert!(names_crate("use egui::Ui;", "egui"));
     assert!(names_crate("    let d: wgpu::Device = todo!();", "wgpu"));
@@ -104,9 +116,10 @@ fn the_checker_catches_imports() {
 }
 
 /// The layers from the bottom up: a layer may use the layers of lower rank, never those of its
-/// own rank (siblings) or above. `tokenize` sits beside `envs`; `render` and `ui` are on top of
-/// the core; `cli`, which also opens the window and renders, is above everything.
-const LAYERS: [(&str, u8); 10] = [
+/// own rank (siblings) or above. `tokenize` sits beside `envs`; `render`, `session` (the window's
+/// state without egui) and `ui` are on top of the core; `cli`, which also opens the window and
+/// renders, is above everything.
+const LAYERS: [(&str, u8); 11] = [
     ("sim", 0),
     ("envs", 1),
     ("tokenize", 1),
@@ -115,8 +128,9 @@ const LAYERS: [(&str, u8); 10] = [
     ("plan", 4),
     ("experiment", 5),
     ("render", 6),
-    ("ui", 7),
-    ("cli", 8),
+    ("session", 7),
+    ("ui", 8),
+    ("cli", 9),
 ];
 /// Used by any layer; they use only each other.
 const UTILITIES: [&str; 2] = ["files", "chart"];
@@ -201,7 +215,7 @@ fn every_layer_uses_only_the_layers_below_it() {
     assert!(
         offenders.is_empty(),
         "imports against the layer order (sim < envs, tokenize < data < models < plan < \
-         experiment < render < ui < cli; files and chart for all):\n{}",
+         experiment < render < session < ui < cli; files and chart for all):\n{}",
         offenders.join("\n")
     );
 }

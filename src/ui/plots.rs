@@ -73,9 +73,9 @@ pub fn plot_csv(scene: &SceneRunner, kind: PlotKind) -> String {
                 out.push_str(&format!(
                     "{},{},{},{},{}\n",
                     t + 1,
-                    fmt(q.map(|q| q[1])),
-                    fmt(q.map(|q| q[0])),
-                    fmt(q.map(|q| q[2])),
+                    fmt(q.map(|q| q.median)),
+                    fmt(q.map(|q| q.q25)),
+                    fmt(q.map(|q| q.q75)),
                     fmt(mean.get(t).copied())
                 ));
             }
@@ -127,18 +127,18 @@ pub fn error_series(scene: &SceneRunner) -> Option<(Series, Series)> {
     let median = q
         .iter()
         .enumerate()
-        .map(|(t, q)| [(t + 1) as f64, q[1]])
+        .map(|(t, q)| [(t + 1) as f64, q.median])
         .collect();
     let mut band: Vec<[f64; 2]> = q
         .iter()
         .enumerate()
-        .map(|(t, q)| [(t + 1) as f64, q[2]])
+        .map(|(t, q)| [(t + 1) as f64, q.q75])
         .collect();
     band.extend(
         q.iter()
             .enumerate()
             .rev()
-            .map(|(t, q)| [(t + 1) as f64, q[0]]),
+            .map(|(t, q)| [(t + 1) as f64, q.q25]),
     );
     Some((median, band))
 }

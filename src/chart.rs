@@ -1,6 +1,13 @@
-//! Result charts as PNG files, with no window and no GPU: lines, points with error bars, and
-//! bars on linear axes, drawn into an RGBA buffer with a built-in 5x7 pixel font. Used by the
+//! Result charts as PNG files, with no window and no GPU: lines with points, error bars and bars,
+//! on a linear or logarithmic y axis, with a legend; drawn by `plotters` on its bitmap backend,
+//! text in DejaVu Sans (embedded from `assets/fonts/`, no system fonts needed). Used by the
 //! commands that write results (prediction error, experiments) next to their CSV and JSON.
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::register_font;
+use std::sync::OnceLock;
 
 /// How a series is drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,97 +63,24 @@ pub const PALETTE: [[u8; 3]; 6] = [
     [140, 86, 75],
 ];
 
-const SCALE: i64 = 2;
-const GLYPH_W: i64 = 6 * SCALE;
-const ROW_H: i64 = 9 * SCALE;
+/// Axes and text.
+const INK: RGBColor = RGBColor(40, 40, 40);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+/// The family name the embedded font is registered under.
+const FAMILY: &str = "sans-serif";
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 
-struct Canvas {
-    w: i64,
-    h: i64,
-    rgba: Vec<u8>,
-}
-
-impl Canvas {
-    fn new(w: u32, h: u32) -> Self {
-        Self {
-            w: w as i64,
-            h: h as i64,
-            rgba: vec![255; w as usize * h as usize * 4],
-        }
+/// Registers the embedded font with plotters once.
+fn font_ready() -> std::io::Result<()> {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    let ok = *DONE.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "the embedded chart font does not load",
+        ))
     }
-
-    fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && x < self.w && y < self.h {
-            let i = ((y * self.w + x) * 4) as usize;
-            self.rgba[i..i + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
-        for y in y0.min(y1)..=y0.max(y1) {
-            for x in x0.min(x1)..=x0.max(x1) {
-                self.put(x, y, c);
-            }
-        }
-    }
-
-    /// A line `thick` pixels wide (Bresenham with a square pen).
-    fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), c: [u8; 3], thick: i64) {
-        let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
-        let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
-        let (mut x, mut y, mut err) = (x0, y0, dx + dy);
-        let r = thick / 2;
-        loop {
-            self.rect(x - r, y - r, x - r + thick - 1, y - r + thick - 1, c);
-            if x == x1 && y == y1 {
-                break;
-            }
-            let e2 = 2 * err;
-            if e2 >= dy {
-                err += dy;
-                x += sx;
-            }
-            if e2 <= dx {
-                err += dx;
-                y += sy;
-            }
-        }
-    }
-
-    fn text(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
-        for (i, ch) in s.chars().enumerate() {
-            let rows = glyph(ch);
-            for (r, bits) in rows.iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (1 << (4 - col)) != 0 {
-                        let (px, py) = (x + i as i64 * GLYPH_W + col * SCALE, y + r as i64 * SCALE);
-                        self.rect(px, py, px + SCALE - 1, py + SCALE - 1, c);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Text rotated a quarter turn anticlockwise, its baseline at `x`, centred on `y`.
-    fn text_up(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
-        let len = s.chars().count() as i64 * GLYPH_W;
-        let y0 = y + len / 2;
-        for (i, ch) in s.chars().enumerate() {
-            for (r, bits) in glyph(ch).iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (1 << (4 - col)) != 0 {
-                        let px = x + r as i64 * SCALE;
-                        let py = y0 - (i as i64 * GLYPH_W + col * SCALE);
-                        self.rect(px, py, px + SCALE - 1, py - SCALE + 1, c);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn text_width(s: &str) -> i64 {
-    s.chars().count() as i64 * GLYPH_W
 }
 
 /// "Nice" tick values covering [lo, hi].
@@ -180,64 +114,88 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-impl Chart {
-    /// The chart as an RGBA image.
-    pub fn render_rgba(&self, width: u32, height: u32) -> Vec<u8> {
-        if self.log_y {
-            let log = |y: f64| if y > 0.0 { y.log10() } else { f64::NAN };
-            let mut c = self.clone();
-            c.log_y = false;
-            for s in &mut c.series {
-                s.points.iter_mut().for_each(|p| p.1 = log(p.1));
-                if let Some(e) = &mut s.errors {
-                    e.iter_mut()
-                        .for_each(|(lo, hi)| (*lo, *hi) = (log(*lo), log(*hi)));
-                }
-            }
-            return c.render(width, height, true);
-        }
-        self.render(width, height, false)
+/// An axis of `R` with its ticks at `keys` (the labels come from the chart's own formatters).
+struct Ticked<R> {
+    inner: R,
+    keys: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
     }
 
-    fn render(&self, width: u32, height: u32, log_y: bool) -> Vec<u8> {
-        let mut cv = Canvas::new(width, height);
-        let (w, h) = (width as i64, height as i64);
-        let legend_rows = {
-            let (mut lx, mut rows) = (90, 1);
-            for s in &self.series {
-                let wide = 20 + text_width(&s.name) + 24;
-                if lx > 90 && lx + wide > w {
-                    (lx, rows) = (90, rows + 1);
-                }
-                lx += wide;
-            }
-            rows
-        };
-        let (left, right, top, bottom) = (90, 20, 44 + legend_rows * ROW_H, 70);
-        let (x0, x1, y0, y1) = (left, w - right, h - bottom, top);
-        let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.keys.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+/// The plotted ranges: x in data units, y in data units (linear) or in decades (log).
+struct Bounds {
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+fn to_io(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("cannot draw the chart: {e}"))
+}
+
+impl Chart {
+    /// The points of `s` that can be drawn: finite, and positive on a log axis.
+    fn drawable<'a>(&self, s: &'a Series) -> impl Iterator<Item = (usize, (f64, f64))> + 'a {
+        let log = self.log_y;
+        s.points
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(move |(_, (x, y))| x.is_finite() && y.is_finite() && (!log || *y > 0.0))
+    }
+
+    /// The error bar of point `i` of `s`, where both ends can be drawn.
+    fn error_at(&self, s: &Series, i: usize) -> Option<(f64, f64)> {
+        let &(lo, hi) = s.errors.as_ref()?.get(i)?;
+        let ok = |v: f64| v.is_finite() && (!self.log_y || v > 0.0);
+        (ok(lo) && ok(hi)).then_some((lo, hi))
+    }
+
+    fn bounds(&self) -> Bounds {
+        let to_axis = |y: f64| if self.log_y { y.log10() } else { y };
         let mut xs: Vec<f64> = Vec::new();
-        let mut ys: Vec<f64> = if log_y { Vec::new() } else { vec![0.0] };
+        let mut ys: Vec<f64> = if self.log_y { Vec::new() } else { vec![0.0] };
         for s in &self.series {
-            for (i, p) in s.points.iter().enumerate() {
-                if !finite(&p) {
-                    continue;
-                }
+            for (i, (x, y)) in self.drawable(s) {
                 match s.style {
-                    Style::Bars { width } => xs.extend([p.0 - width / 2.0, p.0 + width / 2.0]),
-                    Style::Line => xs.push(p.0),
+                    Style::Bars { width } => xs.extend([x - width / 2.0, x + width / 2.0]),
+                    Style::Line => xs.push(x),
                 }
-                ys.push(p.1);
-                if let Some((lo, hi)) = s.errors.as_ref().and_then(|e| e.get(i)) {
-                    ys.extend([*lo, *hi].iter().filter(|v| v.is_finite()));
+                ys.push(to_axis(y));
+                if let Some((lo, hi)) = self.error_at(s, i) {
+                    ys.extend([to_axis(lo), to_axis(hi)]);
                 }
             }
         }
-        let (mut xmin, mut xmax) = xs
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            });
+        let span = |v: &[f64]| {
+            v.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                })
+        };
+        let (mut xmin, mut xmax) = span(&xs);
         if !xmin.is_finite() {
             (xmin, xmax) = (0.0, 1.0);
         }
@@ -247,211 +205,200 @@ impl Chart {
         if xmax - xmin < 1e-12 {
             (xmin, xmax) = (xmin - 0.5, xmax + 0.5);
         }
-        let (mut ymin, mut ymax) = ys
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
-                (a.min(y), b.max(y))
-            });
+        let (mut ymin, mut ymax) = span(&ys);
         if !ymin.is_finite() {
             (ymin, ymax) = (0.0, 1.0);
         }
-        if log_y {
+        if self.log_y {
             // Whole decades.
             (ymin, ymax) = (ymin.floor(), ymax.ceil());
         }
         if ymax - ymin < 1e-12 {
             ymax = ymin + 1.0;
         }
-        let ymax = if log_y {
-            ymax
-        } else {
-            ymax + 0.05 * (ymax - ymin)
-        };
-        // Pixel offsets are bounded, so a far-off value cannot overflow the arithmetic below.
-        let to_px = |v: f64| v.round().clamp(-100_000.0, 100_000.0) as i64;
-        let px = |x: f64| x0 + to_px((x - xmin) / (xmax - xmin) * (x1 - x0) as f64);
-        let py = |y: f64| y0 - to_px((y - ymin) / (ymax - ymin) * (y0 - y1) as f64);
-        let (ink, grid) = ([40, 40, 40], [225, 225, 225]);
-        // Grid, axes and tick labels.
-        let yticks = if log_y {
-            (ymin as i64..=ymax as i64).map(|k| k as f64).collect()
-        } else {
-            ticks(ymin, ymax, 6)
-        };
-        for t in yticks {
-            let y = py(t);
-            cv.line((x0, y), (x1, y), grid, 1);
-            let l = if log_y {
-                format!("1e{}", t as i64)
-            } else {
-                tick_label(t)
-            };
-            cv.text(x0 - 8 - text_width(&l), y - 7, &l, ink);
+        if !self.log_y {
+            ymax += 0.05 * (ymax - ymin);
         }
-        match &self.x_categories {
-            Some(names) => {
-                for (i, n) in names.iter().enumerate() {
-                    let x = px(i as f64);
-                    cv.text(x - text_width(n) / 2, y0 + 8, n, ink);
-                }
-            }
-            None => {
-                for t in ticks(xmin, xmax, 8) {
-                    let x = px(t);
-                    cv.line((x, y0), (x, y1), grid, 1);
-                    let l = tick_label(t);
-                    cv.text(x - text_width(&l) / 2, y0 + 8, &l, ink);
-                }
-            }
+        Bounds {
+            x: (xmin, xmax),
+            y: (ymin, ymax),
         }
-        cv.line((x0, y0), (x1, y0), ink, 2);
-        cv.line((x0, y0), (x0, y1), ink, 2);
-        cv.text(
-            (x0 + x1) / 2 - text_width(&self.x_label) / 2,
-            h - 30,
-            &self.x_label,
-            ink,
-        );
-        cv.text_up(12, (y0 + y1) / 2, &self.y_label, ink);
-        cv.text(w / 2 - text_width(&self.title) / 2, 12, &self.title, ink);
-        // Series.
-        for s in &self.series {
-            let pts: Vec<(usize, (f64, f64))> = s
-                .points
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(_, p)| finite(&p))
+    }
+
+    /// The chart as an RGB image (`width * height * 3` bytes).
+    pub fn render_rgb(&self, width: u32, height: u32) -> std::io::Result<Vec<u8>> {
+        font_ready()?;
+        let mut rgb = vec![255; width as usize * height as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+            self.draw(&root).map_err(to_io)?;
+            root.present().map_err(to_io)?;
+        }
+        Ok(rgb)
+    }
+
+    /// The chart as an RGBA image (opaque).
+    pub fn render_rgba(&self, width: u32, height: u32) -> std::io::Result<Vec<u8>> {
+        let rgb = self.render_rgb(width, height)?;
+        Ok(rgb
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect())
+    }
+
+    fn draw(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let b = self.bounds();
+        let x_keys = match &self.x_categories {
+            Some(names) => (0..names.len()).map(|i| i as f64).collect(),
+            None => ticks(b.x.0, b.x.1, 8),
+        };
+        let x = Ticked {
+            inner: RangedCoordf64::from(b.x.0..b.x.1),
+            keys: x_keys,
+        };
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .caption(&self.title, (FAMILY, 20).into_font().color(&INK))
+            .margin(14)
+            .x_label_area_size(58)
+            .y_label_area_size(84);
+        if self.log_y {
+            let decades: Vec<f64> = (b.y.0 as i32..=b.y.1 as i32)
+                .map(|k| 10f64.powi(k))
                 .collect();
-            match s.style {
-                Style::Bars { width } => {
-                    for &(_, (x, y)) in &pts {
-                        cv.rect(
-                            px(x - width / 2.0) + 1,
-                            py(0.0),
-                            px(x + width / 2.0) - 1,
-                            py(y),
-                            s.color,
-                        );
-                    }
-                }
-                Style::Line => {
-                    for pair in pts.windows(2) {
-                        let (a, b) = (pair[0].1, pair[1].1);
-                        cv.line((px(a.0), py(a.1)), (px(b.0), py(b.1)), s.color, 3);
-                    }
-                    for &(_, (x, y)) in &pts {
-                        cv.rect(px(x) - 3, py(y) - 3, px(x) + 3, py(y) + 3, s.color);
-                    }
-                }
-            }
-            if let Some(errors) = &s.errors {
-                for &(i, (x, _)) in &pts {
-                    if let Some(&(lo, hi)) = errors.get(i)
-                        && lo.is_finite()
-                        && hi.is_finite()
-                    {
-                        let c = if matches!(s.style, Style::Bars { .. }) {
-                            ink
-                        } else {
-                            s.color
-                        };
-                        cv.line((px(x), py(lo)), (px(x), py(hi)), c, 2);
-                        cv.line((px(x) - 5, py(lo)), (px(x) + 5, py(lo)), c, 2);
-                        cv.line((px(x) - 5, py(hi)), (px(x) + 5, py(hi)), c, 2);
-                    }
-                }
-            }
+            let y = Ticked {
+                inner: LogCoord::from((10f64.powf(b.y.0)..10f64.powf(b.y.1)).log_scale()),
+                keys: decades,
+            };
+            let chart = builder
+                .build_cartesian_2d(x, y)
+                .map_err(|e| e.to_string())?;
+            self.plot(chart, 10f64.powf(b.y.0), &|v: &f64| {
+                format!("1e{}", v.log10().round() as i64)
+            })
+        } else {
+            let y = Ticked {
+                inner: RangedCoordf64::from(b.y.0..b.y.1),
+                keys: ticks(b.y.0, b.y.1, 6),
+            };
+            let chart = builder
+                .build_cartesian_2d(x, y)
+                .map_err(|e| e.to_string())?;
+            self.plot(chart, 0.0, &|v: &f64| tick_label(*v))
         }
-        // Legend, in one row above the plot.
-        let (mut lx, mut ly) = (x0, 34);
+    }
+
+    /// Mesh, series and legend on a built chart; bars stand on `base`.
+    fn plot<'a, X, Y>(
+        &self,
+        mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<Ticked<X>, Ticked<Y>>>,
+        base: f64,
+        y_label: &dyn Fn(&f64) -> String,
+    ) -> Result<(), String>
+    where
+        X: Ranged<ValueType = f64>,
+        Y: Ranged<ValueType = f64>,
+    {
+        let text = |size: u32| (FAMILY, size).into_font().color(&INK);
+        let x_label = |v: &f64| match &self.x_categories {
+            Some(names) => names
+                .get(v.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            None => tick_label(*v),
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .x_labels(64)
+            .y_labels(64)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(y_label)
+            .label_style(text(15))
+            .axis_desc_style(text(16))
+            .axis_style(INK.stroke_width(2))
+            .bold_line_style(GRID)
+            .light_line_style(TRANSPARENT);
+        if self.x_categories.is_some() {
+            mesh.disable_x_mesh();
+        }
+        mesh.draw().map_err(|e| e.to_string())?;
         for s in &self.series {
-            let wide = 20 + text_width(&s.name) + 24;
-            if lx > x0 && lx + wide > w {
-                (lx, ly) = (x0, ly + ROW_H);
-            }
-            cv.rect(lx, ly, lx + 14, ly + 13, s.color);
-            cv.text(lx + 20, ly, &s.name, ink);
-            lx += wide;
+            let color = RGBColor(s.color[0], s.color[1], s.color[2]);
+            let pts: Vec<(usize, (f64, f64))> = self.drawable(s).collect();
+            let drawn = match s.style {
+                Style::Bars { width } => chart
+                    .draw_series(pts.iter().map(|&(_, (x, y))| {
+                        Rectangle::new(
+                            [(x - width / 2.0, base), (x + width / 2.0, y)],
+                            color.filled(),
+                        )
+                    }))
+                    .map_err(|e| e.to_string())?,
+                Style::Line => {
+                    chart
+                        .draw_series(LineSeries::new(
+                            pts.iter().map(|&(_, p)| p),
+                            color.stroke_width(3),
+                        ))
+                        .map_err(|e| e.to_string())?;
+                    chart
+                        .draw_series(pts.iter().map(|&(_, p)| {
+                            EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], color.filled())
+                        }))
+                        .map_err(|e| e.to_string())?
+                }
+            };
+            drawn.label(s.name.as_str()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 7), (x + 14, y + 6)], color.filled())
+            });
+            let bar_color = if matches!(s.style, Style::Bars { .. }) {
+                INK
+            } else {
+                color
+            };
+            chart
+                .draw_series(pts.iter().filter_map(|&(i, (x, y))| {
+                    let (lo, hi) = self.error_at(s, i)?;
+                    Some(ErrorBar::new_vertical(
+                        x,
+                        lo,
+                        y,
+                        hi,
+                        bar_color.stroke_width(2),
+                        10,
+                    ))
+                }))
+                .map_err(|e| e.to_string())?;
         }
-        cv.rgba
+        if !self.series.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(text(15))
+                .background_style(WHITE.mix(0.85))
+                .border_style(GRID)
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Writes the chart to `path` as a PNG (atomically).
     pub fn save_png(&self, path: &std::path::Path, width: u32, height: u32) -> std::io::Result<()> {
-        let rgba = self.render_rgba(width, height);
+        let rgb = self.render_rgb(width, height)?;
         let mut bytes = Vec::new();
         {
             let mut enc = png::Encoder::new(&mut bytes, width, height);
-            enc.set_color(png::ColorType::Rgba);
+            enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             let mut writer = enc.write_header().map_err(std::io::Error::other)?;
             writer
-                .write_image_data(&rgba)
+                .write_image_data(&rgb)
                 .map_err(std::io::Error::other)?;
         }
         crate::files::atomic_write(path, &bytes)
-    }
-}
-
-/// The 5x7 glyph of `c` (lower case drawn as upper case; unknown characters as '?'): seven rows,
-/// the top one first, bit 4 the leftmost pixel.
-fn glyph(c: char) -> [u8; 7] {
-    match c.to_ascii_uppercase() {
-        ' ' => [0; 7],
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
-        'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
-        'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
-        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
-        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
-        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
-        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
-        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
-        'O' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
-        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
-        'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
-        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
-        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
-        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
-        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
-        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
-        'Y' => [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04],
-        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
-        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
-        ',' => [0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08],
-        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
-        '+' => [0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00],
-        '/' => [0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10],
-        '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
-        ')' => [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
-        '[' => [0x0E, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0E],
-        ']' => [0x0E, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0E],
-        '%' => [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
-        '=' => [0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00],
-        ':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
-        '_' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F],
-        '\'' => [0x04, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00],
-        '<' => [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02],
-        '>' => [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08],
-        _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
     }
 }
 
@@ -492,12 +439,13 @@ mod tests {
             x_categories: None,
             log_y: false,
         };
-        let rgba = chart.render_rgba(320, 240);
+        let rgba = chart.render_rgba(320, 240).unwrap();
         let log = Chart {
             log_y: true,
             ..chart.clone()
         }
-        .render_rgba(320, 240);
+        .render_rgba(320, 240)
+        .unwrap();
         assert_ne!(log, rgba);
         let count = |c: [u8; 3]| rgba.chunks_exact(4).filter(|p| p[..3] == c).count();
         assert!(count([255, 0, 0]) > 200, "the line is drawn");

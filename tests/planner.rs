@@ -145,7 +145,10 @@ fn ground_truth_has_zero_prediction_error() {
     let err =
         prediction_error_by_horizon(&task, &mut model, 5, 10, NoiseConfig::default(), 0).unwrap();
     assert_eq!(err.len(), 10);
-    assert!(err.iter().all(|e| e[0] == 0.0 && e[2] == 0.0), "{err:?}");
+    assert!(
+        err.iter().all(|e| e.median == 0.0 && e.q75 == 0.0),
+        "{err:?}"
+    );
 }
 
 #[test]

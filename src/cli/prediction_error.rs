@@ -5,7 +5,7 @@ use crate::chart::{Chart, PALETTE, Series};
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, open_model};
-use crate::plan::{NoiseConfig, prediction_error_by_horizon};
+use crate::plan::{NoiseConfig, Quartiles, prediction_error_by_horizon};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -74,10 +74,10 @@ pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
             PALETTE[i % PALETTE.len()],
             rows.iter()
                 .enumerate()
-                .map(|(t, r)| ((t + 1) as f64, r[0]))
+                .map(|(t, r)| ((t + 1) as f64, r.median))
                 .collect(),
         ));
-        for (t, [median, q25, q75]) in rows.iter().enumerate() {
+        for (t, &Quartiles { q25, median, q75 }) in rows.iter().enumerate() {
             csv.serialize((model.name(), t + 1, median, q25, q75))?;
             if t == 0 || (t + 1) % 5 == 0 || t + 1 == rows.len() {
                 println!(

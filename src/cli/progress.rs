@@ -1,7 +1,29 @@
-//! A one-line progress bar on stderr with an ETA.
-use std::io::Write;
+//! Progress bars on stderr (`indicatif`): one bar per stage of work, each left on screen when its
+//! stage is done, so a command with stages (collect, train, evaluate) shows one line per stage.
+//! A spinner keeps turning between updates; the ETA comes from this run's pace. Nothing is drawn
+//! when stderr is not a terminal (or `TERM` is dumb), so piped and captured output stays clean.
+use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
+use std::sync::Mutex;
+use std::time::Duration;
 
-/// Redraws `[=====>    ] done/total what, extra, ETA` in place.
+/// The stage under way: its bar and what identifies it (a call with another total or start, or
+/// with less done, begins the next stage).
+struct Stage {
+    bar: ProgressBar,
+    first: usize,
+    total: usize,
+    done: usize,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    current: Option<Stage>,
+}
+
+static BARS: Mutex<Option<Bars>> = Mutex::new(None);
+
+/// Shows `[=====>    ] done/total what extra, elapsed, ETA`: the current stage's bar moves on,
+/// or a new bar starts below the last one.
 pub fn bar(done: usize, total: usize, what: &str, extra: &str, elapsed_secs: f64) {
     bar_from(0, done, total, what, extra, elapsed_secs);
 }
@@ -15,31 +37,68 @@ pub fn bar_from(
     extra: &str,
     elapsed_secs: f64,
 ) {
-    let width = 30;
-    let frac = if total == 0 {
-        1.0
-    } else {
-        done as f64 / total as f64
-    };
-    let filled = ((frac * width as f64).round() as usize).min(width);
-    let eta = if done <= first {
+    let mut guard = BARS.lock().unwrap_or_else(|e| e.into_inner());
+    let bars = guard.get_or_insert_with(|| Bars {
+        multi: MultiProgress::new(),
+        current: None,
+    });
+    if let Some(s) = &bars.current
+        && (s.total != total || s.first != first || done < s.done)
+    {
+        s.bar.abandon();
+        bars.current = None;
+    }
+    let stage = bars.current.get_or_insert_with(|| {
+        let bar = ProgressBar::new(total as u64)
+            .with_style(style(first))
+            .with_position(done as u64)
+            .with_elapsed(Duration::from_secs_f64(elapsed_secs.max(0.0)));
+        let bar = bars.multi.add(bar);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Stage {
+            bar,
+            first,
+            total,
+            done,
+        }
+    });
+    stage.done = done;
+    stage.bar.set_message(format!("{what}{extra}"));
+    stage.bar.set_position(done as u64);
+    if done >= total {
+        stage.bar.finish();
+        bars.current = None;
+    }
+}
+
+/// The bar's look; `first` is where this run started, for the ETA.
+fn style(first: usize) -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} [{bar:30}] {pos}/{len}{msg}, {spent} elapsed, ETA {run_eta}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ")
+    .with_key("spent", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{}", duration(s.elapsed().as_secs_f64()));
+    })
+    .with_key(
+        "run_eta",
+        move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let (done, total) = (s.pos() as usize, s.len().unwrap_or(0) as usize);
+            let eta = eta(first, done, total, s.elapsed().as_secs_f64());
+            let _ = write!(w, "{}", duration(eta));
+        },
+    )
+}
+
+/// Seconds left at this run's pace: `elapsed` was spent on `done - first` units (NaN before the
+/// first one).
+fn eta(first: usize, done: usize, total: usize, elapsed_secs: f64) -> f64 {
+    if done <= first {
         f64::NAN
     } else {
         elapsed_secs / (done - first) as f64 * total.saturating_sub(done) as f64
-    };
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "\r[{}{}] {done}/{total} {what}{extra}, {} elapsed, ETA {}   ",
-        "=".repeat(filled),
-        " ".repeat(width - filled),
-        duration(elapsed_secs),
-        duration(eta)
-    );
-    if done == total {
-        let _ = writeln!(err);
     }
-    let _ = err.flush();
 }
 
 /// `1h02m`, `3m20s`, `12.3s`, or `?`.
@@ -54,5 +113,33 @@ pub fn duration(secs: f64) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{secs:.1}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_etas_read_as_before() {
+        assert_eq!(duration(f64::NAN), "?");
+        assert_eq!(duration(12.34), "12.3s");
+        assert_eq!(duration(200.0), "3m20s");
+        assert_eq!(duration(3720.0), "1h02m");
+        assert!(eta(5, 5, 10, 3.0).is_nan());
+        assert_eq!(eta(5, 7, 10, 4.0), 6.0);
+    }
+
+    #[test]
+    fn stages_follow_each_other_without_a_terminal() {
+        // Hidden in tests (stderr is captured); this checks the bookkeeping.
+        bar(1, 3, "", " episodes", 0.5);
+        bar(3, 3, "", " episodes", 1.5);
+        assert!(BARS.lock().unwrap().as_ref().unwrap().current.is_none());
+        bar_from(10, 12, 20, "", " steps", 1.0);
+        bar_from(10, 11, 20, "", " steps", 1.0);
+        let guard = BARS.lock().unwrap();
+        let stage = guard.as_ref().unwrap().current.as_ref().unwrap();
+        assert_eq!((stage.first, stage.done, stage.total), (10, 11, 20));
     }
 }

@@ -3,7 +3,7 @@
 use super::mpc::{MpcAgent, run_mpc_episode};
 use super::noise::NoiseConfig;
 use super::planner::PlannerConfig;
-use super::stats::{MeanCi, mean_ci68};
+use super::stats::{MeanCi, Quartiles, mean_ci68, quartiles};
 use crate::data::{DataError, Episode};
 use crate::envs::{Env, MujocoEnv, Task};
 use crate::models::tdm::Decoding;
@@ -167,8 +167,8 @@ pub fn rms_over(p: &[f64], q: &[f64], dims: &[usize]) -> f64 {
 
 /// Prediction error against horizon: from `runs` random initial states (seeds `seed + r`), one
 /// action sequence of `horizon_steps` from `noise` each; the model's imagined observations
-/// against MuJoCo's. Per horizon step: (median, 25th, 75th percentile) over runs of the RMS error
-/// over observation entries that are not velocities.
+/// against MuJoCo's. Per horizon step: the quartiles over runs of the RMS error over observation
+/// entries that are not velocities.
 pub fn prediction_error_by_horizon(
     task: &Arc<dyn Task>,
     model: &mut dyn DynamicsModel,
@@ -176,7 +176,7 @@ pub fn prediction_error_by_horizon(
     horizon_steps: usize,
     noise: NoiseConfig,
     seed: u64,
-) -> Result<Vec<[f64; 3]>, ModelError> {
+) -> Result<Vec<Quartiles>, ModelError> {
     let spec = task.spec().clone();
     let dims = spec.non_velocity_indices();
     let mut env = MujocoEnv::new(Arc::clone(task));
@@ -206,18 +206,5 @@ pub fn prediction_error_by_horizon(
             errs.push(rms_over(p, q, &dims));
         }
     }
-    Ok(errors
-        .into_iter()
-        .map(|mut e| {
-            e.sort_by(f64::total_cmp);
-            let q = |p: f64| {
-                if e.is_empty() {
-                    f64::NAN
-                } else {
-                    e[((e.len() - 1) as f64 * p).round() as usize]
-                }
-            };
-            [q(0.5), q(0.25), q(0.75)]
-        })
-        .collect())
+    Ok(errors.into_iter().map(quartiles).collect())
 }

@@ -5,6 +5,7 @@
 //! poses of the best few candidates for drawing translucent "ghost" bodies.
 use super::eval::rms_over;
 use super::planner::Plan;
+use super::stats::{Quartiles, quartiles};
 use crate::envs::Task;
 use crate::sim::{BatchRollout, Sim};
 
@@ -178,26 +179,11 @@ pub fn inspect_plan(
     out
 }
 
-/// Per horizon step: the median and the 25th/75th percentiles over candidates.
-pub fn quartiles_by_step(per_candidate: &[Vec<f64>]) -> Vec<[f64; 3]> {
+/// Per horizon step: the quartiles over candidates (their finite values).
+pub fn quartiles_by_step(per_candidate: &[Vec<f64>]) -> Vec<Quartiles> {
     let n = per_candidate.first().map_or(0, Vec::len);
     (0..n)
-        .map(|t| {
-            let mut xs: Vec<f64> = per_candidate
-                .iter()
-                .filter_map(|c| c.get(t).copied())
-                .filter(|x| x.is_finite())
-                .collect();
-            xs.sort_by(f64::total_cmp);
-            let at = |q: f64| {
-                if xs.is_empty() {
-                    f64::NAN
-                } else {
-                    xs[((xs.len() - 1) as f64 * q).round() as usize]
-                }
-            };
-            [at(0.25), at(0.5), at(0.75)]
-        })
+        .map(|t| quartiles(per_candidate.iter().filter_map(|c| c.get(t).copied())))
         .collect()
 }
 
@@ -208,7 +194,8 @@ mod tests {
     #[test]
     fn quartiles_ignore_nans() {
         let q = quartiles_by_step(&[vec![1.0, f64::NAN], vec![2.0, 4.0], vec![3.0, 6.0]]);
-        assert_eq!(q[0], [2.0, 2.0, 3.0]);
-        assert_eq!(q[1], [4.0, 6.0, 6.0]);
+        let at = |q25, median, q75| Quartiles { q25, median, q75 };
+        assert_eq!(q[0], at(2.0, 2.0, 3.0));
+        assert_eq!(q[1], at(4.0, 6.0, 6.0));
     }
 }

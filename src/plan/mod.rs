@@ -20,4 +20,4 @@ pub use ranking::{
     PlanRanking, ProbeAgent, ProbeState, RankingSummary, StateRanking, probe_states,
     rank_correlation, rank_plan, ranking_quality,
 };
-pub use stats::{MeanCi, mean_ci68};
+pub use stats::{MeanCi, Quartiles, mean_ci68, quartiles};

@@ -1,4 +1,5 @@
-//! Means with 68% confidence intervals (Student's t), as the paper reports its returns.
+//! Means with 68% confidence intervals (Student's t, from `statrs`), as the paper reports its
+//! returns, and the quartiles that the prediction-error tables and plots show.
 
 /// A mean and its 68% confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -40,89 +41,47 @@ pub fn mean_ci68(xs: &[f64]) -> MeanCi {
     }
 }
 
-/// The p-quantile of Student's t with `df` degrees of freedom, by bisection on the CDF.
+/// The p-quantile of Student's t with `df` degrees of freedom (NaN for `p` outside [0, 1] or
+/// `df` not positive).
 pub fn t_quantile(p: f64, df: f64) -> f64 {
-    let (mut lo, mut hi) = (-50.0, 50.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if t_cdf(mid, df) < p {
-            lo = mid
-        } else {
-            hi = mid
-        }
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(t) if (0.0..=1.0).contains(&p) => t.inverse_cdf(p),
+        _ => f64::NAN,
     }
-    0.5 * (lo + hi)
 }
 
-fn t_cdf(t: f64, df: f64) -> f64 {
-    let x = df / (df + t * t);
-    let tail = 0.5 * inc_beta(df / 2.0, 0.5, x);
-    if t > 0.0 { 1.0 - tail } else { tail }
+/// The 25th percentile, the median and the 75th percentile of a sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quartiles {
+    pub q25: f64,
+    pub median: f64,
+    pub q75: f64,
 }
 
-/// Regularised incomplete beta I_x(a, b) by its continued fraction (Lentz).
-fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    if x > (a + 1.0) / (a + b + 2.0) {
-        return 1.0 - inc_beta(b, a, 1.0 - x);
-    }
-    let tiny = 1e-300;
-    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
-    if d.abs() < tiny {
-        d = tiny;
-    }
-    d = 1.0 / d;
-    let mut f = d;
-    for m in 1..300 {
-        let m = m as f64;
-        for num in [
-            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
-        ] {
-            d = 1.0 + num * d;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = 1.0 + num / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            f *= c * d;
-        }
-        if (c * d - 1.0).abs() < 1e-15 {
-            break;
-        }
-    }
-    ln_front.exp() * f / a
+impl Quartiles {
+    /// All three NaN (no finite values).
+    pub const NAN: Self = Self {
+        q25: f64::NAN,
+        median: f64::NAN,
+        q75: f64::NAN,
+    };
 }
 
-/// ln Gamma(x) (Lanczos, g = 7).
-fn ln_gamma(x: f64) -> f64 {
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+/// Quartiles of the finite values among `xs` (non-finite ones are left out; NaN when none is
+/// left), each the sorted value nearest to its rank: `sorted[round((n - 1) q)]`.
+pub fn quartiles(xs: impl IntoIterator<Item = f64>) -> Quartiles {
+    let mut v: Vec<f64> = xs.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return Quartiles::NAN;
     }
-    let x = x - 1.0;
-    let t = x + 7.5;
-    let s: f64 = C[0] + (1..9).map(|i| C[i] / (x + i as f64)).sum::<f64>();
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    Quartiles {
+        q25: at(0.25),
+        median: at(0.5),
+        q75: at(0.75),
+    }
 }
 
 #[cfg(test)]
@@ -154,5 +113,20 @@ mod tests {
         assert!(ci.low < 2.5 && ci.high > 2.5);
         assert_eq!(mean_ci68(&[7.0]).low, 7.0);
         assert!(mean_ci68(&[]).mean.is_nan());
+    }
+
+    #[test]
+    fn quartiles_by_nearest_rank_without_non_finite_values() {
+        let q = quartiles([3.0, f64::NAN, 1.0, 2.0, f64::INFINITY, 5.0, 4.0]);
+        assert_eq!(
+            q,
+            Quartiles {
+                q25: 2.0,
+                median: 3.0,
+                q75: 4.0
+            }
+        );
+        assert!(quartiles([f64::NAN]).median.is_nan());
+        assert!(quartiles([]).q25.is_nan());
     }
 }

@@ -404,7 +404,7 @@ impl SceneRunner {
             if acc.len() < q.len() {
                 acc.resize(q.len(), (0.0, 0));
             }
-            for (a, [_, median, _]) in acc.iter_mut().zip(q) {
+            for (a, median) in acc.iter_mut().zip(q.iter().map(|q| q.median)) {
                 if median.is_finite() {
                     a.0 += median;
                     a.1 += 1;

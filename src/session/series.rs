@@ -71,9 +71,9 @@ fn plot_table(scene: &SceneRunner, kind: PlotKind) -> Result<Vec<u8>, csv::Error
                 let q = current.get(t);
                 out.serialize((
                     t + 1,
-                    finite(q.map(|q| q[1])),
-                    finite(q.map(|q| q[0])),
-                    finite(q.map(|q| q[2])),
+                    finite(q.map(|q| q.median)),
+                    finite(q.map(|q| q.q25)),
+                    finite(q.map(|q| q.q75)),
                     finite(mean.get(t).copied()),
                 ))?;
             }
@@ -122,18 +122,18 @@ pub fn error_series(scene: &SceneRunner) -> Option<(Series, Series)> {
     let median = q
         .iter()
         .enumerate()
-        .map(|(t, q)| [(t + 1) as f64, q[1]])
+        .map(|(t, q)| [(t + 1) as f64, q.median])
         .collect();
     let mut band: Vec<[f64; 2]> = q
         .iter()
         .enumerate()
-        .map(|(t, q)| [(t + 1) as f64, q[2]])
+        .map(|(t, q)| [(t + 1) as f64, q.q75])
         .collect();
     band.extend(
         q.iter()
             .enumerate()
             .rev()
-            .map(|(t, q)| [(t + 1) as f64, q[0]]),
+            .map(|(t, q)| [(t + 1) as f64, q.q25]),
     );
     Some((median, band))
 }

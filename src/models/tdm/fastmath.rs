@@ -2,7 +2,8 @@
 //! the compiler cannot vectorise; these are plain arithmetic on `f32` bits, so loops over
 //! slices become SIMD loops. Relative error of [`exp`] below 3e-7 over its range (tested
 //! against `f64::exp`), which is below the difference between the candle graph and the
-//! decode path that the KV-cache tests already tolerate.
+//! decode path that the KV-cache tests already tolerate. The expectation is compiled for AVX2 +
+//! FMA too and picked at run time.
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in a part exact in f32 and the rest (Cody-Waite), so `x - n ln 2` loses nothing.
@@ -68,19 +69,10 @@ pub fn softmax_in_place(v: &mut [f32]) {
 
 /// Turns `logits` into their softmax and returns the probability-weighted mean of `values`
 /// (the expectation decoding of one token; 1024 bins wide, so worth AVX2 where the CPU has it).
+/// Compiled for AVX2 + FMA and for the baseline, picked at run time (`multiversion`, as the
+/// decode step in `infer`).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 pub fn softmax_mean(logits: &mut [f32], values: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { softmax_mean_avx2(logits, values) };
-    }
-    softmax_in_place(logits);
-    dot(logits, values)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn softmax_mean_avx2(logits: &mut [f32], values: &[f32]) -> f32 {
     softmax_in_place(logits);
     dot(logits, values)
 }

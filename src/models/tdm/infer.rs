@@ -44,24 +44,38 @@ pub struct Weights {
     head: Lin,
 }
 
-fn get(varmap: &VarMap, name: &str) -> Result<Vec<f32>, String> {
-    let vars = varmap
-        .data()
-        .lock()
-        .map_err(|_| "variable map is poisoned".to_string())?;
+/// Why a model's variables could not be copied into [`Weights`].
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("variable map is poisoned")]
+    Poisoned,
+    #[error("missing variable {0}")]
+    Missing(String),
+    #[error("{name}: {source}")]
+    Tensor {
+        name: String,
+        source: candle_core::Error,
+    },
+}
+
+fn get(varmap: &VarMap, name: &str) -> Result<Vec<f32>, WeightsError> {
+    let vars = varmap.data().lock().map_err(|_| WeightsError::Poisoned)?;
     let v = vars
         .get(name)
-        .ok_or_else(|| format!("missing variable {name}"))?;
+        .ok_or_else(|| WeightsError::Missing(name.to_string()))?;
     v.as_tensor()
         .flatten_all()
         .and_then(|t| t.to_vec1::<f32>())
-        .map_err(|e| format!("{name}: {e}"))
+        .map_err(|source| WeightsError::Tensor {
+            name: name.to_string(),
+            source,
+        })
 }
 
 impl Weights {
     /// Copies the weights out of a model's variables.
-    pub fn from_varmap(cfg: TdmConfig, varmap: &VarMap) -> Result<Self, String> {
-        let lin = |p: &str, inp: usize, out: usize| -> Result<Lin, String> {
+    pub fn from_varmap(cfg: TdmConfig, varmap: &VarMap) -> Result<Self, WeightsError> {
+        let lin = |p: &str, inp: usize, out: usize| -> Result<Lin, WeightsError> {
             Ok(Lin {
                 weight: get(varmap, &format!("{p}.weight"))?,
                 bias: get(varmap, &format!("{p}.bias"))?,
@@ -69,7 +83,7 @@ impl Weights {
                 out,
             })
         };
-        let norm = |p: &str| -> Result<Norm, String> {
+        let norm = |p: &str| -> Result<Norm, WeightsError> {
             Ok(Norm {
                 weight: get(varmap, &format!("{p}.weight"))?,
                 bias: get(varmap, &format!("{p}.bias"))?,
@@ -88,7 +102,7 @@ impl Weights {
                     fc2: lin(&format!("{p}.fc2"), f, d)?,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, WeightsError>>()?;
         Ok(Self {
             slopes: (0..cfg.heads).map(|h| cfg.alibi_slope(h)).collect(),
             tok: get(varmap, "tok.weight")?,
@@ -205,6 +219,24 @@ pub struct Scratch {
     scores: Vec<f32>,
 }
 
+/// [`Weights::step_portable`] compiled for AVX2 + FMA as well as for the baseline, the best the
+/// CPU runs picked at run time (the same mechanism as `fastmath::softmax_mean`): with AVX2 the
+/// loops over rows, scores and bins run eight lanes wide instead of SSE2's four.
+#[allow(clippy::too_many_arguments)]
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn step_dispatched(
+    w: &Weights,
+    prefix: &KvCache,
+    caches: &mut [KvCache],
+    tokens: &[u32],
+    position: u32,
+    logits: Option<Range<usize>>,
+    s: &mut Scratch,
+    out: &mut Vec<f32>,
+) {
+    w.step_portable(prefix, caches, tokens, position, logits, s, out);
+}
+
 impl Weights {
     #[allow(clippy::too_many_arguments)]
     /// Feeds one token to each of `caches.len()` sequences, each continuing `prefix` (which may
@@ -220,32 +252,7 @@ impl Weights {
         s: &mut Scratch,
         out: &mut Vec<f32>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has the features the function is compiled for.
-            unsafe { self.step_avx2(prefix, caches, tokens, position, logits, s, out) };
-            return;
-        }
-        self.step_portable(prefix, caches, tokens, position, logits, s, out);
-    }
-
-    /// [`Weights::step`] compiled for AVX2 + FMA: the loops over rows, scores and bins run
-    /// eight lanes wide instead of SSE2's four.
-    #[cfg(target_arch = "x86_64")]
-    #[allow(clippy::too_many_arguments)]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn step_avx2(
-        &self,
-        prefix: &KvCache,
-        caches: &mut [KvCache],
-        tokens: &[u32],
-        position: u32,
-        logits: Option<Range<usize>>,
-        s: &mut Scratch,
-        out: &mut Vec<f32>,
-    ) {
-        self.step_portable(prefix, caches, tokens, position, logits, s, out);
+        step_dispatched(self, prefix, caches, tokens, position, logits, s, out);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -397,7 +404,7 @@ mod tests {
             VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
         )
         .map_err(|e| e.to_string())?;
-        let w = Weights::from_varmap(cfg, &varmap)?;
+        let w = Weights::from_varmap(cfg, &varmap).map_err(|e| e.to_string())?;
         let mut prefix = KvCache::new(cfg.layers);
         let mut s = Scratch::default();
         let toks: Vec<u32> = (0..12).map(|i| (i * 389 + 5) % 3073).collect();

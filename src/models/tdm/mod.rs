@@ -17,7 +17,7 @@ pub use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 pub use checkpoint::{Loaded, load, load_meta, save};
 pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig, TdmConfigError};
 pub use dynamics::{TdmModel, WINDOW_BINS};
-pub use infer::{KvCache, Scratch, Weights};
+pub use infer::{KvCache, Scratch, Weights, WeightsError};
 pub use model::{TargetGroup, Tdm};
 pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};
 pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, dynamics_loss, train};

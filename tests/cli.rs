@@ -542,3 +542,71 @@ fn ranking_applies_the_warm_start_and_proposal_options_or_refuses_them() {
         "{stderr}"
     );
 }
+
+// --- datasets, evaluation files, limits ---
+
+/// A fresh folder for one of the hardening tests below.
+fn hardening_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tdm-cli-hard-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn data_info_validates_and_training_refuses_what_it_refuses() {
+    let dir = hardening_dir("data-info");
+    let data = dir.join("data");
+    let data_s = data.to_string_lossy().to_string();
+    let (ok, _, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        "2",
+        "--max-steps",
+        "10",
+        "--out",
+        &data_s,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(
+        ok && stdout.contains("2 episodes, 20 steps"),
+        "{stdout}{stderr}"
+    );
+    // A return in meta.json that the episode's rewards do not add up to.
+    let meta_path = data.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["episodes"][1]["return"] = 1234.5.into();
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("problem: ")
+            && stdout.contains("episode_000001.safetensors: meta.json lists return 1234.5"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 problem found"), "{stderr}");
+    let ckpt = dir.join("m.safetensors").to_string_lossy().to_string();
+    let (ok, _, stderr) = workbench(&[
+        "train", "--data", &data_s, "--out", &ckpt, "--preset", "tiny", "--steps", "1",
+    ]);
+    assert!(
+        !ok && stderr.contains("episode_000001.safetensors: meta.json lists return 1234.5"),
+        "{stderr}"
+    );
+    assert!(!std::path::Path::new(&ckpt).exists());
+    // A missing episode file: the OS error is said once.
+    std::fs::remove_file(data.join("episode_000000.safetensors")).unwrap();
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(!ok && stderr.contains("2 problems found"), "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("episode_000000.safetensors"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(line.matches("No such file").count(), 1, "{line}");
+}

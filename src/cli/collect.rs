@@ -204,10 +204,9 @@ pub fn data(cmd: &DataCommand) -> anyhow::Result<()> {
             );
         }
         DataCommand::Info { dir } => {
-            let ds = Dataset::open(dir)?;
-            let m = ds.meta();
-            let returns: Vec<f64> = m.episodes.iter().map(|e| e.total_reward).collect();
-            let ci = mean_ci68(&returns);
+            let check = Dataset::check(dir)?;
+            let m = &check.meta;
+            let ci = mean_ci68(&check.returns);
             println!(
                 "{}: {} ({} obs, {} act), policy {}, {} episodes, {} steps, return {:.1} [{:.1}, {:.1}]",
                 dir.display(),
@@ -215,12 +214,23 @@ pub fn data(cmd: &DataCommand) -> anyhow::Result<()> {
                 m.env.observation_size,
                 m.env.action_size,
                 m.policy,
-                m.episode_count,
-                m.step_count,
+                check.returns.len(),
+                check.steps,
                 ci.mean,
                 ci.low,
                 ci.high
             );
+            for problem in &check.problems {
+                println!("problem: {problem}");
+            }
+            if !check.problems.is_empty() {
+                let n = check.problems.len();
+                bail!(
+                    "{}: {n} problem{} found (listed above); the counts and returns are those of the episodes that pass",
+                    dir.display(),
+                    if n == 1 { "" } else { "s" }
+                );
+            }
         }
     }
     Ok(())

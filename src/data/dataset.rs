@@ -1,6 +1,7 @@
 //! A dataset folder: `meta.json` plus one safetensors file per episode.
 use super::episode::Episode;
 use super::error::DataError;
+use super::validate::{DatasetCheck, Problem, confined_path, episode_problem, meta_problems};
 use crate::envs::EnvSpec;
 use crate::files::atomic_write;
 use serde::{Deserialize, Serialize};
@@ -98,33 +99,67 @@ fn read_meta(dir: &Path) -> Result<DatasetMeta, DataError> {
             ),
         ));
     }
-    let steps: usize = meta.episodes.iter().map(|e| e.steps).sum();
-    if meta.episode_count != meta.episodes.len() || meta.step_count != steps {
-        return Err(DataError::format(
-            &path,
-            format!(
-                "counts disagree: episode_count {} / step_count {} but {} episodes with {steps} steps are listed",
-                meta.episode_count,
-                meta.step_count,
-                meta.episodes.len()
-            ),
-        ));
-    }
     Ok(meta)
 }
 
 impl Dataset {
-    /// Opens a dataset and checks every episode file against `meta.json`.
+    /// Opens a dataset after [`Dataset::check`]: refused, naming the file, when any check
+    /// finds a problem.
     pub fn open(dir: &Path) -> Result<Self, DataError> {
+        let check = Self::check(dir)?;
+        if let Some(first) = check.problems.first() {
+            let more = match check.problems.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more problems; `data info` lists them)"),
+            };
+            return Err(DataError::format(
+                &first.path,
+                format!("{}{more}", first.message),
+            ));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            meta: check.meta,
+        })
+    }
+
+    /// Validates the dataset in `dir`: `meta.json` (counts, duplicated entries, labels, timing,
+    /// the environment of that name), then every episode file (inside the folder, shapes,
+    /// steps, finite values, the listed return). Fails only when `meta.json` cannot be read;
+    /// everything else it finds is in [`DatasetCheck::problems`].
+    pub fn check(dir: &Path) -> Result<DatasetCheck, DataError> {
         let meta = read_meta(dir)?;
+        let mut problems = meta_problems(&meta, &dir.join(META));
         let ds = Self {
             dir: dir.to_path_buf(),
             meta,
         };
+        let (mut returns, mut steps) = (Vec::new(), 0);
         for entry in &ds.meta.episodes {
-            ds.load(entry)?;
+            match ds.load(entry) {
+                Ok(ep) => {
+                    returns.push(ep.total_reward());
+                    steps += ep.len();
+                }
+                Err(DataError::Format { path, message }) => {
+                    problems.push(Problem { path, message })
+                }
+                Err(DataError::Io { path, error }) => problems.push(Problem {
+                    path,
+                    message: format!("cannot read: {error}"),
+                }),
+                Err(e) => problems.push(Problem {
+                    path: ds.dir.join(&entry.file),
+                    message: e.to_string(),
+                }),
+            }
         }
-        Ok(ds)
+        Ok(DatasetCheck {
+            meta: ds.meta,
+            problems,
+            returns,
+            steps,
+        })
     }
 
     /// Opens the dataset in `dir` to add to it, or creates it. An existing dataset must have
@@ -218,43 +253,39 @@ impl Dataset {
         }
         let file = episode_file(index);
         let path = self.dir.join(&file);
-        atomic_write(&path, &episode.to_safetensors()?).map_err(|e| DataError::io(&path, e))?;
-        self.meta.episodes.retain(|e| e.index != index);
-        self.meta.episodes.push(EpisodeEntry {
+        let entry = EpisodeEntry {
             index,
             seed,
             file,
             steps: episode.len(),
             total_reward: episode.total_reward(),
-        });
+        };
+        if let Some(problem) =
+            episode_problem(episode, &entry, (env.observation_size, env.action_size))
+        {
+            return Err(DataError::format(&path, format!("not written: {problem}")));
+        }
+        atomic_write(&path, &episode.to_safetensors()?).map_err(|e| DataError::io(&path, e))?;
+        self.meta.episodes.retain(|e| e.index != index);
+        self.meta.episodes.push(entry);
         self.meta.episodes.sort_by_key(|e| e.index);
         self.meta.episode_count = self.meta.episodes.len();
         self.meta.step_count = self.meta.episodes.iter().map(|e| e.steps).sum();
         self.write_meta()
     }
 
-    /// Reads one episode and checks it against its entry and the dataset's sizes.
+    /// Reads one episode and checks it against its entry and the dataset's sizes: a plain file
+    /// name inside the folder, shapes and steps, finite values, the listed return.
     pub fn load(&self, entry: &EpisodeEntry) -> Result<Episode, DataError> {
-        let path = self.dir.join(&entry.file);
+        let meta_path = self.dir.join(META);
+        let path =
+            confined_path(&self.dir, &entry.file).map_err(|m| DataError::format(&meta_path, m))?;
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;
         let ep = Episode::from_safetensors(&bytes, &path)?;
         let env = &self.meta.env;
-        if ep.observation_size != env.observation_size
-            || ep.action_size != env.action_size
-            || ep.len() != entry.steps
+        if let Some(problem) = episode_problem(&ep, entry, (env.observation_size, env.action_size))
         {
-            return Err(DataError::format(
-                &path,
-                format!(
-                    "disagrees with meta.json: {} steps of {} obs / {} act, meta.json says {} steps of {} / {}",
-                    ep.len(),
-                    ep.observation_size,
-                    ep.action_size,
-                    entry.steps,
-                    env.observation_size,
-                    env.action_size
-                ),
-            ));
+            return Err(DataError::format(&path, problem));
         }
         Ok(ep)
     }

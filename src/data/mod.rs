@@ -16,6 +16,7 @@ mod collect;
 mod dataset;
 mod episode;
 mod error;
+mod validate;
 
 pub use collect::{
     CollectOptions, CollectProgress, CollectSummary, Policy, Shard, collect, run_episode,
@@ -25,3 +26,4 @@ pub use dataset::{
 };
 pub use episode::Episode;
 pub use error::DataError;
+pub use validate::{DatasetCheck, Problem};

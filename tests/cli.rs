@@ -610,3 +610,58 @@ fn data_info_validates_and_training_refuses_what_it_refuses() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert_eq!(line.matches("No such file").count(), 1, "{line}");
 }
+
+#[test]
+fn eval_refuses_to_drop_an_existing_results_file_and_huge_plans() {
+    let dir = hardening_dir("eval-json");
+    let json = dir.join("results.json");
+    let json_s = json.to_string_lossy().to_string();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--env",
+            "cartpole-swingup",
+            "--samples",
+            "4",
+            "--horizon",
+            "2",
+            "--episodes",
+            "1",
+            "--max-steps",
+            "2",
+            "--json",
+            &json_s,
+        ];
+        args.extend_from_slice(extra);
+        workbench(&args)
+    };
+    let (ok, _, stderr) = eval(&[]);
+    assert!(ok, "{stderr}");
+    let before = std::fs::read(&json).unwrap();
+    let (ok, _, stderr) = eval(&[]);
+    assert!(
+        !ok && stderr.contains(&format!("{json_s} already exists"))
+            && stderr.contains("--resume")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&json).unwrap(), before);
+    let (ok, _, stderr) = eval(&["--force"]);
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = eval(&["--resume"]);
+    assert!(ok, "{stderr}");
+    // K x N x sizes over the limit: refused before any planning, saying the limit.
+    let (ok, _, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "cartpole-swingup",
+        "--samples",
+        "100000000",
+        "--horizon",
+        "50",
+    ]);
+    assert!(
+        !ok && stderr.contains("--samples 100000000") && stderr.contains("GiB limit"),
+        "{stderr}"
+    );
+}

@@ -41,8 +41,33 @@ pub struct EvalArgs {
     /// Continue the evaluation in --json: settings that file already holds (same model,
     /// decoding, planner, seed and episode length) keep their finished episodes and run only
     /// the missing ones.
-    #[arg(long, requires = "json")]
+    #[arg(long, requires = "json", conflicts_with = "force")]
     resume: bool,
+    /// Replace an existing --json file (without it, or --resume, an existing file is refused).
+    #[arg(long, requires = "json")]
+    force: bool,
+}
+
+/// The most memory the candidates' imagined trajectories may take: K x N x (observation +
+/// action + reward) values of 8 bytes each, kept under this fixed cap.
+const MAX_PLAN_BYTES: usize = 8 << 30;
+
+/// Refuses a setting whose K x N x step size would not fit in [`MAX_PLAN_BYTES`].
+fn check_plan_size(setting: &EvalSetting, step_values: usize) -> anyhow::Result<()> {
+    let bytes = setting
+        .candidates
+        .checked_mul(setting.horizon_steps)
+        .and_then(|x| x.checked_mul(step_values))
+        .and_then(|x| x.checked_mul(8));
+    match bytes {
+        Some(b) if b <= MAX_PLAN_BYTES => Ok(()),
+        _ => bail!(
+            "--samples {} x --horizon {} x {step_values} values per step needs more than the {} GiB limit for the planner's candidates; lower --samples or --horizon",
+            setting.candidates,
+            setting.horizon_steps,
+            MAX_PLAN_BYTES >> 30
+        ),
+    }
 }
 
 /// Writes `results` with what the file held before that they do not supersede: other settings
@@ -75,9 +100,18 @@ fn write_results(
 
 /// Earlier results to continue from: the --json file of an interrupted run, if there is one.
 fn earlier_results(args: &EvalArgs) -> anyhow::Result<Vec<EvalSummary>> {
-    let Some(path) = args.json.as_ref().filter(|_| args.resume) else {
+    let Some(path) = args.json.as_ref() else {
         return Ok(Vec::new());
     };
+    if !args.resume {
+        if path.exists() && !args.force {
+            bail!(
+                "{} already exists: pass --resume to continue it or --force to replace it",
+                path.display()
+            );
+        }
+        return Ok(Vec::new());
+    }
     if !path.exists() {
         println!(
             "{} does not exist yet: starting from the first episode",
@@ -126,6 +160,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .any(|s| s.candidates == 0 || s.horizon_steps == 0)
     {
         bail!("--samples and --horizon must be positive");
+    }
+    let spec = task.spec();
+    for setting in &settings {
+        check_plan_size(setting, spec.observation_size + spec.action_size + 1)?;
     }
     // K and N come from each setting.
     let base = args.noise.planner_config(0, 0, args.seed)?;

@@ -665,3 +665,59 @@ fn eval_refuses_to_drop_an_existing_results_file_and_huge_plans() {
         "{stderr}"
     );
 }
+
+#[test]
+fn render_refuses_non_finite_angles_and_sizes_over_the_gpu_limit() {
+    let dir = hardening_dir("render");
+    let png = dir.join("x.png").to_string_lossy().to_string();
+    for (flag, value) in [("--azimuth", "NaN"), ("--elevation", "inf")] {
+        let (ok, _, stderr) = workbench(&[
+            "render",
+            "--env",
+            "cartpole-swingup",
+            "--out",
+            &png,
+            flag,
+            value,
+        ]);
+        assert!(
+            !ok && stderr.contains(&format!(
+                "{flag} {}",
+                value.to_lowercase().replace("nan", "NaN")
+            )) && stderr.contains("finite"),
+            "{stderr}"
+        );
+    }
+    assert!(!std::path::Path::new(&png).exists());
+    // Past the device's texture limit: refused with the limit, no panic. (Needs an adapter; a
+    // machine without one says so instead.)
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+        .args([
+            "render",
+            "--env",
+            "cartpole-swingup",
+            "--out",
+            &png,
+            "--width",
+            "100000",
+        ])
+        .env("WGPU_BACKEND", "gl")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no GPU adapter")
+            || (stderr.contains("--width 100000") && stderr.contains("limit of")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!std::path::Path::new(&png).exists());
+}
+
+#[test]
+fn a_missing_mjcf_says_the_os_error_once() {
+    let (ok, _, stderr) = workbench(&["rollout", "--env", "mjcf:/nonexistent/x.xml"]);
+    assert!(!ok, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}

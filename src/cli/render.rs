@@ -87,7 +87,18 @@ fn random_steps(env: &mut dyn Env, steps: usize, seed: u64) -> anyhow::Result<()
     Ok(())
 }
 
+/// Refuses a non-finite camera angle (it would draw an empty picture).
+fn check_angles(azimuth: f32, elevation: f32) -> anyhow::Result<()> {
+    for (name, value) in [("--azimuth", azimuth), ("--elevation", elevation)] {
+        if !value.is_finite() {
+            anyhow::bail!("{name} {value}: the camera angle must be a finite number of degrees");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
+    check_angles(args.azimuth, args.elevation)?;
     let mut env = make_env(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
     env.reset(args.seed)?;
     random_steps(env.as_mut(), args.steps, args.seed)?;
@@ -95,6 +106,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let list = draw_list(&scene);
     let camera = framed_camera(&list, args.azimuth, args.elevation);
     let mut gpu = HeadlessRenderer::new()?;
+    gpu.check_size([args.width, args.height])
+        .with_context(|| format!("--width {} --height {}", args.width, args.height))?;
     let (w, h, pixels) = gpu.render_to_pixels(&list, &camera, [args.width, args.height])?;
     write_png(&args.out, w, h, &pixels)?;
     println!(
@@ -125,6 +138,8 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
         args.envs.clone()
     };
     let mut gpu = HeadlessRenderer::new()?;
+    gpu.check_size([args.width, args.height])
+        .with_context(|| format!("--width {} --height {}", args.width, args.height))?;
     println!(
         "frame cost, {}x{}, {} frames each, adapter {}",
         args.width, args.height, args.frames, gpu.adapter

@@ -20,17 +20,20 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Why a headless renderer could not start or read a frame back.
+/// Why a headless renderer could not start or read a frame back. wgpu's errors are part of
+/// the message (not a `source`), so a printed error chain says them once.
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
     #[error("no GPU adapter (a software one such as llvmpipe will do): {0}")]
-    NoAdapter(#[source] wgpu::RequestAdapterError),
-    #[error("creating a GPU device on {adapter}: {source}")]
+    NoAdapter(wgpu::RequestAdapterError),
+    #[error("creating a GPU device on {adapter}: {error}")]
     Device {
         adapter: String,
-        #[source]
-        source: wgpu::RequestDeviceError,
+        error: wgpu::RequestDeviceError,
     },
+    /// The requested image is larger than the device can render.
+    #[error("{width}x{height} pixels is beyond this GPU's limit of {max} per side")]
+    TooLarge { width: u32, height: u32, max: u32 },
     /// Reading the frame back from the GPU failed.
     #[error("reading the frame back: {0}")]
     ReadBack(String),
@@ -57,9 +60,9 @@ impl HeadlessRenderer {
             required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
             ..Default::default()
         }))
-        .map_err(|source| HeadlessError::Device {
+        .map_err(|error| HeadlessError::Device {
             adapter: info.name.clone(),
-            source,
+            error,
         })?;
         let renderer = Renderer::new(&device, wgpu::TextureFormat::Rgba8Unorm);
         Ok(Self {
@@ -84,13 +87,29 @@ impl HeadlessRenderer {
         self.queue.submit([encoder.finish()]);
     }
 
-    /// Draws one frame and returns it as RGBA8 pixels.
+    /// Checks that a `size_px` frame fits the device's texture limit (zero sides are drawn as
+    /// one pixel by the renderer).
+    pub fn check_size(&self, size_px: [u32; 2]) -> Result<(), HeadlessError> {
+        let max = self.device.limits().max_texture_dimension_2d;
+        if size_px[0] > max || size_px[1] > max {
+            return Err(HeadlessError::TooLarge {
+                width: size_px[0],
+                height: size_px[1],
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Draws one frame and returns it as RGBA8 pixels; refused when the size is over the
+    /// device's limit.
     pub fn render_to_pixels(
         &mut self,
         list: &DrawList,
         camera: &OrbitCamera,
         size_px: [u32; 2],
     ) -> Result<(u32, u32, Vec<u8>), HeadlessError> {
+        self.check_size(size_px)?;
         self.render(list, camera, size_px);
         self.renderer
             .read_pixels(&self.device, &self.queue)

@@ -10,12 +10,12 @@ pub enum SimError {
         source_name: PathBuf,
         message: String,
     },
-    /// The file could not be read at all.
-    #[error("{}: cannot read: {source}", path.display())]
+    /// The file could not be read at all (the OS error is part of the message, not a
+    /// `source`, so a printed error chain says it once).
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The simulation became unstable (NaN/Inf or huge values); the episode cannot go on.
     #[error("simulation diverged at t = {time_secs:.4} s: {message}")]

@@ -33,9 +33,9 @@ impl SimModel {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
         install_handlers();
         let path = path.as_ref();
-        let io_err = |source| SimError::Io {
+        let io_err = |error| SimError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         // Read first: gives clear I/O errors, and checks what MuJoCo's parser would choke on.
         let bytes = std::fs::read(path).map_err(io_err)?;

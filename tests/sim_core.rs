@@ -204,3 +204,30 @@ fn batch_rejects_a_wrongly_sized_action_array() {
         .unwrap_err();
     assert!(err.to_string().contains("expected 2 x 3 x 1"), "{err}");
 }
+
+#[test]
+fn non_finite_numbers_in_an_mjcf_are_refused_naming_it() {
+    for attr in [
+        r#"<inertial pos="0 0 0" mass="nan" diaginertia="1 1 1"/>"#,
+        r#"<inertial pos="0 0 0" mass="1" diaginertia="1 inf 1"/>"#,
+    ] {
+        let xml = format!(
+            r#"<mujoco><worldbody><body><freejoint/>{attr}<geom type="sphere" size="0.1"/></body></worldbody></mujoco>"#
+        );
+        match SimModel::from_xml_str(&xml, "bad-numbers.xml") {
+            Ok(m) => panic!(
+                "{attr} was accepted: {:?} {:?}",
+                m.mj().body_mass(),
+                m.mj().geom_size()
+            ),
+            Err(err) => {
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("bad-numbers.xml")
+                        && (msg.contains("not a finite number") || msg.contains("compile")),
+                    "{msg}"
+                );
+            }
+        }
+    }
+}

@@ -72,13 +72,25 @@ fn sgemm_rate(n: usize) -> f64 {
     2.0 * (n * n * n) as f64 / best / 1e9
 }
 
+/// The benchmark's scratch folder in the temp directory, removed when dropped (on success and
+/// on any error).
+struct ScratchDir(std::path::PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
     let mut env = make_env(&args.env)?;
     let spec = env.spec().clone();
     let (n, m) = (spec.observation_size, spec.action_size);
     let vocab = Tokenizer::new(TokenizerConfig::default())?.vocab_size() as usize;
-    let dir = std::env::temp_dir().join(format!("tdm-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let scratch =
+        ScratchDir(std::env::temp_dir().join(format!("tdm-bench-{}", std::process::id())));
+    let dir = scratch.0.clone();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (checkpoint, cfg) = match &args.checkpoint {
         Some(p) => (p.clone(), crate::models::tdm::load(p)?.meta.model),
         None => {

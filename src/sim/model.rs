@@ -28,6 +28,29 @@ fn compile_error(source_name: &Path, err: MjModelError) -> SimError {
     }
 }
 
+/// The first of the compiled model's physical numbers (masses, inertias, body offsets, geom
+/// sizes, joint ranges, damping, gears, timestep) that is NaN or infinite, named.
+fn first_non_finite(model: &MjModel) -> Option<String> {
+    let flat = |v: &[f64]| v.iter().position(|x| !x.is_finite());
+    let arrays: [(&str, Option<usize>, usize); 8] = [
+        ("body mass", flat(model.body_mass()), 1),
+        ("body inertia", flat(model.body_inertia().as_flattened()), 3),
+        ("body position", flat(model.body_pos().as_flattened()), 3),
+        ("geom size", flat(model.geom_size().as_flattened()), 3),
+        ("joint range", flat(model.jnt_range().as_flattened()), 2),
+        ("dof damping", flat(model.dof_damping()), 1),
+        (
+            "actuator gear",
+            flat(model.actuator_gear().as_flattened()),
+            6,
+        ),
+        ("timestep", flat(&[model.opt().timestep]), 1),
+    ];
+    arrays
+        .into_iter()
+        .find_map(|(name, at, width)| at.map(|i| format!("{name} [{}]", i / width)))
+}
+
 impl SimModel {
     /// Compiles an MJCF file. Relative includes and assets resolve against the file's folder.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
@@ -72,6 +95,12 @@ impl SimModel {
     fn checked(model: MjModel, source_name: PathBuf) -> Result<Self, SimError> {
         if model.nq() < 0 || model.nv() < 0 || model.nu() < 0 {
             return Err(SimError::Unsupported("negative model sizes".into()));
+        }
+        if let Some(what) = first_non_finite(&model) {
+            return Err(SimError::Compile {
+                source_name,
+                message: format!("{what} is not a finite number"),
+            });
         }
         Ok(Self {
             model: Arc::new(model),

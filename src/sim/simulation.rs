@@ -142,19 +142,27 @@ pub(crate) fn step_data(
     }
     let before = warning_counts(data);
     let rk4 = model.opt().integrator == MjtIntegrator::mjINT_RK4 as i32;
-    if rk4 {
-        for _ in 0..substeps {
+    // MuJoCo resets the state (and the clock) when it finds a bad one, so the time of the
+    // divergence is the time before the physics step in which a warning appeared.
+    let mut diverged_at = None;
+    for _ in 0..substeps {
+        let t = data.time();
+        if rk4 {
             data.step();
-        }
-        data.step1();
-    } else {
-        // dm_control's "legacy step": the state already went through mj_step1, so finish this
-        // step with mj_step2, take the remaining full steps, and end with mj_step1 so that poses
-        // and sensors match the new state. Same work as `substeps` full steps.
-        for _ in 0..substeps {
+        } else {
+            // dm_control's "legacy step": the state already went through mj_step1, so finish
+            // this step with mj_step2 and end with mj_step1 so that poses and sensors match the
+            // new state. Same work as a full step.
             data.step2();
             data.step1();
         }
+        if warning_counts(data) != before {
+            diverged_at = Some(t);
+            break;
+        }
+    }
+    if rk4 {
+        data.step1();
     }
     let after = warning_counts(data);
     let diverged = before != after
@@ -164,7 +172,7 @@ pub(crate) fn step_data(
         let message = take_last_warning()
             .unwrap_or_else(|| "NaN, Inf or huge value in the state".to_string());
         return Err(SimError::Diverged {
-            time_secs: data.time(),
+            time_secs: diverged_at.unwrap_or_else(|| data.time()),
             message,
         });
     }

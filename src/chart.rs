@@ -98,19 +98,17 @@ fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
+/// A tick's label: as few decimals as the value needs (up to three), so 12.5 reads "12.5"
+/// and 10 reads "10"; exponent form outside 0.001..1000.
 fn tick_label(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
     } else if !(0.001..1000.0).contains(&a) {
         format!("{v:.0e}")
-    } else if a >= 10.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.1}")
     } else {
         let s = format!("{v:.3}");
-        s.trim_end_matches('0').to_string()
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -405,6 +403,17 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_keep_the_decimals_a_tick_needs() {
+        assert_eq!(tick_label(12.5), "12.5");
+        assert_eq!(tick_label(10.0), "10");
+        assert_eq!(tick_label(2.5), "2.5");
+        assert_eq!(tick_label(0.25), "0.25");
+        assert_eq!(tick_label(-7.5), "-7.5");
+        assert_eq!(tick_label(0.0), "0");
+        assert_eq!(tick_label(1e-4), "1e-4");
+    }
 
     #[test]
     fn ticks_are_round_and_cover_the_range() {

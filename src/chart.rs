@@ -5,6 +5,7 @@
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
 use plotters::style::register_font;
 use std::sync::OnceLock;
@@ -149,6 +150,9 @@ struct Bounds {
     y: (f64, f64),
 }
 
+/// What drawing on the bitmap can fail with.
+type DrawError = DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+
 fn to_io(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("cannot draw the chart: {e}"))
 }
@@ -244,8 +248,8 @@ impl Chart {
             .collect())
     }
 
-    fn draw(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+    fn draw(&self, root: &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), DrawError> {
+        root.fill(&WHITE)?;
         let b = self.bounds();
         let x_keys = match &self.x_categories {
             Some(names) => (0..names.len()).map(|i| i as f64).collect(),
@@ -269,9 +273,7 @@ impl Chart {
                 inner: LogCoord::from((10f64.powf(b.y.0)..10f64.powf(b.y.1)).log_scale()),
                 keys: decades,
             };
-            let chart = builder
-                .build_cartesian_2d(x, y)
-                .map_err(|e| e.to_string())?;
+            let chart = builder.build_cartesian_2d(x, y)?;
             self.plot(chart, 10f64.powf(b.y.0), &|v: &f64| {
                 format!("1e{}", v.log10().round() as i64)
             })
@@ -280,9 +282,7 @@ impl Chart {
                 inner: RangedCoordf64::from(b.y.0..b.y.1),
                 keys: ticks(b.y.0, b.y.1, 6),
             };
-            let chart = builder
-                .build_cartesian_2d(x, y)
-                .map_err(|e| e.to_string())?;
+            let chart = builder.build_cartesian_2d(x, y)?;
             self.plot(chart, 0.0, &|v: &f64| tick_label(*v))
         }
     }
@@ -293,7 +293,7 @@ impl Chart {
         mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<Ticked<X>, Ticked<Y>>>,
         base: f64,
         y_label: &dyn Fn(&f64) -> String,
-    ) -> Result<(), String>
+    ) -> Result<(), DrawError>
     where
         X: Ranged<ValueType = f64>,
         Y: Ranged<ValueType = f64>,
@@ -321,31 +321,25 @@ impl Chart {
         if self.x_categories.is_some() {
             mesh.disable_x_mesh();
         }
-        mesh.draw().map_err(|e| e.to_string())?;
+        mesh.draw()?;
         for s in &self.series {
             let color = RGBColor(s.color[0], s.color[1], s.color[2]);
             let pts: Vec<(usize, (f64, f64))> = self.drawable(s).collect();
             let drawn = match s.style {
-                Style::Bars { width } => chart
-                    .draw_series(pts.iter().map(|&(_, (x, y))| {
-                        Rectangle::new(
-                            [(x - width / 2.0, base), (x + width / 2.0, y)],
-                            color.filled(),
-                        )
-                    }))
-                    .map_err(|e| e.to_string())?,
+                Style::Bars { width } => chart.draw_series(pts.iter().map(|&(_, (x, y))| {
+                    Rectangle::new(
+                        [(x - width / 2.0, base), (x + width / 2.0, y)],
+                        color.filled(),
+                    )
+                }))?,
                 Style::Line => {
-                    chart
-                        .draw_series(LineSeries::new(
-                            pts.iter().map(|&(_, p)| p),
-                            color.stroke_width(3),
-                        ))
-                        .map_err(|e| e.to_string())?;
-                    chart
-                        .draw_series(pts.iter().map(|&(_, p)| {
-                            EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], color.filled())
-                        }))
-                        .map_err(|e| e.to_string())?
+                    chart.draw_series(LineSeries::new(
+                        pts.iter().map(|&(_, p)| p),
+                        color.stroke_width(3),
+                    ))?;
+                    chart.draw_series(pts.iter().map(|&(_, p)| {
+                        EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], color.filled())
+                    }))?
                 }
             };
             drawn.label(s.name.as_str()).legend(move |(x, y)| {
@@ -356,19 +350,17 @@ impl Chart {
             } else {
                 color
             };
-            chart
-                .draw_series(pts.iter().filter_map(|&(i, (x, y))| {
-                    let (lo, hi) = self.error_at(s, i)?;
-                    Some(ErrorBar::new_vertical(
-                        x,
-                        lo,
-                        y,
-                        hi,
-                        bar_color.stroke_width(2),
-                        10,
-                    ))
-                }))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(pts.iter().filter_map(|&(i, (x, y))| {
+                let (lo, hi) = self.error_at(s, i)?;
+                Some(ErrorBar::new_vertical(
+                    x,
+                    lo,
+                    y,
+                    hi,
+                    bar_color.stroke_width(2),
+                    10,
+                ))
+            }))?;
         }
         if !self.series.is_empty() {
             chart
@@ -377,8 +369,7 @@ impl Chart {
                 .label_font(text(15))
                 .background_style(WHITE.mix(0.85))
                 .border_style(GRID)
-                .draw()
-                .map_err(|e| e.to_string())?;
+                .draw()?;
         }
         Ok(())
     }

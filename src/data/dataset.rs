@@ -278,8 +278,8 @@ impl Dataset {
     /// name inside the folder, shapes and steps, finite values, the listed return.
     pub fn load(&self, entry: &EpisodeEntry) -> Result<Episode, DataError> {
         let meta_path = self.dir.join(META);
-        let path =
-            confined_path(&self.dir, &entry.file).map_err(|m| DataError::format(&meta_path, m))?;
+        let path = confined_path(&self.dir, &entry.file)
+            .map_err(|m| DataError::format(&meta_path, m.to_string()))?;
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;
         let ep = Episode::from_safetensors(&bytes, &path)?;
         let env = &self.meta.env;

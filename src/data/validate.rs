@@ -26,15 +26,18 @@ fn return_tolerance(total: f64) -> f64 {
     1e-6 * total.abs().max(1.0)
 }
 
-/// `file` as a path inside `dir`, or why it is not one: an episode file must be a plain file
-/// name in the dataset's folder (no absolute path, no `..`, no sub-folder).
-pub(super) fn confined_path(dir: &Path, file: &str) -> Result<PathBuf, String> {
+/// An episode file named in `meta.json` that is not a plain file name in the dataset's folder.
+#[derive(Debug, thiserror::Error)]
+#[error("episode file '{0}' is not a plain file name inside the dataset folder")]
+pub(super) struct NotConfined(String);
+
+/// `file` as a path inside `dir`: an episode file must be a plain file name in the dataset's
+/// folder (no absolute path, no `..`, no sub-folder).
+pub(super) fn confined_path(dir: &Path, file: &str) -> Result<PathBuf, NotConfined> {
     let mut parts = Path::new(file).components();
     match (parts.next(), parts.next()) {
         (Some(Component::Normal(name)), None) => Ok(dir.join(name)),
-        _ => Err(format!(
-            "episode file '{file}' is not a plain file name inside the dataset folder"
-        )),
+        _ => Err(NotConfined(file.to_string())),
     }
 }
 

@@ -3,7 +3,10 @@
 //! draws exactly the batches an uninterrupted one would, held-out evaluation and checkpoints
 //! at their cadence, progress reported through a callback, a stop flag (Ctrl-C) that ends the
 //! run after the current step with a checkpoint, and resume from a checkpoint plus its
-//! optimizer sidecar.
+//! optimizer sidecar. Options that are not finite (or not positive where they must be) are
+//! refused before the first step; a non-finite loss stops the run with an error and leaves the
+//! last good checkpoint on disk. Every checkpoint records the run's [`Settings`], so a resume
+//! can be compared with the run it continues ([`changed_settings`]).
 //!
 //! A model family takes part through [`Trainable`]: it draws the batch of a step and returns
 //! its loss, computes and records its held-out loss, and counts what it learned from; its data
@@ -11,6 +14,8 @@
 use crate::models::checkpoint_file::{
     self, CheckpointError, Family, Loaded, load_train_state, train_state_path,
 };
+use crate::models::train_state;
+use std::collections::BTreeMap;
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
@@ -28,6 +33,12 @@ pub enum TrainError {
     Checkpoint(#[from] CheckpointError),
     #[error("{0}")]
     Setup(String),
+    /// An option that cannot train (not finite, or not positive where it must be).
+    #[error("{0}")]
+    Options(String),
+    /// The loss became NaN or infinite: nothing of this step was applied or saved.
+    #[error("step {step}: the training loss is {loss}; training stopped ({kept})")]
+    NonFiniteLoss { step: u64, loss: f32, kept: String },
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
 }
@@ -78,6 +89,83 @@ pub struct LoopOptions {
     pub save_every: u64,
 }
 
+impl LoopOptions {
+    /// Refuses options no training can run with, naming the option.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let positive = [
+            ("lr", self.lr),
+            ("beta1", self.adamw.beta1),
+            ("beta2", self.adamw.beta2),
+            ("eps", self.adamw.eps),
+        ];
+        for (name, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(TrainError::Options(format!(
+                    "{name} {value}: must be a finite number > 0"
+                )));
+            }
+        }
+        for (name, value) in [("clip", self.clip), ("weight_decay", self.adamw.weight_decay)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(TrainError::Options(format!(
+                    "{name} {value}: must be a finite number >= 0"
+                )));
+            }
+        }
+        if self.adamw.beta1 >= 1.0 || self.adamw.beta2 >= 1.0 {
+            return Err(TrainError::Options(format!(
+                "beta1 {} / beta2 {}: must be below 1",
+                self.adamw.beta1, self.adamw.beta2
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The settings a run was started with, by name (values as text), recorded in every
+/// checkpoint it writes (metadata key `training`).
+pub type Settings = BTreeMap<String, String>;
+
+/// The metadata key of the recorded [`Settings`].
+const SETTINGS_KEY: &str = "training";
+
+/// The datasets of a run as one setting.
+pub fn datasets_setting(datasets: &[PathBuf]) -> String {
+    datasets
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How `now` differs from the settings the checkpoint at `path` records, one line per
+/// setting (`name: checkpoint A, now B`); None when it records none (written before settings
+/// were recorded; the next save records them).
+pub fn changed_settings(path: &Path, now: &Settings) -> Result<Option<Vec<String>>, CheckpointError> {
+    let metadata = checkpoint_file::read_metadata(path)?;
+    let Some(json) = metadata.get(SETTINGS_KEY) else {
+        return Ok(None);
+    };
+    let recorded: Settings = serde_json::from_str(json).map_err(|e| {
+        checkpoint_file::bad(path, format!("recorded training settings are not valid ({e})"))
+    })?;
+    let names: std::collections::BTreeSet<&String> = recorded.keys().chain(now.keys()).collect();
+    let show = |v: Option<&String>| v.map_or("(not recorded)".to_string(), Clone::clone);
+    Ok(Some(
+        names
+            .into_iter()
+            .filter(|name| recorded.get(*name) != now.get(*name))
+            .map(|name| {
+                format!(
+                    "{name}: checkpoint {}, now {}",
+                    show(recorded.get(name)),
+                    show(now.get(name))
+                )
+            })
+            .collect(),
+    ))
+}
+
 /// What a model family supplies to [`run`].
 pub trait Trainable {
     /// The family's checkpoint format.
@@ -99,6 +187,8 @@ pub trait Trainable {
     /// The held-out loss as recorded.
     fn held_out_loss(&self) -> Option<f32>;
     fn parameters(&self) -> usize;
+    /// The settings of this run, recorded with every checkpoint.
+    fn settings(&self) -> Settings;
 }
 
 /// The generator for the batch of `step`: it depends only on (seed, step).
@@ -160,6 +250,8 @@ pub fn run<T: Trainable>(
     stop: &AtomicBool,
     mut progress: impl FnMut(&TrainProgress),
 ) -> Result<TrainSummary, TrainError> {
+    opts.validate()?;
+    train_state::remove_orphans(out);
     let mut optim = AdamW::new(sorted_vars(model.varmap())?, opts.adamw)?;
     let mut step = 0;
     if resume {
@@ -173,14 +265,18 @@ pub fn run<T: Trainable>(
         step = taken;
     }
     let first_step = step;
+    let settings = serde_json::to_string(&model.settings())
+        .map_err(|e| TrainError::Setup(format!("training settings: {e}")))?;
     let save = |model: &T, optim: &AdamW| {
-        checkpoint_file::save::<T::File>(
+        checkpoint_file::save_with::<T::File>(
             out,
             model.varmap(),
             model.meta(),
             Some((&optim.state(), optim.steps_taken())),
+            &[(SETTINGS_KEY, settings.clone())],
         )
     };
+    let mut saved = resume.then_some(first_step);
     let start = Instant::now();
     let mut samples_this_run = 0u64;
     let mut last_loss = f32::NAN;
@@ -191,10 +287,22 @@ pub fn run<T: Trainable>(
             break;
         }
         let loss = model.batch_loss(&mut batch_rng(opts.seed, step))?;
+        let value = loss.to_scalar::<f32>()?;
+        if !value.is_finite() {
+            let kept = match saved {
+                Some(s) => format!("{} keeps the checkpoint of step {s}", out.display()),
+                None => format!("nothing was written to {}", out.display()),
+            };
+            return Err(TrainError::NonFiniteLoss {
+                step: step + 1,
+                loss: value,
+                kept,
+            });
+        }
         let grads = loss.backward()?;
         let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
         optim.step(&grads, lr, opts.clip)?;
-        last_loss = loss.to_scalar::<f32>()?;
+        last_loss = value;
         step += 1;
         samples_this_run += model.samples_per_step();
         model.count_step();
@@ -214,6 +322,7 @@ pub fn run<T: Trainable>(
         });
         if opts.save_every > 0 && step % opts.save_every == 0 {
             save(model, &optim)?;
+            saved = Some(step);
         }
     }
     save(model, &optim)?;

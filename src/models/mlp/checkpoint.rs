@@ -22,6 +22,10 @@ impl Family for MlpFile {
         meta.validate()
     }
 
+    fn tensor_shapes(meta: &MlpMeta) -> Vec<(String, Vec<usize>)> {
+        meta.model.tensor_shapes()
+    }
+
     fn build(meta: &MlpMeta, vb: VarBuilder) -> candle_core::Result<Mlp> {
         Mlp::new(meta.model, vb)
     }

@@ -19,7 +19,11 @@ impl Family for TdmFile {
     type Model = Tdm;
 
     fn check(meta: &CheckpointMeta) -> Result<(), impl std::fmt::Display> {
-        meta.model.validate()
+        meta.validate()
+    }
+
+    fn tensor_shapes(meta: &CheckpointMeta) -> Vec<(String, Vec<usize>)> {
+        meta.model.tensor_shapes()
     }
 
     fn build(meta: &CheckpointMeta, vb: VarBuilder) -> candle_core::Result<Tdm> {

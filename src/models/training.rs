@@ -338,3 +338,188 @@ pub fn run<T: Trainable>(
         parameters: model.parameters(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::checkpoint_file::load;
+    use candle_core::{DType, Device};
+    use candle_nn::VarBuilder;
+    use std::cell::Cell;
+
+    /// One variable `w` of two values; metadata is plain JSON.
+    struct Toy;
+    impl Family for Toy {
+        const KEY: &'static str = "tdm";
+        const VERSION: u32 = 1;
+        type Meta = serde_json::Value;
+        type Model = ();
+        fn check(_: &serde_json::Value) -> Result<(), impl std::fmt::Display> {
+            Ok::<(), String>(())
+        }
+        fn tensor_shapes(_: &serde_json::Value) -> Vec<(String, Vec<usize>)> {
+            vec![("w".into(), vec![2])]
+        }
+        fn build(_: &serde_json::Value, vb: VarBuilder) -> candle_core::Result<()> {
+            vb.get_with_hints(2, "w", candle_nn::Init::Const(1.0))
+                .map(|_| ())
+        }
+    }
+
+    /// A model whose loss turns NaN from step `nan_from` on.
+    struct NanAt {
+        varmap: VarMap,
+        meta: serde_json::Value,
+        calls: Cell<u64>,
+        nan_from: u64,
+    }
+
+    impl Trainable for NanAt {
+        type File = Toy;
+        fn meta(&self) -> &serde_json::Value {
+            &self.meta
+        }
+        fn varmap(&self) -> &VarMap {
+            &self.varmap
+        }
+        fn samples_per_step(&self) -> u64 {
+            1
+        }
+        fn batch_loss(&self, _: &mut StdRng) -> Result<Tensor, TrainError> {
+            self.calls.set(self.calls.get() + 1);
+            let w = self.varmap.all_vars()[0].as_tensor().clone();
+            let loss = w.sqr()?.sum_all()?;
+            Ok(if self.calls.get() >= self.nan_from {
+                (loss * f64::NAN)?
+            } else {
+                loss
+            })
+        }
+        fn evaluate(&mut self) -> Result<(), TrainError> {
+            Ok(())
+        }
+        fn count_step(&mut self) {}
+        fn samples_trained(&self) -> u64 {
+            0
+        }
+        fn held_out_loss(&self) -> Option<f32> {
+            None
+        }
+        fn parameters(&self) -> usize {
+            2
+        }
+        fn settings(&self) -> Settings {
+            Settings::from([("lr".to_string(), "0.1".to_string())])
+        }
+    }
+
+    fn options() -> LoopOptions {
+        LoopOptions {
+            steps: 10,
+            lr: 0.1,
+            warmup: 0,
+            clip: 0.0,
+            adamw: AdamWConfig::default(),
+            seed: 0,
+            eval_every: 0,
+            save_every: 2,
+        }
+    }
+
+    fn toy(nan_from: u64) -> NanAt {
+        let varmap = VarMap::new();
+        Toy::build(
+            &serde_json::Value::Null,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        NanAt {
+            varmap,
+            meta: serde_json::json!({ "version": 1 }),
+            calls: Cell::new(0),
+            nan_from,
+        }
+    }
+
+    fn out(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("training-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d.join("m.safetensors")
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint() {
+        let path = out("nan");
+        let stop = AtomicBool::new(false);
+        let err = run(&mut toy(5), &options(), &path, false, &stop, |_| {})
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "step 5: the training loss is NaN; training stopped ({} keeps the checkpoint of \
+                 step 4)",
+                path.display()
+            )
+        );
+        assert!(load::<Toy>(&path).is_ok());
+        assert_eq!(load_train_state(&path).unwrap().1, 4);
+        let path = out("nan-first");
+        let err = run(&mut toy(1), &options(), &path, false, &stop, |_| {})
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("nothing was written"), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn options_that_cannot_train_are_refused_by_name() {
+        let path = out("options");
+        let stop = AtomicBool::new(false);
+        for (opts, want) in [
+            (
+                LoopOptions {
+                    lr: f64::NAN,
+                    ..options()
+                },
+                "lr NaN: must be a finite number > 0",
+            ),
+            (
+                LoopOptions {
+                    clip: f64::INFINITY,
+                    ..options()
+                },
+                "clip inf: must be a finite number >= 0",
+            ),
+        ] {
+            let err = run(&mut toy(99), &opts, &path, false, &stop, |_| {})
+                .err()
+                .unwrap()
+                .to_string();
+            assert_eq!(err, want);
+        }
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_resume_names_each_changed_setting() {
+        let path = out("settings");
+        run(&mut toy(99), &options(), &path, false, &AtomicBool::new(false), |_| {}).unwrap();
+        let same = Settings::from([("lr".to_string(), "0.1".to_string())]);
+        assert_eq!(changed_settings(&path, &same).unwrap(), Some(vec![]));
+        let now = Settings::from([
+            ("lr".to_string(), "0.2".to_string()),
+            ("seed".to_string(), "3".to_string()),
+        ]);
+        assert_eq!(
+            changed_settings(&path, &now).unwrap().unwrap(),
+            vec![
+                "lr: checkpoint 0.1, now 0.2".to_string(),
+                "seed: checkpoint (not recorded), now 3".to_string()
+            ]
+        );
+    }
+}

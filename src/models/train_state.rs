@@ -114,10 +114,14 @@ pub fn remove_orphans(path: &Path) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let names: Vec<String> = [path.to_path_buf(), train_state_path(path), pending_path(path)]
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> = [
+        path.to_path_buf(),
+        train_state_path(path),
+        pending_path(path),
+    ]
+    .iter()
+    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();

@@ -14,13 +14,13 @@
 use crate::models::checkpoint_file::{
     self, CheckpointError, Family, Loaded, load_train_state, train_state_path,
 };
-use crate::models::train_state;
-use std::collections::BTreeMap;
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+use crate::models::train_state;
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -105,7 +105,10 @@ impl LoopOptions {
                 )));
             }
         }
-        for (name, value) in [("clip", self.clip), ("weight_decay", self.adamw.weight_decay)] {
+        for (name, value) in [
+            ("clip", self.clip),
+            ("weight_decay", self.adamw.weight_decay),
+        ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(TrainError::Options(format!(
                     "{name} {value}: must be a finite number >= 0"
@@ -141,13 +144,19 @@ pub fn datasets_setting(datasets: &[PathBuf]) -> String {
 /// How `now` differs from the settings the checkpoint at `path` records, one line per
 /// setting (`name: checkpoint A, now B`); None when it records none (written before settings
 /// were recorded; the next save records them).
-pub fn changed_settings(path: &Path, now: &Settings) -> Result<Option<Vec<String>>, CheckpointError> {
+pub fn changed_settings(
+    path: &Path,
+    now: &Settings,
+) -> Result<Option<Vec<String>>, CheckpointError> {
     let metadata = checkpoint_file::read_metadata(path)?;
     let Some(json) = metadata.get(SETTINGS_KEY) else {
         return Ok(None);
     };
     let recorded: Settings = serde_json::from_str(json).map_err(|e| {
-        checkpoint_file::bad(path, format!("recorded training settings are not valid ({e})"))
+        checkpoint_file::bad(
+            path,
+            format!("recorded training settings are not valid ({e})"),
+        )
     })?;
     let names: std::collections::BTreeSet<&String> = recorded.keys().chain(now.keys()).collect();
     let show = |v: Option<&String>| v.map_or("(not recorded)".to_string(), Clone::clone);
@@ -507,7 +516,15 @@ mod tests {
     #[test]
     fn a_resume_names_each_changed_setting() {
         let path = out("settings");
-        run(&mut toy(99), &options(), &path, false, &AtomicBool::new(false), |_| {}).unwrap();
+        run(
+            &mut toy(99),
+            &options(),
+            &path,
+            false,
+            &AtomicBool::new(false),
+            |_| {},
+        )
+        .unwrap();
         let same = Settings::from([("lr".to_string(), "0.1".to_string())]);
         assert_eq!(changed_settings(&path, &same).unwrap(), Some(vec![]));
         let now = Settings::from([

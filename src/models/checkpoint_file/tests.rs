@@ -168,7 +168,10 @@ fn tensors_the_metadata_does_not_describe_and_non_finite_weights_are_refused_by_
         rows: 3,
     };
     let err = save::<ToyTdm>(&path, &varmap, &meta, None).err().unwrap();
-    assert!(err.to_string().contains("holds a non-finite value"), "{err}");
+    assert!(
+        err.to_string().contains("holds a non-finite value"),
+        "{err}"
+    );
     assert!(load::<ToyTdm>(&path).is_ok(), "the old checkpoint stays");
 }
 

@@ -110,7 +110,10 @@ mod tests {
         assert!(load(&path).is_ok());
         rewrite_metadata(&path, "mlp", |m| m["model"]["layers"] = 100_000.into());
         let err = refusal(&path);
-        assert!(err.contains("layers 100000 is too large (at most 256)"), "{err}");
+        assert!(
+            err.contains("layers 100000 is too large (at most 256)"),
+            "{err}"
+        );
         let path = saved("hidden", MlpVariant::Plain);
         rewrite_metadata(&path, "mlp", |m| m["model"]["hidden"] = 65_536.into());
         let err = refusal(&path);

@@ -102,7 +102,10 @@ mod tests {
         let path = saved("sizes");
         rewrite_metadata(&path, "tdm", |m| m["model"]["layers"] = 100_000.into());
         let err = refusal(&path);
-        assert!(err.contains("layers 100000 is too large (at most 256)"), "{err}");
+        assert!(
+            err.contains("layers 100000 is too large (at most 256)"),
+            "{err}"
+        );
         // Within bounds but far more than the file holds: refused from the header, with no
         // allocation of the claimed size.
         let path = saved("width");

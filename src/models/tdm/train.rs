@@ -291,7 +291,10 @@ pub fn settings(opts: &TrainOptions, datasets: &[PathBuf]) -> training::Settings
                 m.layers, m.width, m.heads, m.mlp_width, m.context_tokens
             ),
         ),
-        ("tokenizer", format!("bins {}, mu {}, M {}", t.bins, t.mu, t.m)),
+        (
+            "tokenizer",
+            format!("bins {}, mu {}, M {}", t.bins, t.mu, t.m),
+        ),
         ("lr", opts.lr.to_string()),
         ("seed", opts.seed.to_string()),
         ("warmup", opts.warmup.to_string()),

@@ -200,7 +200,7 @@ type TensorsAndMetadata = (HashMap<String, Tensor>, HashMap<String, String>);
 /// with those shapes, checked before any tensor is loaded.
 pub(crate) fn read(
     path: &Path,
-    expect: Option<&dyn Fn(&HashMap<String, String>) -> Result<Expected, CheckpointError>>,
+    expect: Option<&ExpectFromMetadata<'_>>,
 ) -> Result<TensorsAndMetadata, CheckpointError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
@@ -241,6 +241,10 @@ pub(crate) fn read(
 
 /// The tensors a family's metadata implies, by name.
 pub(crate) type Expected = std::collections::BTreeMap<String, Vec<usize>>;
+
+/// The tensors a file must hold, from its metadata.
+pub(crate) type ExpectFromMetadata<'a> =
+    dyn Fn(&HashMap<String, String>) -> Result<Expected, CheckpointError> + 'a;
 
 /// Compares a file's header with the tensors its metadata implies: every one present with its
 /// shape, none extra.

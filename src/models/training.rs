@@ -36,9 +36,15 @@ pub enum TrainError {
     /// An option that cannot train (not finite, or not positive where it must be).
     #[error("{0}")]
     Options(String),
-    /// The loss became NaN or infinite: nothing of this step was applied or saved.
-    #[error("step {step}: the training loss is {loss}; training stopped ({kept})")]
-    NonFiniteLoss { step: u64, loss: f32, kept: String },
+    /// The loss (or the gradient norm, or the held-out loss) became NaN or infinite: nothing of
+    /// this step was saved.
+    #[error("step {step}: the {what} is {value}; training stopped ({kept})")]
+    NonFinite {
+        step: u64,
+        what: &'static str,
+        value: f64,
+        kept: String,
+    },
     #[error("tensor error: {0}")]
     Tensor(#[from] candle_core::Error),
 }
@@ -249,6 +255,25 @@ fn sorted_vars(varmap: &VarMap) -> Result<Vec<(String, Var)>, TrainError> {
     Ok(vars)
 }
 
+/// The error of a run stopped at `step` by a non-finite `what`, saying what `out` keeps.
+fn non_finite(
+    out: &Path,
+    step: u64,
+    what: &'static str,
+    value: f64,
+    saved: Option<u64>,
+) -> TrainError {
+    TrainError::NonFinite {
+        step,
+        what,
+        value,
+        kept: match saved {
+            Some(s) => format!("{} keeps the checkpoint of step {s}", out.display()),
+            None => format!("nothing was written to {}", out.display()),
+        },
+    }
+}
+
 /// Trains `model` up to `opts.steps`, writing checkpoints to `out`; with `resume`, continues
 /// from the step and optimizer moments in `out`'s sidecar (the model itself comes loaded).
 pub fn run<T: Trainable>(
@@ -298,25 +323,29 @@ pub fn run<T: Trainable>(
         let loss = model.batch_loss(&mut batch_rng(opts.seed, step))?;
         let value = loss.to_scalar::<f32>()?;
         if !value.is_finite() {
-            let kept = match saved {
-                Some(s) => format!("{} keeps the checkpoint of step {s}", out.display()),
-                None => format!("nothing was written to {}", out.display()),
-            };
-            return Err(TrainError::NonFiniteLoss {
-                step: step + 1,
-                loss: value,
-                kept,
-            });
+            return Err(non_finite(
+                out,
+                step + 1,
+                "training loss",
+                value.into(),
+                saved,
+            ));
         }
         let grads = loss.backward()?;
         let lr = learning_rate(step, opts.lr, opts.warmup, opts.steps);
-        optim.step(&grads, lr, opts.clip)?;
+        let norm = optim.step(&grads, lr, opts.clip)?;
+        if !norm.is_finite() {
+            return Err(non_finite(out, step + 1, "gradient norm", norm, saved));
+        }
         last_loss = value;
         step += 1;
         samples_this_run += model.samples_per_step();
         model.count_step();
         if opts.eval_every > 0 && (step % opts.eval_every == 0 || step == opts.steps) {
             model.evaluate()?;
+            if let Some(held) = model.held_out_loss().filter(|h| !h.is_finite()) {
+                return Err(non_finite(out, step, "held-out loss", held.into(), saved));
+            }
         }
         let elapsed = start.elapsed().as_secs_f64();
         progress(&TrainProgress {
@@ -375,12 +404,14 @@ mod tests {
         }
     }
 
-    /// A model whose loss turns NaN from step `nan_from` on.
+    /// A model whose loss turns NaN from step `nan_from` on (with `infinite_gradient`: whose
+    /// loss stays 0 while its gradient is infinite).
     struct NanAt {
         varmap: VarMap,
         meta: serde_json::Value,
         calls: Cell<u64>,
         nan_from: u64,
+        infinite_gradient: bool,
     }
 
     impl Trainable for NanAt {
@@ -397,6 +428,9 @@ mod tests {
         fn batch_loss(&self, _: &mut StdRng) -> Result<Tensor, TrainError> {
             self.calls.set(self.calls.get() + 1);
             let w = self.varmap.all_vars()[0].as_tensor().clone();
+            if self.infinite_gradient {
+                return Ok((w - 1.0)?.sqrt()?.sum_all()?);
+            }
             let loss = w.sqr()?.sum_all()?;
             Ok(if self.calls.get() >= self.nan_from {
                 (loss * f64::NAN)?
@@ -447,6 +481,7 @@ mod tests {
             meta: serde_json::json!({ "version": 1 }),
             calls: Cell::new(0),
             nan_from,
+            infinite_gradient: false,
         }
     }
 
@@ -482,6 +517,23 @@ mod tests {
             .to_string();
         assert!(err.contains("nothing was written"), "{err}");
         assert!(!path.exists());
+        let mut steep = NanAt {
+            infinite_gradient: true,
+            ..toy(99)
+        };
+        let err = run(&mut steep, &options(), &path, false, &stop, |_| {})
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("step 1: the gradient norm is inf; training stopped"),
+            "{err}"
+        );
+        let w = steep.varmap.all_vars()[0]
+            .as_tensor()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(w, [1.0, 1.0], "the update was not applied");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `tdm-workbench train`: train, resume or fine-tune a TDM or an MLP baseline from datasets.
 use super::progress::{bar_from, duration};
-use crate::models::mlp::{MlpTrainOptions, MlpVariant, train_mlp};
-use crate::models::tdm::{AdamWConfig, LossWeights, TdmConfig, TrainOptions, train};
-use crate::models::training::{TrainProgress, TrainSummary};
+use crate::models::mlp::{MlpTrainOptions, MlpVariant, mlp_settings, train_mlp};
+use crate::models::tdm::{
+    AdamWConfig, LossWeights, TdmConfig, TrainOptions, settings, train, train_state_path,
+};
+use crate::models::training::{Settings, TrainProgress, TrainSummary, changed_settings};
 use crate::tokenize::{Tokenizer, TokenizerConfig};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -75,7 +77,17 @@ pub struct TrainArgs {
     /// Start from this checkpoint's weights (fine-tuning, the few-shot setting).
     #[arg(long)]
     init: Option<PathBuf>,
+    /// Replace an existing checkpoint in --out (and its training state) with a new run.
+    #[arg(long)]
+    force: bool,
+    /// With --resume: continue even where the settings differ from those the checkpoint
+    /// records (the new ones are recorded from then on).
+    #[arg(long)]
+    accept_changed_settings: bool,
 }
+
+/// The exit status of a run that Ctrl-C stopped (after saving), as shells report SIGINT.
+const INTERRUPTED: i32 = 130;
 
 impl TrainArgs {
     fn adamw(&self) -> AdamWConfig {
@@ -90,19 +102,43 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.resume && args.init.is_some() {
         bail!("--resume and --init exclude each other");
     }
+    if args.resume && args.force {
+        bail!("--resume and --force exclude each other");
+    }
     if args.batch == Some(0) || args.steps == 0 {
         bail!("--batch and --steps must be positive");
     }
-    if !(args.smoothing_bins.is_finite() && args.smoothing_bins >= 0.0) {
+    for (flag, value) in [
+        ("--smoothing-bins", f64::from(args.smoothing_bins)),
+        ("--bc-weight", f64::from(args.bc_weight)),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            bail!("{flag} {value}: must be a number >= 0");
+        }
+    }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        bail!("--lr {}: must be a finite number > 0", args.lr);
+    }
+    for (flag, value) in [("--clip", args.clip), ("--weight-decay", args.weight_decay)] {
+        if !(value.is_finite() && value >= 0.0) {
+            bail!("{flag} {value}: must be a finite number >= 0");
+        }
+    }
+    if !(0.0..1.0).contains(&args.held_out) {
+        bail!("--held-out {}: must be a fraction in [0, 1)", args.held_out);
+    }
+    let side = train_state_path(&args.out);
+    if !args.resume && !args.force && (args.out.exists() || side.exists()) {
         bail!(
-            "--smoothing-bins {}: must be a number >= 0",
-            args.smoothing_bins
+            "{} already exists: pass --force to replace it with a new run, or --resume to \
+             continue it",
+            args.out.display()
         );
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
-        // Ctrl-C: finish the current step, save, exit cleanly.
+        // Ctrl-C: finish the current step, save, exit with INTERRUPTED.
         ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
             .context("cannot install the Ctrl-C handler")?;
     }
@@ -144,6 +180,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eval_every: args.eval_every,
         save_every: args.save_every,
     };
+    check_resume(args, &settings(&opts, &args.data))?;
     let what = match (&args.init, args.resume) {
         (_, true) => format!("the run in {}", args.out.display()),
         (Some(init), _) => format!("from {}", init.display()),
@@ -168,6 +205,48 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         |p| report(p, "tok/s"),
     )?;
     print_summary(args, &summary, "tokens");
+    finish(args, &summary)
+}
+
+/// With --resume: refuses settings that differ from those the checkpoint records, naming each,
+/// unless --accept-changed-settings.
+fn check_resume(args: &TrainArgs, now: &Settings) -> anyhow::Result<()> {
+    if !args.resume {
+        return Ok(());
+    }
+    match changed_settings(&args.out, now)? {
+        None => eprintln!(
+            "{} records no training settings; this run's are recorded from now on",
+            args.out.display()
+        ),
+        Some(changes) if changes.is_empty() => {}
+        Some(changes) if args.accept_changed_settings => eprintln!(
+            "resuming with changed settings (--accept-changed-settings):\n  {}",
+            changes.join("\n  ")
+        ),
+        Some(changes) => bail!(
+            "{}: --resume with settings that differ from the run it continues:\n  {}\n(run \
+             with the same settings, or pass --accept-changed-settings to continue anyway)",
+            args.out.display(),
+            changes.join("\n  ")
+        ),
+    }
+    Ok(())
+}
+
+/// A run that Ctrl-C stopped exits with [`INTERRUPTED`] after saying how to continue.
+fn finish(args: &TrainArgs, summary: &TrainSummary) -> anyhow::Result<()> {
+    if summary.stopped_early {
+        eprintln!(
+            "interrupted at step {}: the checkpoint and its training state are saved in {}; \
+             run the same command with --resume to continue",
+            summary.steps,
+            args.out.display()
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::process::exit(INTERRUPTED);
+    }
     Ok(())
 }
 
@@ -249,6 +328,7 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
         eval_every: args.eval_every,
         save_every: args.save_every,
     };
+    check_resume(args, &mlp_settings(&opts, &args.data))?;
     eprintln!(
         "training {} on {} dataset(s) -> {}",
         if args.resume {
@@ -270,5 +350,5 @@ fn run_mlp(args: &TrainArgs, stop: &AtomicBool) -> anyhow::Result<()> {
     )?;
     eprintln!("{} parameters", summary.parameters);
     print_summary(args, &summary, "samples");
-    Ok(())
+    finish(args, &summary)
 }

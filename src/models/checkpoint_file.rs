@@ -5,11 +5,16 @@
 //! one file a user picks.
 //!
 //! A family says only what is its own through [`Family`] (its key, format version, metadata
-//! type and how a model is built from it); saving, loading and every validation (truncated
-//! file, not safetensors, another family's file, a newer version, missing or mis-shaped
-//! tensors) live here, and every message names the file.
+//! type, the tensors its metadata implies and how a model is built from it); saving, loading
+//! and every validation (truncated file, not safetensors, another family's file, a newer
+//! version, a configuration out of bounds, tensors missing, extra or mis-shaped in the file's
+//! header, non-finite weights) live here, and every message names the file. A file is checked
+//! whole against its header before any model is built, so no file can make loading allocate
+//! more than the file holds. The sidecar's step bookkeeping is in
+//! [`crate::models::train_state`].
 use crate::files::atomic_write;
 use crate::models::optim::OptimStateError;
+use crate::models::train_state;
 use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -45,7 +50,7 @@ pub(crate) fn bad(path: &Path, message: impl Into<String>) -> CheckpointError {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     move |source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -65,8 +70,10 @@ pub trait Family {
     type Meta: Serialize + DeserializeOwned;
     /// The candle model the weights belong to.
     type Model;
-    /// Checks a parsed description (sizes, normalisation, ...).
+    /// Checks a parsed description (sizes within bounds, normalisation, ...).
     fn check(meta: &Self::Meta) -> Result<(), impl Display>;
+    /// Every tensor a model of a checked `meta` has, with its shape.
+    fn tensor_shapes(meta: &Self::Meta) -> Vec<(String, Vec<usize>)>;
     /// Creates the model's variables (shapes from `meta`) through `vb`.
     fn build(meta: &Self::Meta, vb: VarBuilder) -> candle_core::Result<Self::Model>;
 }
@@ -81,12 +88,7 @@ pub struct Loaded<F: Family> {
 /// Optimizer tensors and the number of steps taken, as kept in the sidecar.
 pub type TrainState = (HashMap<String, Tensor>, u64);
 
-/// The sidecar holding the training state of checkpoint `path`.
-pub fn train_state_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".train.safetensors");
-    PathBuf::from(s)
-}
+pub use crate::models::train_state::train_state_path;
 
 /// The safetensors bytes of `tensors` (as F32) with `metadata`.
 fn serialize(
@@ -120,47 +122,114 @@ fn varmap_tensors(
 }
 
 /// Writes the weights of `varmap` with `meta` under the family's key (atomically) and, when
-/// given, the training state sidecar (first, so a checkpoint never outruns its sidecar).
+/// given, the training state sidecar keyed to the same step (see
+/// [`crate::models::train_state`]: a resume is exact whatever moment a kill interrupts this).
+/// Non-finite weights are refused, naming the tensor, and nothing is written.
 pub fn save<F: Family>(
     path: &Path,
     varmap: &VarMap,
     meta: &F::Meta,
     train_state: Option<(&HashMap<String, Tensor>, u64)>,
 ) -> Result<(), CheckpointError> {
+    save_with::<F>(path, varmap, meta, train_state, &[])
+}
+
+/// [`save`] with more metadata entries (`key`, text) beside the family's.
+pub fn save_with<F: Family>(
+    path: &Path,
+    varmap: &VarMap,
+    meta: &F::Meta,
+    train_state: Option<(&HashMap<String, Tensor>, u64)>,
+    extra: &[(&str, String)],
+) -> Result<(), CheckpointError> {
     let json = serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?;
     let weights = varmap_tensors(varmap, path)?;
-    let bytes = serialize(&weights, HashMap::from([(F::KEY.to_string(), json)]), path)?;
-    if let Some((state, step)) = train_state {
-        let side = train_state_path(path);
-        let side_bytes = serialize(
-            state,
-            HashMap::from([("step".to_string(), step.to_string())]),
-            &side,
-        )?;
-        atomic_write(&side, &side_bytes).map_err(io(&side))?;
+    let mut names: Vec<&String> = weights.keys().collect();
+    names.sort();
+    for name in names {
+        check_finite_tensor(path, name, &weights[name])?;
     }
-    atomic_write(path, &bytes).map_err(io(path))
+    let mut metadata = HashMap::from([(F::KEY.to_string(), json)]);
+    metadata.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    match train_state {
+        Some((state, step)) => {
+            metadata.insert(STEP_KEY.to_string(), step.to_string());
+            let bytes = serialize(&weights, metadata, path)?;
+            let pending = train_state::pending_path(path);
+            let side_bytes = serialize(
+                state,
+                HashMap::from([(STEP_KEY.to_string(), step.to_string())]),
+                &pending,
+            )?;
+            atomic_write(&pending, &side_bytes).map_err(io(&pending))?;
+            atomic_write(path, &bytes).map_err(io(path))?;
+            train_state::promote_pending(path)
+        }
+        None => atomic_write(path, &serialize(&weights, metadata, path)?).map_err(io(path)),
+    }
+}
+
+/// The metadata key of the optimizer step a checkpoint (and its sidecar) was written at.
+pub(crate) const STEP_KEY: &str = "step";
+
+/// Refuses a tensor with a NaN or infinite entry, naming it.
+fn check_finite_tensor(path: &Path, name: &str, t: &Tensor) -> Result<(), CheckpointError> {
+    let values = t
+        .flatten_all()
+        .and_then(|t| t.to_dtype(DType::F32))
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(|e| bad(path, format!("tensor '{name}': {e}")))?;
+    match values.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(non_finite(path, name, values[i], i)),
+        None => Ok(()),
+    }
+}
+
+fn non_finite(path: &Path, name: &str, value: f32, index: usize) -> CheckpointError {
+    bad(
+        path,
+        format!("tensor '{name}' holds a non-finite value ({value} at index {index})"),
+    )
 }
 
 /// Named tensors and the file's metadata.
 type TensorsAndMetadata = (HashMap<String, Tensor>, HashMap<String, String>);
 
-/// Reads every tensor (F32 only, through candle's safetensors loader) and the metadata of a
-/// safetensors file.
-fn read(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
+/// Reads every tensor (F32 only, finite only, through candle's safetensors loader) and the
+/// metadata of a safetensors file; with `expect`, the header must list exactly those tensors
+/// with those shapes, checked before any tensor is loaded.
+pub(crate) fn read(
+    path: &Path,
+    expect: Option<&ExpectFromMetadata<'_>>,
+) -> Result<TensorsAndMetadata, CheckpointError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(path, format!("not a valid safetensors file ({e})")))?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let metadata = header.metadata().clone().unwrap_or_default();
+    let mut views = st.tensors();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(expect) = expect {
+        let expected = expect(&metadata)?;
+        check_header(path, &expected, &views)?;
+    }
     let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
+    for (name, view) in views {
         if view.dtype() != safetensors::Dtype::F32 {
             return Err(bad(
                 path,
                 format!("tensor {name} is {:?}, expected F32", view.dtype()),
             ));
+        }
+        if let Some((i, x)) = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
+            return Err(non_finite(path, &name, x, i));
         }
         let t = view
             .load(&Device::Cpu)
@@ -168,6 +237,56 @@ fn read(path: &Path) -> Result<TensorsAndMetadata, CheckpointError> {
         out.insert(name, t);
     }
     Ok((out, metadata))
+}
+
+/// The tensors a family's metadata implies, by name.
+pub(crate) type Expected = std::collections::BTreeMap<String, Vec<usize>>;
+
+/// The tensors a file must hold, from its metadata.
+pub(crate) type ExpectFromMetadata<'a> =
+    dyn Fn(&HashMap<String, String>) -> Result<Expected, CheckpointError> + 'a;
+
+/// Compares a file's header with the tensors its metadata implies: every one present with its
+/// shape, none extra.
+fn check_header(
+    path: &Path,
+    expected: &Expected,
+    views: &[(String, safetensors::tensor::TensorView<'_>)],
+) -> Result<(), CheckpointError> {
+    for (name, view) in views {
+        match expected.get(name) {
+            None => {
+                return Err(bad(
+                    path,
+                    format!("unexpected tensor '{name}': the metadata does not describe it"),
+                ));
+            }
+            Some(shape) if shape.as_slice() != view.shape() => {
+                return Err(bad(
+                    path,
+                    format!(
+                        "tensor '{name}' has shape {:?}, the config needs {shape:?}",
+                        view.shape()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(name) = expected
+        .keys()
+        .find(|name| !views.iter().any(|(n, _)| n == *name))
+    {
+        return Err(bad(
+            path,
+            format!(
+                "missing tensor '{name}' (the metadata implies {} tensors, the file holds {})",
+                expected.len(),
+                views.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The family's metadata from a file's `metadata`, refused when it is another family's file,
@@ -246,9 +365,14 @@ fn fill_varmap(
 }
 
 /// Reads and checks a checkpoint: valid safetensors, this family's metadata from this or an
-/// older version, every tensor present with the shape the metadata implies.
+/// older version within the family's bounds, exactly the tensors the metadata implies (names
+/// and shapes from the header, before anything is built), every weight finite.
 pub fn load<F: Family>(path: &Path) -> Result<Loaded<F>, CheckpointError> {
-    let (tensors, metadata) = read(path)?;
+    let expect = |metadata: &HashMap<String, String>| -> Result<Expected, CheckpointError> {
+        let meta = parse_meta::<F>(path, metadata)?;
+        Ok(F::tensor_shapes(&meta).into_iter().collect())
+    };
+    let (tensors, metadata) = read(path, Some(&expect))?;
     let meta = parse_meta::<F>(path, &metadata)?;
     let varmap = VarMap::new();
     let model = F::build(
@@ -269,19 +393,14 @@ pub fn load_meta<F: Family>(path: &Path) -> Result<F::Meta, CheckpointError> {
     parse_meta::<F>(path, &read_metadata(path)?)
 }
 
-/// Reads the training-state sidecar of checkpoint `path`: optimizer tensors and step.
+/// Reads the training-state sidecar of checkpoint `path`: optimizer tensors and step, the
+/// step the checkpoint itself was written at (see [`crate::models::train_state::load`]).
 pub fn load_train_state(path: &Path) -> Result<TrainState, CheckpointError> {
-    let side = train_state_path(path);
-    let (tensors, metadata) = read(&side)?;
-    let step = metadata
-        .get("step")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad(&side, "no training step recorded"))?;
-    Ok((tensors, step))
+    train_state::load(path)
 }
 
 /// The metadata of a safetensors file, reading only its header (not the tensors).
-fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
+pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, CheckpointError> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(io(path))?;
     let file_len = f.metadata().map_err(io(path))?.len();
@@ -322,98 +441,4 @@ pub fn checkpoint_family(path: &Path) -> Result<&'static str, CheckpointError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A one-layer family under each known key, to test the format without a real model.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct ToyMeta {
-        version: u32,
-        rows: usize,
-    }
-
-    macro_rules! toy_family {
-        ($name:ident, $key:literal) => {
-            struct $name;
-            impl Family for $name {
-                const KEY: &'static str = $key;
-                const VERSION: u32 = 1;
-                type Meta = ToyMeta;
-                type Model = candle_nn::Linear;
-                fn check(meta: &ToyMeta) -> Result<(), impl Display> {
-                    if meta.rows > 4 {
-                        Err("too many rows")
-                    } else {
-                        Ok(())
-                    }
-                }
-                fn build(meta: &ToyMeta, vb: VarBuilder) -> candle_core::Result<Self::Model> {
-                    candle_nn::linear(meta.rows, 2, vb.pp("lin"))
-                }
-            }
-        };
-    }
-    toy_family!(ToyTdm, "tdm");
-    toy_family!(ToyMlp, "mlp");
-
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ckpt-file-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn saved(path: &Path, rows: usize) -> VarMap {
-        let varmap = VarMap::new();
-        let meta = ToyMeta { version: 1, rows };
-        ToyTdm::build(
-            &meta,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )
-        .unwrap();
-        let state = HashMap::from([(
-            "m.lin.weight".to_string(),
-            Tensor::ones((2, rows), DType::F32, &Device::Cpu).unwrap(),
-        )]);
-        save::<ToyTdm>(path, &varmap, &meta, Some((&state, 7))).unwrap();
-        varmap
-    }
-
-    #[test]
-    fn a_checkpoint_and_its_sidecar_round_trip() {
-        let path = dir("round-trip").join("m.safetensors");
-        let varmap = saved(&path, 3);
-        let loaded = load::<ToyTdm>(&path).unwrap();
-        assert_eq!(loaded.meta.rows, 3);
-        let want = varmap_tensors(&varmap, &path).unwrap();
-        let got = varmap_tensors(&loaded.varmap, &path).unwrap();
-        for (name, t) in &want {
-            let (a, b) = (t.flatten_all().unwrap(), got[name].flatten_all().unwrap());
-            assert_eq!(a.to_vec1::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
-        }
-        assert_eq!(load_meta::<ToyTdm>(&path).unwrap().rows, 3);
-        assert_eq!(checkpoint_family(&path).unwrap(), "tdm");
-        let (state, step) = load_train_state(&path).unwrap();
-        assert_eq!((state.len(), step), (1, 7));
-    }
-
-    #[test]
-    fn another_familys_file_and_a_bad_config_are_refused_by_name() {
-        let path = dir("family").join("m.safetensors");
-        saved(&path, 3);
-        let err = load::<ToyMlp>(&path).err().unwrap().to_string();
-        assert!(
-            err.contains("m.safetensors") && err.contains("a TDM checkpoint, not an MLP baseline"),
-            "{err}"
-        );
-        let err = load_meta::<ToyMlp>(&path).err().unwrap().to_string();
-        assert!(err.contains("not an MLP baseline"), "{err}");
-        let wide = path.with_file_name("wide.safetensors");
-        saved(&wide, 5);
-        let err = load::<ToyTdm>(&wide).err().unwrap().to_string();
-        assert!(
-            err.contains("wide.safetensors") && err.contains("bad model config: too many rows"),
-            "{err}"
-        );
-    }
-}
+pub(crate) mod tests;

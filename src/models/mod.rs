@@ -15,6 +15,7 @@ mod learned;
 pub mod mlp;
 pub mod optim;
 pub mod tdm;
+pub mod train_state;
 pub mod training;
 
 pub use checkpoint_file::{CheckpointError, checkpoint_family};

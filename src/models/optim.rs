@@ -83,7 +83,8 @@ impl AdamW {
     }
 
     /// One update with learning rate `lr`; gradients are first clipped to global norm `clip`.
-    /// Returns the gradient norm before clipping.
+    /// Returns the gradient norm before clipping. A non-finite norm changes nothing (neither
+    /// the variables nor the moments nor the step count): the caller decides what to do.
     pub fn step(&mut self, grads: &GradStore, lr: f64, clip: f64) -> Result<f64> {
         let mut sq = 0.0f64;
         let gs: Vec<Option<Tensor>> = self
@@ -95,6 +96,9 @@ impl AdamW {
             sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
         }
         let norm = sq.sqrt();
+        if !norm.is_finite() {
+            return Ok(norm);
+        }
         let scale = if clip > 0.0 && norm > clip {
             clip / norm
         } else {

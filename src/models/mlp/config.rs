@@ -24,6 +24,16 @@ pub enum MlpConfigError {
         env_sizes: (usize, usize),
         model_sizes: (usize, usize),
     },
+    #[error("{field} {value} is too large (at most {most})")]
+    TooLarge {
+        field: &'static str,
+        value: usize,
+        most: usize,
+    },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("vocab_size {vocab_size} is not the tokenizer's vocabulary ({tokenizer} tokens)")]
+    VocabMismatch { vocab_size: usize, tokenizer: usize },
     #[error("normalization sizes do not match the model")]
     NormalizationSizes,
     #[error("normalization has a non-finite value or a non-positive deviation")]
@@ -149,6 +159,18 @@ impl MlpConfig {
                 return Err(MlpConfigError::NotPositive { field });
             }
         }
+        for (field, value, most) in [
+            ("observation_size", self.observation_size, 100_000),
+            ("action_size", self.action_size, 100_000),
+            ("layers", self.layers, 256),
+            ("hidden", self.hidden, 65_536),
+            ("embed", self.embed, 4096),
+            ("vocab_size", self.vocab_size, 3 * (1 << 20) + 1),
+        ] {
+            if value > most {
+                return Err(MlpConfigError::TooLarge { field, value, most });
+            }
+        }
         if self.variant.tokenized_inputs() && (self.embed == 0 || self.vocab_size < 4) {
             return Err(MlpConfigError::NoEmbedding {
                 embed: self.embed,
@@ -156,6 +178,24 @@ impl MlpConfig {
             });
         }
         Ok(())
+    }
+
+    /// Every variable [`super::Mlp::new`] creates, with its shape (linear weights `[out, in]`).
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let mut shapes = Vec::new();
+        if self.variant.tokenized_inputs() {
+            shapes.push(("tok.weight".to_string(), vec![self.vocab_size, self.embed]));
+            shapes.push(("index".to_string(), vec![self.inputs(), self.embed]));
+        }
+        let mut width = self.input_width();
+        for i in 0..self.layers {
+            shapes.push((format!("fc.{i}.weight"), vec![self.hidden, width]));
+            shapes.push((format!("fc.{i}.bias"), vec![self.hidden]));
+            width = self.hidden;
+        }
+        shapes.push(("out.weight".to_string(), vec![self.outputs(), width]));
+        shapes.push(("out.bias".to_string(), vec![self.outputs()]));
+        shapes
     }
 
     pub fn parameter_count(&self) -> usize {
@@ -201,6 +241,17 @@ impl MlpMeta {
     pub fn validate(&self) -> Result<(), MlpConfigError> {
         self.model.validate()?;
         let c = &self.model;
+        if c.variant.tokenized_inputs() {
+            let tokenizer = crate::tokenize::Tokenizer::new(self.tokenizer)
+                .map_err(|e| MlpConfigError::Tokenizer(e.to_string()))?
+                .vocab_size() as usize;
+            if tokenizer != c.vocab_size {
+                return Err(MlpConfigError::VocabMismatch {
+                    vocab_size: c.vocab_size,
+                    tokenizer,
+                });
+            }
+        }
         if self.env.observation_size != c.observation_size || self.env.action_size != c.action_size
         {
             return Err(MlpConfigError::EnvMismatch {

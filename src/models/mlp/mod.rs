@@ -17,4 +17,4 @@ pub use config::{
 };
 pub use dynamics::MlpModel;
 pub use model::{Encoded, Mlp, decode_output, encode_inputs, raw_target};
-pub use train::{MlpTrainOptions, train_mlp};
+pub use train::{MlpTrainOptions, mlp_settings, train_mlp};

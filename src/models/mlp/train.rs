@@ -230,6 +230,7 @@ struct MlpRun {
     /// Inputs and targets of a fixed, evenly strided subset of the held-out transitions.
     held: Option<(Encoded, Tensor)>,
     batch: usize,
+    settings: training::Settings,
 }
 
 impl Trainable for MlpRun {
@@ -279,6 +280,29 @@ impl Trainable for MlpRun {
     fn parameters(&self) -> usize {
         self.meta.model.parameter_count()
     }
+
+    fn settings(&self) -> training::Settings {
+        self.settings.clone()
+    }
+}
+
+/// The settings of a run with `opts` on `datasets`, as its checkpoints record them (a resume
+/// compares them with [`training::changed_settings`]).
+pub fn mlp_settings(opts: &MlpTrainOptions, datasets: &[PathBuf]) -> training::Settings {
+    [
+        ("data", training::datasets_setting(datasets)),
+        ("model", format!("{} {}", opts.preset, opts.variant.name())),
+        ("lr", opts.lr.to_string()),
+        ("seed", opts.seed.to_string()),
+        ("warmup", opts.warmup.to_string()),
+        ("batch", opts.batch.to_string()),
+        ("clip", opts.clip.to_string()),
+        ("weight_decay", opts.adamw.weight_decay.to_string()),
+        ("held_out", opts.held_out.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// A new model as `opts` describe it for `env`, normalised by the training transitions.
@@ -379,6 +403,7 @@ pub fn train_mlp(
         train,
         held,
         batch: opts.batch,
+        settings: mlp_settings(opts, datasets),
     };
     training::run(&mut run, &opts.loop_options(), out, resume, stop, progress)
 }

@@ -19,7 +19,29 @@ pub enum TdmConfigError {
         value: usize,
         least: usize,
     },
+    #[error("{field} {value} is too large (at most {most})")]
+    TooLarge {
+        field: &'static str,
+        value: usize,
+        most: usize,
+    },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("vocab_size {vocab_size} is not the tokenizer's vocabulary ({tokenizer} tokens)")]
+    VocabMismatch { vocab_size: usize, tokenizer: usize },
+    #[error("loss weight {field} = {value} (must be a finite number >= 0)")]
+    LossWeight { field: &'static str, value: String },
 }
+
+/// Largest sizes a configuration may claim (a checkpoint's header must then hold the tensors
+/// too): far above any preset, low enough that no size product overflows.
+const MAX_LAYERS: usize = 256;
+const MAX_WIDTH: usize = 16_384;
+const MAX_MLP_WIDTH: usize = 65_536;
+const MAX_CONTEXT: usize = 1 << 20;
+const MAX_STEP_TOKENS: usize = 1 << 16;
+/// The largest tokenizer's vocabulary (2^20 bins per range).
+const MAX_VOCAB: usize = 3 * (1 << 20) + 1;
 
 /// Architecture of the decoder-only transformer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +117,53 @@ impl TdmConfig {
                 });
             }
         }
+        for (field, value, most) in [
+            ("layers", self.layers, MAX_LAYERS),
+            ("width", self.width, MAX_WIDTH),
+            ("heads", self.heads, self.width),
+            ("mlp_width", self.mlp_width, MAX_MLP_WIDTH),
+            ("context_tokens", self.context_tokens, MAX_CONTEXT),
+            ("max_step_tokens", self.max_step_tokens, MAX_STEP_TOKENS),
+            ("vocab_size", self.vocab_size, MAX_VOCAB),
+        ] {
+            if value > most {
+                return Err(TdmConfigError::TooLarge { field, value, most });
+            }
+        }
         Ok(())
+    }
+
+    /// Every variable [`super::Tdm::new`] creates, with its shape (candle's layouts: linear
+    /// weights `[out, in]`).
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (d, f, v) = (self.width, self.mlp_width, self.vocab_size);
+        let mut shapes = vec![
+            ("tok.weight".to_string(), vec![v, d]),
+            ("pos.weight".to_string(), vec![self.max_step_tokens, d]),
+            ("ln_f.weight".to_string(), vec![d]),
+            ("ln_f.bias".to_string(), vec![d]),
+            ("head.weight".to_string(), vec![v, d]),
+            ("head.bias".to_string(), vec![v]),
+        ];
+        for i in 0..self.layers {
+            for (name, shape) in [
+                ("ln1.weight", vec![d]),
+                ("ln1.bias", vec![d]),
+                ("qkv.weight", vec![3 * d, d]),
+                ("qkv.bias", vec![3 * d]),
+                ("proj.weight", vec![d, d]),
+                ("proj.bias", vec![d]),
+                ("ln2.weight", vec![d]),
+                ("ln2.bias", vec![d]),
+                ("fc1.weight", vec![f, d]),
+                ("fc1.bias", vec![f]),
+                ("fc2.weight", vec![d, f]),
+                ("fc2.bias", vec![d]),
+            ] {
+                shapes.push((format!("blocks.{i}.{name}"), shape));
+            }
+        }
+        shapes
     }
 
     /// ALiBi slope of head `h` (Press et al., 2022): a geometric sequence from 2^(-8/H).
@@ -159,4 +227,35 @@ pub struct CheckpointMeta {
     pub data: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_out_loss: Option<f32>,
+}
+
+impl CheckpointMeta {
+    /// Checks the model's sizes, that its vocabulary is the tokenizer's, and the loss weights.
+    pub fn validate(&self) -> Result<(), TdmConfigError> {
+        self.model.validate()?;
+        let tokenizer = crate::tokenize::Tokenizer::new(self.tokenizer)
+            .map_err(|e| TdmConfigError::Tokenizer(e.to_string()))?
+            .vocab_size() as usize;
+        if tokenizer != self.model.vocab_size {
+            return Err(TdmConfigError::VocabMismatch {
+                vocab_size: self.model.vocab_size,
+                tokenizer,
+            });
+        }
+        let l = &self.loss;
+        for (field, value) in [
+            ("observations", l.observations),
+            ("rewards", l.rewards),
+            ("actions", l.actions),
+            ("smoothing_bins", l.smoothing_bins),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(TdmConfigError::LossWeight {
+                    field,
+                    value: value.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
 }

@@ -55,6 +55,8 @@ impl TdmModel {
         source: &Path,
         spec: &EnvSpec,
     ) -> Result<Self, ModelError> {
+        meta.validate()
+            .map_err(|e| ModelError::Shape(format!("{}: {e}", source.display())))?;
         let fits = |e: &EnvInfo| {
             e.observation_size == spec.observation_size && e.action_size == spec.action_size
         };

@@ -51,6 +51,12 @@ pub enum WeightsError {
     Poisoned,
     #[error("missing variable {0}")]
     Missing(String),
+    #[error("variable {name} has {len} values, the config needs {expected}")]
+    Shape {
+        name: String,
+        len: usize,
+        expected: usize,
+    },
     #[error("{name}: {source}")]
     Tensor {
         name: String,
@@ -58,18 +64,29 @@ pub enum WeightsError {
     },
 }
 
-fn get(varmap: &VarMap, name: &str) -> Result<Vec<f32>, WeightsError> {
+/// The values of variable `name`, refused unless there are `expected` of them (so the decode
+/// path never indexes past a weight the config claims).
+fn get(varmap: &VarMap, name: &str, expected: usize) -> Result<Vec<f32>, WeightsError> {
     let vars = varmap.data().lock().map_err(|_| WeightsError::Poisoned)?;
     let v = vars
         .get(name)
         .ok_or_else(|| WeightsError::Missing(name.to_string()))?;
-    v.as_tensor()
+    let values = v
+        .as_tensor()
         .flatten_all()
         .and_then(|t| t.to_vec1::<f32>())
         .map_err(|source| WeightsError::Tensor {
             name: name.to_string(),
             source,
-        })
+        })?;
+    if values.len() != expected {
+        return Err(WeightsError::Shape {
+            name: name.to_string(),
+            len: values.len(),
+            expected,
+        });
+    }
+    Ok(values)
 }
 
 impl Weights {
@@ -77,19 +94,19 @@ impl Weights {
     pub fn from_varmap(cfg: TdmConfig, varmap: &VarMap) -> Result<Self, WeightsError> {
         let lin = |p: &str, inp: usize, out: usize| -> Result<Lin, WeightsError> {
             Ok(Lin {
-                weight: get(varmap, &format!("{p}.weight"))?,
-                bias: get(varmap, &format!("{p}.bias"))?,
+                weight: get(varmap, &format!("{p}.weight"), inp * out)?,
+                bias: get(varmap, &format!("{p}.bias"), out)?,
                 inp,
                 out,
             })
         };
+        let (d, f) = (cfg.width, cfg.mlp_width);
         let norm = |p: &str| -> Result<Norm, WeightsError> {
             Ok(Norm {
-                weight: get(varmap, &format!("{p}.weight"))?,
-                bias: get(varmap, &format!("{p}.bias"))?,
+                weight: get(varmap, &format!("{p}.weight"), d)?,
+                bias: get(varmap, &format!("{p}.bias"), d)?,
             })
         };
-        let (d, f) = (cfg.width, cfg.mlp_width);
         let blocks = (0..cfg.layers)
             .map(|i| {
                 let p = format!("blocks.{i}");
@@ -105,8 +122,8 @@ impl Weights {
             .collect::<Result<_, WeightsError>>()?;
         Ok(Self {
             slopes: (0..cfg.heads).map(|h| cfg.alibi_slope(h)).collect(),
-            tok: get(varmap, "tok.weight")?,
-            pos: get(varmap, "pos.weight")?,
+            tok: get(varmap, "tok.weight", cfg.vocab_size * d)?,
+            pos: get(varmap, "pos.weight", cfg.max_step_tokens * d)?,
             blocks,
             ln_f: norm("ln_f")?,
             head: lin("head", d, cfg.vocab_size)?,

@@ -20,4 +20,6 @@ pub use dynamics::{TdmModel, WINDOW_BINS};
 pub use infer::{KvCache, Scratch, Weights, WeightsError};
 pub use model::{TargetGroup, Tdm};
 pub use sequence::{TokenSeq, Window, episode_tokens, episode_tokens_from, sample_window};
-pub use train::{TrainError, TrainOptions, TrainProgress, TrainSummary, dynamics_loss, train};
+pub use train::{
+    TrainError, TrainOptions, TrainProgress, TrainSummary, dynamics_loss, settings, train,
+};

@@ -203,6 +203,7 @@ struct TdmRun<'a> {
     tok: Tokenizer,
     split: Split,
     opts: &'a TrainOptions,
+    settings: training::Settings,
 }
 
 impl Trainable for TdmRun<'_> {
@@ -270,6 +271,43 @@ impl Trainable for TdmRun<'_> {
     fn parameters(&self) -> usize {
         self.meta.model.parameter_count()
     }
+
+    fn settings(&self) -> training::Settings {
+        self.settings.clone()
+    }
+}
+
+/// The settings of a run with `opts` on `datasets`, as its checkpoints record them (a resume
+/// compares them with [`training::changed_settings`]).
+pub fn settings(opts: &TrainOptions, datasets: &[PathBuf]) -> training::Settings {
+    let m = &opts.model;
+    let t = &opts.tokenizer;
+    [
+        ("data", training::datasets_setting(datasets)),
+        (
+            "model",
+            format!(
+                "layers {}, width {}, heads {}, mlp_width {}, context {}",
+                m.layers, m.width, m.heads, m.mlp_width, m.context_tokens
+            ),
+        ),
+        (
+            "tokenizer",
+            format!("bins {}, mu {}, M {}", t.bins, t.mu, t.m),
+        ),
+        ("lr", opts.lr.to_string()),
+        ("seed", opts.seed.to_string()),
+        ("warmup", opts.warmup.to_string()),
+        ("batch", opts.batch.to_string()),
+        ("clip", opts.clip.to_string()),
+        ("weight_decay", opts.adamw.weight_decay.to_string()),
+        ("held_out", opts.held_out.to_string()),
+        ("bc_weight", opts.loss.actions.to_string()),
+        ("smoothing_bins", opts.loss.smoothing_bins.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// A new model as `opts` describe it, with seeded initial weights.
@@ -351,6 +389,7 @@ pub fn train(
         tok,
         split,
         opts,
+        settings: settings(opts, datasets),
     };
     training::run(&mut run, &opts.loop_options(), out, resume, stop, progress)
 }

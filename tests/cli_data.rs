@@ -1,0 +1,182 @@
+//! The command line refuses bad datasets, results files it would drop, and arguments past the
+//! machine's limits, with a message that names the file or the argument.
+
+mod cli_harness;
+use cli_harness::workbench;
+
+/// A fresh folder for one of the hardening tests below.
+fn hardening_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tdm-cli-hard-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn data_info_validates_and_training_refuses_what_it_refuses() {
+    let dir = hardening_dir("data-info");
+    let data = dir.join("data");
+    let data_s = data.to_string_lossy().to_string();
+    let (ok, _, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        "2",
+        "--max-steps",
+        "10",
+        "--out",
+        &data_s,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(
+        ok && stdout.contains("2 episodes, 20 steps"),
+        "{stdout}{stderr}"
+    );
+    // A return in meta.json that the episode's rewards do not add up to.
+    let meta_path = data.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["episodes"][1]["return"] = 1234.5.into();
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains("problem: ")
+            && stdout.contains("episode_000001.safetensors: meta.json lists return 1234.5"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 problem found"), "{stderr}");
+    let ckpt = dir.join("m.safetensors").to_string_lossy().to_string();
+    let (ok, _, stderr) = workbench(&[
+        "train", "--data", &data_s, "--out", &ckpt, "--preset", "tiny", "--steps", "1",
+    ]);
+    assert!(
+        !ok && stderr.contains("episode_000001.safetensors: meta.json lists return 1234.5"),
+        "{stderr}"
+    );
+    assert!(!std::path::Path::new(&ckpt).exists());
+    // A missing episode file: the OS error is said once.
+    std::fs::remove_file(data.join("episode_000000.safetensors")).unwrap();
+    let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
+    assert!(!ok && stderr.contains("2 problems found"), "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("episode_000000.safetensors"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(line.matches("No such file").count(), 1, "{line}");
+}
+
+#[test]
+fn eval_refuses_to_drop_an_existing_results_file_and_huge_plans() {
+    let dir = hardening_dir("eval-json");
+    let json = dir.join("results.json");
+    let json_s = json.to_string_lossy().to_string();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--env",
+            "cartpole-swingup",
+            "--samples",
+            "4",
+            "--horizon",
+            "2",
+            "--episodes",
+            "1",
+            "--max-steps",
+            "2",
+            "--json",
+            &json_s,
+        ];
+        args.extend_from_slice(extra);
+        workbench(&args)
+    };
+    let (ok, _, stderr) = eval(&[]);
+    assert!(ok, "{stderr}");
+    let before = std::fs::read(&json).unwrap();
+    let (ok, _, stderr) = eval(&[]);
+    assert!(
+        !ok && stderr.contains(&format!("{json_s} already exists"))
+            && stderr.contains("--resume")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&json).unwrap(), before);
+    let (ok, _, stderr) = eval(&["--force"]);
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = eval(&["--resume"]);
+    assert!(ok, "{stderr}");
+    // K x N x sizes over the limit: refused before any planning, saying the limit.
+    let (ok, _, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "cartpole-swingup",
+        "--samples",
+        "100000000",
+        "--horizon",
+        "50",
+    ]);
+    assert!(
+        !ok && stderr.contains("--samples 100000000") && stderr.contains("GiB limit"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_refuses_non_finite_angles_and_sizes_over_the_gpu_limit() {
+    let dir = hardening_dir("render");
+    let png = dir.join("x.png").to_string_lossy().to_string();
+    for (flag, value) in [("--azimuth", "NaN"), ("--elevation", "inf")] {
+        let (ok, _, stderr) = workbench(&[
+            "render",
+            "--env",
+            "cartpole-swingup",
+            "--out",
+            &png,
+            flag,
+            value,
+        ]);
+        assert!(
+            !ok && stderr.contains(&format!(
+                "{flag} {}",
+                value.to_lowercase().replace("nan", "NaN")
+            )) && stderr.contains("finite"),
+            "{stderr}"
+        );
+    }
+    assert!(!std::path::Path::new(&png).exists());
+    // Past the device's texture limit: refused with the limit, no panic. (Needs an adapter; a
+    // machine without one says so instead.)
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+        .args([
+            "render",
+            "--env",
+            "cartpole-swingup",
+            "--out",
+            &png,
+            "--width",
+            "100000",
+        ])
+        .env("WGPU_BACKEND", "gl")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no GPU adapter")
+            || (stderr.contains("--width 100000") && stderr.contains("limit of")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!std::path::Path::new(&png).exists());
+}
+
+#[test]
+fn a_missing_mjcf_says_the_os_error_once() {
+    let (ok, _, stderr) = workbench(&["rollout", "--env", "mjcf:/nonexistent/x.xml"]);
+    assert!(!ok, "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}

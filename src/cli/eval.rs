@@ -191,6 +191,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         earlier: &earlier,
     };
     let mut finished: Vec<EvalSummary> = Vec::new();
+    let mut stage: Option<((usize, usize), usize, std::time::Instant)> = None;
     let results = evaluate(&task, &mut make_model, &request, &mut |s, done| {
         if let Some(path) = &args.json {
             // The finished settings, and this one while it is under way.
@@ -205,6 +206,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 eprintln!("\nwarning: {e:#}");
             }
         }
+        // This setting's bar: its pace counts only the episodes this run played.
+        let key = (s.candidates, s.horizon_steps);
+        if stage.as_ref().is_none_or(|(k, _, _)| *k != key) {
+            stage = Some((key, done.saturating_sub(1), std::time::Instant::now()));
+        }
+        if let Some((_, first, started)) = &stage {
+            super::progress::bar_from(
+                *first,
+                done,
+                s.episodes,
+                &format!("episodes, K={} N={}", s.candidates, s.horizon_steps),
+                &s.returns
+                    .last()
+                    .map_or_else(String::new, |r| format!("last return {r:.1}")),
+                started.elapsed().as_secs_f64(),
+            );
+        }
         if done == s.episodes {
             println!(
                 "{:<18} {:<14} {:>5} {:>5} {:>10} {:>8.1} [{:>6.1}, {:>6.1}] {:>9.1}",
@@ -217,14 +235,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 s.return_ci68.low,
                 s.return_ci68.high,
                 s.mean_plan_ms
-            );
-        } else {
-            eprint!(
-                "\r  K={} N={}: episode {done}/{} return {:.1}   ",
-                s.candidates,
-                s.horizon_steps,
-                s.episodes,
-                s.returns[done - 1]
             );
         }
     })?;

@@ -161,3 +161,32 @@ fn an_interrupted_training_saves_exits_130_and_says_how_to_resume() {
     assert!(dir.join("m.safetensors").exists());
     assert!(dir.join("m.safetensors.train.safetensors").exists());
 }
+
+#[test]
+fn a_step_too_large_for_memory_is_refused_before_training() {
+    let (dir, data) = tiny_training_dir("train-step-memory");
+    let ckpt = dir.join("m.safetensors").to_string_lossy().to_string();
+    // Once aborted with "memory allocation of 16000000000000 bytes failed".
+    let (ok, _, stderr) = workbench(&train_args(&data, &ckpt, "2", &["--context", "1000000"]));
+    assert!(
+        !ok && stderr.contains("--context 1000000") && stderr.contains("GiB limit"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = workbench(&[
+        "train",
+        "--data",
+        &data,
+        "--out",
+        &ckpt,
+        "--steps",
+        "2",
+        "--batch",
+        "100000000",
+    ]);
+    assert!(
+        !ok && stderr.contains("--batch 100000000") && stderr.contains("GiB limit"),
+        "{stderr}"
+    );
+    assert!(!dir.join("m.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

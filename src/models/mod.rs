@@ -14,6 +14,7 @@ mod ground_truth;
 mod learned;
 pub mod mlp;
 pub mod optim;
+pub mod step_memory;
 pub mod tdm;
 pub mod train_state;
 pub mod training;

@@ -7,6 +7,7 @@ use super::config::{MLP_CHECKPOINT_VERSION, MlpConfig, MlpMeta, Normalization};
 use super::model::{Encoded, Mlp, encode_inputs, raw_target};
 use crate::data::{Dataset, EnvInfo, held_out_count};
 use crate::models::optim::AdamWConfig;
+use crate::models::step_memory;
 use crate::models::training::{
     self, LoopOptions, TrainError, TrainProgress, TrainSummary, Trainable,
 };
@@ -372,6 +373,10 @@ pub fn train_mlp(
         new_model(opts, &env, &train)
     })?;
     let mut meta = loaded.meta;
+    step_memory::check_step_bytes(
+        step_memory::mlp_step_bytes(&meta.model, opts.batch),
+        &format!("--batch {}", opts.batch),
+    )?;
     if meta.model.observation_size != env.observation_size
         || meta.model.action_size != env.action_size
     {

@@ -10,6 +10,7 @@ use super::model::{TargetGroup, Tdm};
 use super::sequence::{TokenSeq, Window, episode_tokens, sample_window};
 use crate::data::{Dataset, EnvInfo, held_out_count};
 use crate::models::optim::AdamWConfig;
+use crate::models::step_memory;
 use crate::models::training::{self, LoopOptions, Trainable};
 use crate::tokenize::{TokenKind, Tokenizer, TokenizerConfig};
 use candle_core::{DType, Device, Tensor};
@@ -310,6 +311,14 @@ pub fn settings(opts: &TrainOptions, datasets: &[PathBuf]) -> training::Settings
     .collect()
 }
 
+/// Refuses a step of `batch` windows of `cfg`'s context that would not fit in memory.
+fn check_step(cfg: &TdmConfig, batch: usize) -> Result<(), TrainError> {
+    step_memory::check_step_bytes(
+        step_memory::tdm_step_bytes(cfg, batch),
+        &format!("--batch {batch} x --context {}", cfg.context_tokens),
+    )
+}
+
 /// A new model as `opts` describe it, with seeded initial weights.
 fn new_model(opts: &TrainOptions) -> Result<checkpoint::Loaded, TrainError> {
     opts.model
@@ -364,8 +373,13 @@ pub fn train(
         meta.data.clear();
         meta.steps_trained = 0;
     };
+    if !resume && init.is_none() {
+        // Before the new model is built: what its first step would hold.
+        check_step(&opts.model, opts.batch)?;
+    }
     let loaded = training::starting_model(out, resume, init, fine_tune, || new_model(opts))?;
     let mut meta = loaded.meta;
+    check_step(&meta.model, opts.batch)?;
     let tok = Tokenizer::new(meta.tokenizer).map_err(|e| TrainError::Setup(e.to_string()))?;
     let split = load_data(&tok, datasets, opts.held_out)?;
     for env in &split.envs {

@@ -126,8 +126,8 @@ pub enum PlanError {
     },
     #[error("replaying the candidates: {0}")]
     Replay(#[source] SimError),
-    #[error("the planner thread stopped")]
-    Stopped,
+    #[error("the planner thread stopped: {reason}")]
+    Stopped { reason: String },
 }
 
 /// Settings the panel changes live.
@@ -273,7 +273,7 @@ impl PlannerWorker {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
                 self.in_flight = false;
-                Some(Err(PlanError::Stopped))
+                Some(Err(self.stopped()))
             }
         }
     }
@@ -284,7 +284,26 @@ impl PlannerWorker {
             return None;
         }
         self.in_flight = false;
-        Some(self.replies.recv().unwrap_or(Err(PlanError::Stopped)))
+        Some(match self.replies.recv() {
+            Ok(reply) => reply,
+            Err(_) => Err(self.stopped()),
+        })
+    }
+
+    /// Why the thread is gone: the message it panicked with, read when it is joined.
+    fn stopped(&mut self) -> PlanError {
+        let reason = match self._thread.take().map(JoinHandle::join) {
+            Some(Err(payload)) => {
+                let text = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned());
+                format!("it panicked: {}", text.as_deref().unwrap_or("(no message)"))
+            }
+            Some(Ok(())) => "it ended".into(),
+            None => "it had stopped before".into(),
+        };
+        PlanError::Stopped { reason }
     }
 }
 
@@ -348,4 +367,67 @@ fn plan_once(
         model_name,
         tokens_per_sec,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envs::make_task;
+    use crate::models::{Imagined, ModelError};
+
+    /// A model whose imagination panics, as a bug in a model would.
+    struct Panicking;
+
+    impl DynamicsModel for Panicking {
+        fn name(&self) -> String {
+            "panicking".into()
+        }
+        fn predicts_rewards(&self) -> bool {
+            false
+        }
+        fn imagine(
+            &mut self,
+            _: &PlanContext<'_>,
+            _: &[f64],
+            _: usize,
+            _: usize,
+        ) -> Result<Imagined, ModelError> {
+            panic!("imagination failed at step 3");
+        }
+    }
+
+    #[test]
+    fn a_panicking_planner_thread_reports_its_panic_message() {
+        let task = make_task("cartpole-swingup").expect("a suite task");
+        let mut env = MujocoEnv::new(task.clone());
+        let first = env.reset(0).expect("reset");
+        let history = Episode::new(&first, task.spec().action_size);
+        let mut worker =
+            PlannerWorker::start(task.clone(), Box::new(Panicking), Arc::new(|| {})).unwrap();
+        let settings = PlanSettings {
+            config: PlannerConfig {
+                candidates: 4,
+                horizon_steps: 3,
+                ..PlannerConfig::default()
+            },
+            decoding: Decoding::default(),
+            context_limit_tokens: None,
+            replay: false,
+            trail: TrailPoint::default_for(task.as_ref()),
+            ghosts: 0,
+        };
+        worker.request(env.state(), 0, &history, settings);
+        let err = match worker.wait() {
+            Some(Err(e)) => e.to_string(),
+            other => panic!(
+                "expected the thread's end, got {:?}",
+                other.map(|r| r.is_ok())
+            ),
+        };
+        assert!(
+            err.contains("the planner thread stopped")
+                && err.contains("imagination failed at step 3"),
+            "{err}"
+        );
+    }
 }

@@ -16,14 +16,14 @@ mod collect;
 mod dataset;
 mod episode;
 mod error;
+mod meta;
 mod validate;
 
 pub use collect::{
     CollectOptions, CollectProgress, CollectSummary, Policy, Shard, collect, run_episode,
 };
-pub use dataset::{
-    DATASET_FORMAT_VERSION, Dataset, DatasetMeta, EnvInfo, EpisodeEntry, held_out_count, merge,
-};
+pub use dataset::{Dataset, held_out_count, merge};
 pub use episode::Episode;
 pub use error::DataError;
+pub use meta::{DATASET_FORMAT_VERSION, DatasetMeta, EnvInfo, EpisodeEntry};
 pub use validate::{DatasetCheck, Problem};

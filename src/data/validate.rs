@@ -1,8 +1,8 @@
 //! The dataset validator: every check a dataset folder must pass before it is read, each problem
 //! reported with the file it is in. `Dataset::open` refuses a folder with any problem;
 //! `data info` lists them all.
-use super::dataset::{DatasetMeta, EpisodeEntry};
 use super::episode::Episode;
+use super::meta::{DatasetMeta, EpisodeEntry};
 use crate::envs::make_task;
 use std::collections::HashSet;
 use std::fmt;

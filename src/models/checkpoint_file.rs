@@ -14,7 +14,6 @@
 //! [`crate::models::train_state`].
 use crate::files::atomic_write;
 use crate::models::optim::OptimStateError;
-use crate::models::train_state;
 use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -88,7 +87,28 @@ pub struct Loaded<F: Family> {
 /// Optimizer tensors and the number of steps taken, as kept in the sidecar.
 pub type TrainState = (HashMap<String, Tensor>, u64);
 
-pub use crate::models::train_state::train_state_path;
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The sidecar holding the training state of checkpoint `path`.
+pub fn train_state_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".train.safetensors")
+}
+
+/// Where a save puts the next training state until its checkpoint is written.
+pub(crate) fn pending_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".train.pending.safetensors")
+}
+
+/// After the checkpoint is written: the pending state becomes the sidecar.
+pub(crate) fn promote_pending(path: &Path) -> Result<(), CheckpointError> {
+    let side = train_state_path(path);
+    std::fs::rename(pending_path(path), &side).map_err(io(&side))
+}
 
 /// The safetensors bytes of `tensors` (as F32) with `metadata`.
 fn serialize(
@@ -155,7 +175,7 @@ pub fn save_with<F: Family>(
         Some((state, step)) => {
             metadata.insert(STEP_KEY.to_string(), step.to_string());
             let bytes = serialize(&weights, metadata, path)?;
-            let pending = train_state::pending_path(path);
+            let pending = pending_path(path);
             let side_bytes = serialize(
                 state,
                 HashMap::from([(STEP_KEY.to_string(), step.to_string())]),
@@ -163,7 +183,7 @@ pub fn save_with<F: Family>(
             )?;
             atomic_write(&pending, &side_bytes).map_err(io(&pending))?;
             atomic_write(path, &bytes).map_err(io(path))?;
-            train_state::promote_pending(path)
+            promote_pending(path)
         }
         None => atomic_write(path, &serialize(&weights, metadata, path)?).map_err(io(path)),
     }
@@ -391,12 +411,6 @@ pub fn load<F: Family>(path: &Path) -> Result<Loaded<F>, CheckpointError> {
 /// A checkpoint's metadata alone, reading only the file's header (not the weights).
 pub fn load_meta<F: Family>(path: &Path) -> Result<F::Meta, CheckpointError> {
     parse_meta::<F>(path, &read_metadata(path)?)
-}
-
-/// Reads the training-state sidecar of checkpoint `path`: optimizer tensors and step, the
-/// step the checkpoint itself was written at (see [`crate::models::train_state::load`]).
-pub fn load_train_state(path: &Path) -> Result<TrainState, CheckpointError> {
-    train_state::load(path)
 }
 
 /// The metadata of a safetensors file, reading only its header (not the tensors).

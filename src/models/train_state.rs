@@ -9,32 +9,10 @@
 //! [`load`] then puts in place. Files a killed write left behind (atomic writes' `.part`
 //! files, a pending state of a step no checkpoint reached) are removed by [`remove_orphans`].
 use crate::models::checkpoint_file::{
-    CheckpointError, STEP_KEY, TrainState, bad, io, read, read_metadata,
+    CheckpointError, STEP_KEY, TrainState, bad, pending_path, promote_pending, read, read_metadata,
+    train_state_path,
 };
-use std::path::{Path, PathBuf};
-
-/// `path` with `suffix` appended to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// The sidecar holding the training state of checkpoint `path`.
-pub fn train_state_path(path: &Path) -> PathBuf {
-    with_suffix(path, ".train.safetensors")
-}
-
-/// Where a save puts the next training state until its checkpoint is written.
-pub(crate) fn pending_path(path: &Path) -> PathBuf {
-    with_suffix(path, ".train.pending.safetensors")
-}
-
-/// After the checkpoint is written: the pending state becomes the sidecar.
-pub(crate) fn promote_pending(path: &Path) -> Result<(), CheckpointError> {
-    let side = train_state_path(path);
-    std::fs::rename(pending_path(path), &side).map_err(io(&side))
-}
+use std::path::Path;
 
 /// The step recorded in a safetensors file's metadata (None: none recorded).
 fn recorded_step(path: &Path) -> Result<Option<u64>, CheckpointError> {

@@ -11,11 +11,9 @@
 //! A model family takes part through [`Trainable`]: it draws the batch of a step and returns
 //! its loss, computes and records its held-out loss, and counts what it learned from; its data
 //! and loss stay in its own module (`tdm::train`, `mlp::train`).
-use crate::models::checkpoint_file::{
-    self, CheckpointError, Family, Loaded, load_train_state, train_state_path,
-};
+use crate::models::checkpoint_file::{self, CheckpointError, Family, Loaded, train_state_path};
 use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
-use crate::models::train_state;
+use crate::models::train_state::{self, load as load_train_state};
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 use rand::SeedableRng;

@@ -1,6 +1,7 @@
 //! Tests of the shared checkpoint format on a toy family: round trips, refusals by name, and
 //! the training-state sidecar at every point a save can be killed.
 use super::*;
+use crate::models::train_state::{self, load as load_train_state};
 
 /// A one-layer family under each known key, to test the format without a real model.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -180,7 +181,7 @@ fn the_training_state_matches_the_checkpoint_whatever_moment_a_save_was_killed()
     let d = dir("kill");
     let path = d.join("m.safetensors");
     let side = train_state_path(&path);
-    let pending = train_state::pending_path(&path);
+    let pending = pending_path(&path);
     let copy = |from: &Path, to: &Path| std::fs::copy(from, to).unwrap();
     // Checkpoint and state at step 7, then at step 9 (saved with another state step).
     saved(&path, 3);

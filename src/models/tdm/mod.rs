@@ -12,8 +12,9 @@ mod sequence;
 mod train;
 
 pub use crate::models::Decoding;
-pub use crate::models::checkpoint_file::{CheckpointError, load_train_state, train_state_path};
+pub use crate::models::checkpoint_file::{CheckpointError, train_state_path};
 pub use crate::models::optim::{AdamW, AdamWConfig, learning_rate};
+pub use crate::models::train_state::load as load_train_state;
 pub use checkpoint::{Loaded, load, load_meta, save};
 pub use config::{CHECKPOINT_VERSION, CheckpointMeta, LossWeights, TdmConfig, TdmConfigError};
 pub use dynamics::{TdmModel, WINDOW_BINS};

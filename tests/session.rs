@@ -164,3 +164,52 @@ fn an_agent_step_plans_and_the_draw_list_shows_its_candidates() {
     assert!(data.join("meta.json").is_file());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_scene_switch_carries_only_a_model_that_fits_and_says_which_it_chose() {
+    // The window's first screen: cartpole planning with its bundled TDM.
+    let options = AppOptions {
+        scene: SceneSource::Task("cartpole-swingup".into()),
+        start_paused: true,
+        checkpoint: Some(PathBuf::from(
+            "assets/models/cartpole-swingup-small.safetensors",
+        )),
+        ..AppOptions::default()
+    };
+    let mut wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
+    let settle = |wb: &mut Workbench| {
+        for _ in 0..500 {
+            wb.frame(0.0);
+            if !wb.scene.loading_model() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the model never loaded");
+    };
+    settle(&mut wb);
+    assert!(wb.scene.agent.model.path.is_some(), "the TDM plans on cartpole");
+
+    // Humanoid has other sizes and no bundled model: ground truth, and no error.
+    run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task("humanoid-stand".into()))],
+    );
+    settle(&mut wb);
+    assert!(wb.toasts.iter().all(|t| !t.is_error), "{:?}", wb.toasts);
+    assert_eq!(wb.scene.agent.model.path, None, "ground truth plans");
+    let note = wb.toasts.last().expect("a message says which model");
+    assert!(
+        note.message.contains("does not fit 'humanoid-stand'")
+            && note.message.contains("ground truth"),
+        "{note:?}"
+    );
+
+    // Back on cartpole from ground truth: ground truth stays (the user's last choice).
+    run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task("cartpole-swingup".into()))],
+    );
+    settle(&mut wb);
+    assert!(wb.toasts.iter().all(|t| !t.is_error), "{:?}", wb.toasts);
+}

@@ -35,6 +35,9 @@ pub struct AgentState {
     /// A model waiting for the worker (set before the worker starts).
     pub(super) pending_model: Option<WorkerModel>,
     pub(super) loader: Option<Receiver<LoadReply>>,
+    /// The model being loaded was carried over from the previous scene: if it does not fit
+    /// this one, the scene's bundled model (or ground truth) takes its place without an error.
+    pub(super) carried: bool,
     /// The last finished plan.
     pub last: Option<Arc<PlanOutcome>>,
     /// Per control step of this episode.
@@ -68,6 +71,7 @@ impl AgentState {
             // The worker builds the ground-truth model itself when it first starts.
             pending_model: None,
             loader: None,
+            carried: false,
             last: None,
             records: Vec::new(),
             error_accumulated: Vec::new(),

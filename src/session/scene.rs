@@ -3,11 +3,14 @@
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
 pub use super::agent::{AgentState, RankingTally, StepRecord};
 use super::planner_worker::{
-    ModelInfo, PlanOutcome, PlannerWorker, WorkerModel, ground_truth, load_checkpoint_async,
+    LoadError, ModelInfo, PlanOutcome, PlannerWorker, WorkerModel, ground_truth,
+    load_checkpoint_async,
 };
 use crate::data::{Episode, Policy};
 use crate::envs::walkers::{CorridorRun, KinematicTree};
 use crate::envs::{Env, EnvError, MujocoEnv, make_env};
+use crate::models::bundled::bundled_model_for;
+use crate::models::{ModelError, checkpoint_label};
 use crate::plan::quartiles_by_step;
 use crate::plan::{NoiseConfig, NoisePolicy, ZeroPolicy};
 use crate::sim::{MeshData, SceneGeometry, SimState};
@@ -106,6 +109,9 @@ pub struct SceneRunner {
     pub real_time_factor: f64,
     /// The last problem (divergence, planner failure); cleared on reset.
     pub problem: Option<String>,
+    /// Something the user should know that is not a failure (e.g. which model a scene switch
+    /// chose); taken by the workbench as an info message.
+    pub notice: Option<String>,
 }
 
 /// A scene that could not be opened: which one, and why.
@@ -172,6 +178,7 @@ impl SceneRunner {
             wake,
             real_time_factor: 0.0,
             problem: None,
+            notice: None,
         };
         runner.noise_policy.begin_episode(seed);
         runner.remember();
@@ -345,6 +352,19 @@ impl SceneRunner {
     /// Plans with a checkpoint (TDM or MLP baseline) from now on, once it has loaded (on its own thread); a
     /// checkpoint that is broken or does not fit this scene is reported and the model stays.
     pub fn load_checkpoint(&mut self, path: PathBuf) {
+        self.agent.carried = false;
+        self.start_loading(path);
+    }
+
+    /// Plans with the checkpoint of the previous scene if it fits this one; if its sizes do not
+    /// fit, with this scene's bundled model, else ground truth, and a notice (not an error)
+    /// says which and why.
+    pub fn carry_checkpoint(&mut self, path: PathBuf) {
+        self.agent.carried = true;
+        self.start_loading(path);
+    }
+
+    fn start_loading(&mut self, path: PathBuf) {
         self.agent.loader = Some(load_checkpoint_async(
             path,
             self.env.spec().clone(),
@@ -382,8 +402,33 @@ impl SceneRunner {
                 self.agent.loader = None;
                 self.install_model(model, info);
             }
+            Ok(Err(LoadError::Model { path, source }))
+                if self.agent.carried && matches!(*source, ModelError::Shape(_)) =>
+            {
+                self.agent.loader = None;
+                self.agent.carried = false;
+                let spec = self.env.spec();
+                let scene = spec.name.clone();
+                let file = checkpoint_label(&path);
+                let sizes = format!("{} obs, {} act", spec.observation_size, spec.action_size);
+                match bundled_model_for(&scene).filter(|b| *b != path) {
+                    Some(bundled) => {
+                        self.notice = Some(format!(
+                            "{file} does not fit '{scene}' ({sizes}); planning with the scene's bundled model {}",
+                            checkpoint_label(&bundled)
+                        ));
+                        self.load_checkpoint(bundled);
+                    }
+                    None => {
+                        self.notice = Some(format!(
+                            "{file} does not fit '{scene}' ({sizes}); planning with ground truth"
+                        ));
+                    }
+                }
+            }
             Ok(Err(e)) => {
                 self.agent.loader = None;
+                self.agent.carried = false;
                 self.problem = Some(format!(
                     "model not loaded (still planning with {}): {e}",
                     self.agent.model.name

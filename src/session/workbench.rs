@@ -217,6 +217,9 @@ impl Workbench {
         if let Some(problem) = self.scene.problem.take() {
             self.error(problem);
         }
+        if let Some(notice) = self.scene.notice.take() {
+            self.info(notice);
+        }
     }
 
     /// Handles every queued command in order; returns those only the window can carry out
@@ -390,8 +393,8 @@ impl Workbench {
                 new.plan_enabled = old.plan_enabled;
                 new.apply_actions = old.apply_actions;
                 if let Some(path) = old.model.path.clone() {
-                    // The same checkpoint, if it fits the new scene (else a message says why).
-                    next.load_checkpoint(path);
+                    // The same checkpoint if it fits the new scene, else one that does.
+                    next.carry_checkpoint(path);
                 }
                 next.set_policy(self.scene.policy);
                 self.plan_view.highlighted = None;

@@ -188,12 +188,17 @@ fn a_scene_switch_carries_only_a_model_that_fits_and_says_which_it_chose() {
         panic!("the model never loaded");
     };
     settle(&mut wb);
-    assert!(wb.scene.agent.model.path.is_some(), "the TDM plans on cartpole");
+    assert!(
+        wb.scene.agent.model.path.is_some(),
+        "the TDM plans on cartpole"
+    );
 
     // Humanoid has other sizes and no bundled model: ground truth, and no error.
     run(
         &mut wb,
-        [Command::LoadScene(SceneSource::Task("humanoid-stand".into()))],
+        [Command::LoadScene(SceneSource::Task(
+            "humanoid-stand".into(),
+        ))],
     );
     settle(&mut wb);
     assert!(wb.toasts.iter().all(|t| !t.is_error), "{:?}", wb.toasts);
@@ -208,8 +213,31 @@ fn a_scene_switch_carries_only_a_model_that_fits_and_says_which_it_chose() {
     // Back on cartpole from ground truth: ground truth stays (the user's last choice).
     run(
         &mut wb,
-        [Command::LoadScene(SceneSource::Task("cartpole-swingup".into()))],
+        [Command::LoadScene(SceneSource::Task(
+            "cartpole-swingup".into(),
+        ))],
     );
     settle(&mut wb);
     assert!(wb.toasts.iter().all(|t| !t.is_error), "{:?}", wb.toasts);
+}
+
+#[test]
+fn messages_expire_errors_later_and_all_stay_in_the_history() {
+    let mut wb = workbench("cartpole-swingup");
+    wb.info("information".into());
+    wb.error("a problem".into());
+    wb.frame(7.0);
+    let shown: Vec<&str> = wb.toasts.iter().map(|t| t.message.as_str()).collect();
+    assert_eq!(shown, ["a problem"], "information expires first");
+    wb.frame(14.0);
+    assert!(wb.toasts.is_empty(), "{:?}", wb.toasts);
+    let kept: Vec<&str> = wb.history.iter().map(|t| t.message.as_str()).collect();
+    assert!(kept.ends_with(&["information", "a problem"]), "{kept:?}");
+    // A burst never stacks up over the view: the oldest give way.
+    for i in 0..10 {
+        wb.error(format!("error {i}"));
+    }
+    assert_eq!(wb.toasts.len(), 3);
+    assert_eq!(wb.toasts.last().unwrap().message, "error 9");
+    assert!(wb.history.len() >= 12);
 }

@@ -72,11 +72,33 @@ enum Refused {
     Export(#[from] ExportError),
 }
 
-/// A message shown over the viewport until dismissed.
+/// A message shown over the viewport until it expires or is dismissed (and kept in the
+/// message history either way).
 #[derive(Clone, Debug)]
 pub struct Toast {
     pub message: String,
     pub is_error: bool,
+    /// Wall-clock seconds it has been shown.
+    pub age_secs: f64,
+}
+
+impl Toast {
+    pub fn new(message: String, is_error: bool) -> Self {
+        Self {
+            message,
+            is_error,
+            age_secs: 0.0,
+        }
+    }
+
+    /// How long it stays on screen: errors longer than information.
+    pub fn lifetime_secs(&self) -> f64 {
+        if self.is_error {
+            ERROR_TOAST_SECS
+        } else {
+            INFO_TOAST_SECS
+        }
+    }
 }
 
 /// What the viewport looks at and what is selected in it.
@@ -90,7 +112,13 @@ pub struct View {
 }
 
 const MAX_RECENT: usize = 8;
-const MAX_TOASTS: usize = 6;
+/// At most this many messages over the viewport at once (the oldest give way).
+const MAX_TOASTS: usize = 3;
+/// Seconds an information message and an error stay over the viewport.
+const INFO_TOAST_SECS: f64 = 6.0;
+const ERROR_TOAST_SECS: f64 = 20.0;
+/// Messages kept in the history (View > Messages).
+const MAX_HISTORY: usize = 200;
 const TRAIL_POINTS: usize = 400;
 
 /// The workbench's state and its command handler.
@@ -100,8 +128,10 @@ pub struct Workbench {
     pub designer: DesignerState,
     /// How the plan is drawn.
     pub plan_view: PlanView,
-    /// Messages shown to the user (errors first-come).
+    /// Messages shown over the viewport now, oldest first.
     pub toasts: Vec<Toast>,
+    /// Every message of this run, oldest first (the last [`MAX_HISTORY`]).
+    pub history: Vec<Toast>,
     /// Recently opened files (task names such as `mjcf:FILE.xml`), newest first.
     pub recent: Vec<String>,
     /// The preset files in the presets folder.
@@ -129,10 +159,7 @@ impl Workbench {
         let mut toasts = Vec::new();
         let scene = SceneRunner::new(options.scene.clone(), 0, wake.clone())
             .or_else(|e| {
-                toasts.push(Toast {
-                    message: e.to_string(),
-                    is_error: true,
-                });
+                toasts.push(Toast::new(e.to_string(), true));
                 SceneRunner::new(
                     SceneSource::Task("cartpole-swingup".into()),
                     0,
@@ -146,6 +173,7 @@ impl Workbench {
             view: View::default(),
             designer: DesignerState::default(),
             plan_view: PlanView::default(),
+            history: toasts.clone(),
             toasts,
             recent,
             presets: list_presets(&presets_dir()),
@@ -184,20 +212,30 @@ impl Workbench {
     }
 
     pub fn error(&mut self, message: String) {
-        self.toasts.push(Toast {
-            message,
-            is_error: true,
-        });
+        self.notify(Toast::new(message, true));
+    }
+
+    pub fn info(&mut self, message: String) {
+        self.notify(Toast::new(message, false));
+    }
+
+    fn notify(&mut self, toast: Toast) {
+        self.history.push(toast.clone());
+        if self.history.len() > MAX_HISTORY {
+            self.history.remove(0);
+        }
+        self.toasts.push(toast);
         if self.toasts.len() > MAX_TOASTS {
             self.toasts.remove(0);
         }
     }
 
-    pub fn info(&mut self, message: String) {
-        self.toasts.push(Toast {
-            message,
-            is_error: false,
-        });
+    /// Ages the messages over the viewport by `real_dt_secs` and drops the expired ones.
+    fn age_toasts(&mut self, real_dt_secs: f64) {
+        for t in &mut self.toasts {
+            t.age_secs += real_dt_secs.max(0.0);
+        }
+        self.toasts.retain(|t| t.age_secs < t.lifetime_secs());
     }
 
     fn refused(&mut self, why: Refused) {
@@ -207,6 +245,7 @@ impl Workbench {
     /// Advances the scene by `real_dt_secs` of wall-clock time (taking a loaded model first),
     /// moves the followed camera and the root trail, and turns a scene problem into a message.
     pub fn frame(&mut self, real_dt_secs: f64) {
+        self.age_toasts(real_dt_secs);
         self.scene.poll_model_loader();
         self.scene.advance(real_dt_secs);
         self.update_follow_and_trail();

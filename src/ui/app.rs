@@ -54,6 +54,8 @@ pub struct WorkbenchApp {
     last_draw_list: Arc<DrawList>,
     /// Show the plots under the viewport.
     pub show_plots: bool,
+    /// Show the window with every message of this run (View > Messages).
+    pub show_messages: bool,
     render_state: Option<egui_wgpu::RenderState>,
 }
 
@@ -90,6 +92,7 @@ impl WorkbenchApp {
             fps: 0.0,
             last_draw_list: Arc::new(DrawList::default()),
             show_plots: true,
+            show_messages: false,
             render_state: cc.wgpu_render_state.clone(),
         })
     }
@@ -230,6 +233,7 @@ impl eframe::App for WorkbenchApp {
         self.shortcuts(ui.ctx());
         self.wb.frame(dt);
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        self.messages_window_ui(ui.ctx());
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         if self.show_plots {
             let mut export = None;

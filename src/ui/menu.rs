@@ -80,6 +80,8 @@ impl WorkbenchApp {
                 ui.checkbox(&mut self.show_plots, "Show plots");
                 ui.checkbox(&mut self.wb.view.follow, "Follow the root body");
                 ui.checkbox(&mut self.show_timings, "Show frame timings");
+                let messages = format!("Messages ({})", self.wb.history.len());
+                ui.checkbox(&mut self.show_messages, messages);
             });
             ui.separator();
             ui.label(egui::RichText::new(self.wb.scene.source.label()).strong());

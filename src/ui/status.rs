@@ -73,10 +73,13 @@ impl WorkbenchApp {
             .fixed_pos(rect.right_top() + egui::vec2(-8.0, 8.0))
             .pivot(egui::Align2::RIGHT_TOP)
             .show(ui.ctx(), |ui| {
-                ui.set_max_width(420.0);
+                // Messages wrap inside the viewport, so they never reach over the panels.
+                let width = (rect.width() - 16.0).clamp(120.0, 420.0);
+                ui.set_max_width(width);
                 for (i, t) in self.wb.toasts.iter().enumerate() {
                     egui::Frame::popup(ui.style()).show(ui, |ui| {
-                        ui.horizontal(|ui| {
+                        ui.set_max_width(width - 16.0);
+                        ui.horizontal_top(|ui| {
                             if ui.small_button("×").clicked() {
                                 self.tx.send(Command::DismissToast(i));
                             }
@@ -85,10 +88,40 @@ impl WorkbenchApp {
                             } else {
                                 ui.visuals().text_color()
                             };
-                            ui.colored_label(color, &t.message);
+                            let text = egui::RichText::new(&t.message).color(color);
+                            ui.add(egui::Label::new(text).wrap());
                         });
                     });
                 }
             });
+    }
+}
+
+impl WorkbenchApp {
+    /// Every message of this run, newest first, in a window of its own (View > Messages).
+    pub(super) fn messages_window_ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_messages;
+        egui::Window::new("Messages")
+            .open(&mut open)
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                if self.wb.history.is_empty() {
+                    ui.label("No messages yet.");
+                }
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    for t in self.wb.history.iter().rev() {
+                        let color = if t.is_error {
+                            ui.visuals().error_fg_color
+                        } else {
+                            ui.visuals().text_color()
+                        };
+                        ui.add(
+                            egui::Label::new(egui::RichText::new(&t.message).color(color)).wrap(),
+                        );
+                        ui.separator();
+                    }
+                });
+            });
+        self.show_messages = open;
     }
 }

@@ -63,7 +63,7 @@ sleep 3
 shot 05-humanoid
 
 # Generate a walker: Designer tab, tree family via Random, then let it move.
-xdotool mousemove 127 37 click 1
+xdotool mousemove 195 37 click 1
 sleep 0.7
 xdotool mousemove 132 162 click 1
 sleep 3

@@ -523,25 +523,31 @@ fn attribute_values(xml: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// `xml` with each number in the chosen attribute values replaced by a bad one.
+/// `xml` with numbers in the chosen attribute values replaced by bad ones: a pick
+/// `(attribute, kind)` replaces every number of the value when `kind / 8` is even, otherwise
+/// only the `kind / 16`-th (so a range can come out inverted).
 fn replace_numbers(xml: &str, picks: &[(usize, usize)]) -> String {
     let values = attribute_values(xml);
-    let mut chosen: Vec<(usize, usize, &str)> = picks
+    let mut chosen: Vec<_> = picks
         .iter()
-        .map(|&(i, k)| {
-            let (a, b) = values[i % values.len()];
-            (a, b, BAD_NUMBERS[k % BAD_NUMBERS.len()])
-        })
+        .map(|&(i, k)| (values[i % values.len()], k))
         .collect();
     chosen.sort();
-    chosen.dedup_by_key(|c| c.0);
+    chosen.dedup_by_key(|c| c.0.0);
     let mut out = String::with_capacity(xml.len());
     let mut at = 0;
-    for (a, b, bad) in chosen {
+    for ((a, b), kind) in chosen {
         out.push_str(&xml[at..a]);
-        let tokens: Vec<&str> = xml[a..b]
-            .split_whitespace()
-            .map(|t| if t.parse::<f64>().is_ok() { bad } else { t })
+        let bad = BAD_NUMBERS[kind % BAD_NUMBERS.len()];
+        let tokens: Vec<&str> = xml[a..b].split_whitespace().collect();
+        let only = (kind / 8 % 2 == 1).then(|| kind / 16 % tokens.len().max(1));
+        let tokens: Vec<&str> = tokens
+            .iter()
+            .enumerate()
+            .map(|(j, &t)| match t.parse::<f64>() {
+                Ok(_) if only.is_none_or(|o| o == j) => bad,
+                _ => t,
+            })
             .collect();
         out.push_str(&tokens.join(" "));
         at = b;

@@ -6,10 +6,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tdm_workbench::data::Dataset;
+use tdm_workbench::data::{Dataset, Episode};
 use tdm_workbench::envs::walkers::{self, Family, KinematicTree};
 use tdm_workbench::envs::{EnvSpec, make_task};
-use tdm_workbench::models::{LearnedModel, mlp, tdm};
+use tdm_workbench::models::{LearnedModel, PlanContext, mlp, tdm};
 use tdm_workbench::session::presets::Preset;
 use tdm_workbench::sim::{Sim, SimModel};
 
@@ -57,7 +57,7 @@ fn cartpole_spec() -> EnvSpec {
 }
 
 /// What replaces a JSON value: the kinds of wrong a file can hold.
-const REPLACEMENTS: usize = 14;
+const REPLACEMENTS: usize = 15;
 
 fn replacement(kind: usize) -> Option<Value> {
     let v = match kind % REPLACEMENTS {
@@ -74,75 +74,62 @@ fn replacement(kind: usize) -> Option<Value> {
         10 => serde_json::json!(0.5),
         11 => serde_json::json!([]),
         12 => serde_json::json!("../../outside"),
-        _ => return None, // the key is removed
+        _ => return None, // the value is removed
     };
     Some(v)
 }
 
-/// Paths (object keys and array indices) to every value in `v`, parents before children.
-fn value_paths(v: &Value, prefix: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                prefix.push(Value::String(k.clone()));
-                out.push(prefix.clone());
-                value_paths(child, prefix, out);
-                prefix.pop();
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                prefix.push(serde_json::json!(i));
-                out.push(prefix.clone());
-                value_paths(child, prefix, out);
-                prefix.pop();
-            }
-        }
-        _ => {}
+/// JSON pointers to every value in `v`, parents before children.
+fn value_paths(v: &Value, at: &str, out: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match v {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, c)| (k.replace('~', "~0").replace('/', "~1"), c))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i.to_string(), c))
+            .collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        let path = format!("{at}/{key}");
+        out.push(path.clone());
+        value_paths(child, &path, out);
     }
 }
 
-/// Replaces (or removes, for `None`) the value at `path`.
-fn set_at(root: &mut Value, path: &[Value], new: Option<Value>) {
-    let (last, parents) = path.split_last().unwrap();
-    let mut at = root;
-    for key in parents {
-        at = match key {
-            Value::String(k) => at.get_mut(k.as_str()).unwrap(),
-            _ => at.get_mut(key.as_u64().unwrap() as usize).unwrap(),
-        };
-    }
-    match (at, last) {
-        (Value::Object(map), Value::String(k)) => match new {
-            Some(v) => {
-                map.insert(k.clone(), v);
-            }
-            None => {
-                map.remove(k);
-            }
-        },
-        (Value::Array(items), key) => {
-            let i = key.as_u64().unwrap() as usize;
-            match new {
-                Some(v) => items[i] = v,
-                None => {
-                    items.remove(i);
-                }
-            }
+/// Replaces or removes the value at `path` (see [`replacement`]); the last kind cuts an array
+/// to its first item.
+fn edit_at(root: &mut Value, path: &str, kind: usize) {
+    if kind % REPLACEMENTS == REPLACEMENTS - 1 {
+        if let Some(Value::Array(items)) = root.pointer_mut(path) {
+            items.truncate(1);
         }
+        return;
+    }
+    let new = replacement(kind);
+    let (parent, key) = path.rsplit_once('/').unwrap();
+    let key = key.replace("~1", "/").replace("~0", "~");
+    match (root.pointer_mut(parent), new) {
+        (Some(Value::Object(map)), Some(v)) => drop(map.insert(key, v)),
+        (Some(Value::Object(map)), None) => drop(map.remove(&key)),
+        (Some(Value::Array(items)), Some(v)) => items[key.parse::<usize>().unwrap()] = v,
+        (Some(Value::Array(items)), None) => drop(items.remove(key.parse().unwrap())),
         _ => unreachable!("paths come from value_paths"),
     }
 }
 
-/// A JSON mutation: `count` fields chosen by `picks`, each replaced by its kind.
+/// A JSON mutation: each pick `(field, kind)` edits one field (see [`edit_at`]).
 fn mutate_json(v: &mut Value, picks: &[(usize, usize)]) {
     for &(pick, kind) in picks {
         let mut paths = Vec::new();
-        value_paths(v, &mut Vec::new(), &mut paths);
+        value_paths(v, "", &mut paths);
         if paths.is_empty() {
             return;
         }
-        set_at(v, &paths[pick % paths.len()], replacement(kind));
+        edit_at(v, &paths[pick % paths.len()], kind);
     }
 }
 
@@ -237,8 +224,18 @@ fn names(err: &dyn std::fmt::Display, path: &Path) -> Result<(), TestCaseError> 
 /// Loads `path` with every loader the command line uses; each `Err` must name the file.
 fn load_checkpoint(path: &Path, spec: &EnvSpec) -> Result<(), TestCaseError> {
     let start = std::time::Instant::now();
-    if let Err(e) = LearnedModel::load(path, spec) {
-        names(&e, path)?;
+    match LearnedModel::load(path, spec) {
+        // A file that loads is also planned with: two candidates, two steps.
+        Ok(mut model) => {
+            let mut history = Episode::new(&[0.1, 1.0, 0.0, 0.0, 0.0], 1);
+            history.push(&[0.5], 0.2, &[0.1, 0.99, 0.1, 0.1, 0.3]);
+            let ctx = PlanContext {
+                history: &history,
+                state: None,
+            };
+            let _ = model.as_dyn().imagine(&ctx, &[0.5, -0.5, 1.0, 0.0], 2, 2);
+        }
+        Err(e) => names(&e, path)?,
     }
     if let Err(e) = tdm::load(path) {
         names(&e, path)?;
@@ -384,15 +381,12 @@ proptest! {
 #[derive(Clone, Debug)]
 enum TreeMutation {
     Json(Vec<(usize, usize)>),
-    /// Truncates the n-th array (in path order) to this many items.
-    Truncate(usize, usize),
     Bytes(Vec<(usize, u8)>),
 }
 
 fn tree_mutation() -> impl Strategy<Value = TreeMutation> {
     prop_oneof![
         json_picks().prop_map(TreeMutation::Json),
-        (any::<usize>(), 0..3usize).prop_map(|(i, n)| TreeMutation::Truncate(i, n)),
         prop::collection::vec((any::<usize>(), 1u8..=255), 1..6).prop_map(TreeMutation::Bytes),
     ]
 }
@@ -425,24 +419,6 @@ proptest! {
                 mutate_json(&mut v, picks);
                 v.to_string()
             }
-            TreeMutation::Truncate(i, n) => {
-                let mut v: Value = serde_json::from_str(&tree.to_json()).unwrap();
-                let mut paths = Vec::new();
-                value_paths(&v, &mut Vec::new(), &mut paths);
-                let arrays: Vec<_> = paths
-                    .into_iter()
-                    .filter(|p| {
-                        v.pointer(&pointer(p)).is_some_and(Value::is_array)
-                    })
-                    .collect();
-                if !arrays.is_empty() {
-                    let p = &arrays[i % arrays.len()];
-                    if let Some(Value::Array(items)) = v.pointer_mut(&pointer(p)) {
-                        items.truncate(*n);
-                    }
-                }
-                v.to_string()
-            }
             TreeMutation::Bytes(flips) => {
                 let mut bytes = tree.to_json().into_bytes();
                 apply_bytes(&mut bytes, &Bytes::Flip(flips.clone(), 0));
@@ -462,16 +438,6 @@ proptest! {
             Err(e) => names(&e, path)?,
         }
     }
-}
-
-/// A JSON pointer for a path from [`value_paths`].
-fn pointer(path: &[Value]) -> String {
-    path.iter()
-        .map(|k| match k {
-            Value::String(s) => format!("/{}", s.replace('~', "~0").replace('/', "~1")),
-            other => format!("/{other}"),
-        })
-        .collect()
 }
 
 fn preset_files() -> Vec<PathBuf> {

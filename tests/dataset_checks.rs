@@ -215,3 +215,13 @@ fn labels_and_timing_that_contradict_the_episodes_are_refused() {
         "disagrees with meta.json",
     );
 }
+
+#[test]
+fn listed_step_counts_that_overflow_their_total_are_refused() {
+    let dir = good_dataset("overflow");
+    edit_meta(&dir, |m| {
+        m["episodes"][0]["steps"] = serde_json::json!(u64::MAX)
+    });
+    refused(&dir, "meta.json", "counts disagree");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

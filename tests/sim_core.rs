@@ -231,3 +231,15 @@ fn non_finite_numbers_in_an_mjcf_are_refused_naming_it() {
         }
     }
 }
+
+#[test]
+fn a_non_finite_control_range_is_refused_before_stepping_can_clamp_with_it() {
+    let xml = r#"<mujoco><worldbody><body><joint name="j" type="hinge"/><geom type="sphere" size="0.1"/></body></worldbody>
+        <actuator><motor joint="j" ctrllimited="true" ctrlrange="nan nan"/></actuator></mujoco>"#;
+    let err = SimModel::from_xml_str(xml, "bad-ctrlrange.xml").unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad-ctrlrange.xml") && msg.contains("actuator control range [0]"),
+        "{msg}"
+    );
+}

@@ -51,8 +51,13 @@ pub(super) fn meta_problems(meta: &DatasetMeta, meta_path: &Path) -> Vec<Problem
             message,
         })
     };
-    let steps: usize = meta.episodes.iter().map(|e| e.steps).sum();
-    if meta.episode_count != meta.episodes.len() || meta.step_count != steps {
+    // Checked: a listed step count near usize::MAX must not overflow the total.
+    let steps = meta
+        .episodes
+        .iter()
+        .try_fold(0usize, |total, e| total.checked_add(e.steps));
+    if meta.episode_count != meta.episodes.len() || steps != Some(meta.step_count) {
+        let steps = steps.map_or_else(|| format!("more than {}", usize::MAX), |s| s.to_string());
         problem(format!(
             "counts disagree: episode_count {} / step_count {} but {} episodes with {steps} steps are listed",
             meta.episode_count,

@@ -29,10 +29,10 @@ fn compile_error(source_name: &Path, err: MjModelError) -> SimError {
 }
 
 /// The first of the compiled model's physical numbers (masses, inertias, body offsets, geom
-/// sizes, joint ranges, damping, gears, timestep) that is NaN or infinite, named.
+/// sizes, joint ranges, damping, gears, control ranges, timestep) that is NaN or infinite, named.
 fn first_non_finite(model: &MjModel) -> Option<String> {
     let flat = |v: &[f64]| v.iter().position(|x| !x.is_finite());
-    let arrays: [(&str, Option<usize>, usize); 8] = [
+    let arrays: [(&str, Option<usize>, usize); 9] = [
         ("body mass", flat(model.body_mass()), 1),
         ("body inertia", flat(model.body_inertia().as_flattened()), 3),
         ("body position", flat(model.body_pos().as_flattened()), 3),
@@ -43,6 +43,11 @@ fn first_non_finite(model: &MjModel) -> Option<String> {
             "actuator gear",
             flat(model.actuator_gear().as_flattened()),
             6,
+        ),
+        (
+            "actuator control range",
+            flat(model.actuator_ctrlrange().as_flattened()),
+            2,
         ),
         ("timestep", flat(&[model.opt().timestep]), 1),
     ];

@@ -76,7 +76,8 @@ fn style(first: usize) -> ProgressStyle {
     ProgressStyle::with_template(
         "{spinner} [{bar:30}] {pos}/{len}{msg}, {spent} elapsed, ETA {run_eta}",
     )
-    .expect("the template is valid")
+    // A template error would only lose the bar's look, never the work: fall back to the plain bar.
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
     .with_key("spent", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
         let _ = write!(w, "{}", duration(s.elapsed().as_secs_f64()));

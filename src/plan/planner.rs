@@ -197,6 +197,9 @@ pub struct Planner {
     rng: StdRng,
     /// The last winner's actions `[N][m]`, for `keep_best`.
     previous_best: Option<Vec<f64>>,
+    /// Control steps between the last plan's start state and the next one's (1 in lock-step;
+    /// more when plans arrive late, see [`crate::plan::latency`]): how far the warm start shifts.
+    warm_shift: usize,
 }
 
 impl Planner {
@@ -205,7 +208,14 @@ impl Planner {
             rng: StdRng::seed_from_u64(config.seed),
             config,
             previous_best: None,
+            warm_shift: 1,
         }
+    }
+
+    /// The next plan starts `steps` control steps after the last one's start state: the warm
+    /// start drops that many of the last winner's actions (and repeats its last action to fill).
+    pub fn set_warm_shift(&mut self, steps: usize) {
+        self.warm_shift = steps;
     }
 
     pub fn config(&self) -> &PlannerConfig {
@@ -259,8 +269,11 @@ impl Planner {
             && proposals < k
             && let Some(prev) = self.previous_best.as_ref().filter(|p| p.len() == n * m)
         {
-            actions[..(n - 1) * m].copy_from_slice(&prev[m..]);
-            actions[(n - 1) * m..n * m].copy_from_slice(&prev[(n - 1) * m..]);
+            let shift = self.warm_shift.min(n);
+            actions[..(n - shift) * m].copy_from_slice(&prev[shift * m..]);
+            for t in n - shift..n {
+                actions[t * m..(t + 1) * m].copy_from_slice(&prev[(n - 1) * m..]);
+            }
         }
         let rollouts = self.config.rollouts.max(1);
         if rollouts > 1 && proposals > 0 {

@@ -7,7 +7,7 @@
 # docs/results/walker-stand.md. Stages can be picked: scripts/walker-stand-models.sh collect train-tdm
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bin=./target/release/tdm-workbench
+bin=${TDM_BIN:-./target/release/tdm-workbench}
 out=runs/walker-stand
 data=$out/data
 mkdir -p "$data"

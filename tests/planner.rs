@@ -4,7 +4,7 @@ use tdm_workbench::data::{Episode, run_episode};
 use tdm_workbench::envs::{Env, MujocoEnv, make_task};
 use tdm_workbench::models::{DynamicsModel, GroundTruth, Imagined, ModelError, PlanContext};
 use tdm_workbench::plan::{
-    BranchingPolicy, MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, ProbeAgent,
+    BranchingPolicy, Latency, MpcAgent, NoiseConfig, Objective, Planner, PlannerConfig, ProbeAgent,
     ZeroPolicy, prediction_error_by_horizon, probe_states, ranking_quality, run_mpc_episode,
 };
 use tdm_workbench::sim::RolloutWorkers;
@@ -136,6 +136,35 @@ fn ground_truth_mpc_beats_random_actions() {
         "MPC {} vs random {random}",
         mpc.total_reward
     );
+}
+
+#[test]
+fn ground_truth_mpc_still_swings_up_when_its_plans_arrive_late() {
+    let task = make_task("cartpole-swingup").unwrap();
+    let mut env = MujocoEnv::new(task.clone());
+    let config = PlannerConfig {
+        candidates: 32,
+        horizon_steps: 60,
+        ..PlannerConfig::default()
+    };
+    // Every plan acts 40 ms (4 control steps) after its start state, shifted by its age.
+    let mut agent = MpcAgent::new(
+        config,
+        Box::new(GroundTruth::new(task.clone(), 0)),
+        task.clone(),
+    )
+    .with_latency(Latency::Fixed { ms: 40.0 });
+    let mpc = run_mpc_episode(&mut env, &mut agent, 1, 400).unwrap();
+    assert_eq!(mpc.episode.len(), 400);
+    // One plan per 4 steps: the next starts where the last arrived.
+    assert_eq!(agent.plan_secs().len(), 100);
+    // The pole's cosine (observation 1) comes up to upright at some point.
+    let best_cos = (0..=400)
+        .map(|t| f64::from(mpc.episode.observation(t)[1]))
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(best_cos > 0.95, "the pole never came up: cos {best_cos}");
+    // The first 4 steps had no plan yet: zero actions.
+    assert!((0..4).all(|t| mpc.episode.action(t) == [0.0f32]));
 }
 
 #[test]

@@ -241,3 +241,66 @@ fn messages_expire_errors_later_and_all_stay_in_the_history() {
     assert_eq!(wb.toasts.last().unwrap().message, "error 9");
     assert!(wb.history.len() >= 12);
 }
+
+/// Plays the scene for `secs` of wall clock at a few frames per second, as a software-rendered
+/// window does.
+fn play_frames(wb: &mut Workbench, secs: f64) {
+    let frame = std::time::Duration::from_millis(200);
+    let start = std::time::Instant::now();
+    while start.elapsed().as_secs_f64() < secs {
+        std::thread::sleep(frame);
+        wb.frame(frame.as_secs_f64());
+    }
+}
+
+#[test]
+fn the_live_agent_steps_on_the_wall_clock_not_once_per_frame() {
+    let mut wb = workbench("cartpole-swingup");
+    run(
+        &mut wb,
+        [Command::UseGroundTruth, Command::SetPolicy(PolicyKind::Mpc)],
+    );
+    wb.scene.agent.settings.config.candidates = 8;
+    wb.scene.agent.settings.config.horizon_steps = 20;
+    wb.scene.agent.settings.replay = false;
+    assert_eq!(
+        wb.scene.agent.pacing,
+        tdm_workbench::session::live::Pacing::RealTime,
+        "real time is the default"
+    );
+    wb.scene.playing = true;
+    play_frames(&mut wb, 2.0);
+    assert!(wb.scene.is_live(), "the agent plays on its own thread");
+    let steps = wb.scene.steps_taken();
+    // 10 frames of 200 ms; lock-step at one plan per frame would take 10 steps.
+    assert!(
+        steps > 40,
+        "only {steps} control steps in 2 s at 1x (100 are due)"
+    );
+    assert!(wb.scene.agent.last.is_some(), "a plan is in use");
+    assert!(wb.scene.agent.plans_per_sec().is_some_and(|r| r > 0.0));
+    assert_eq!(wb.scene.episode().len(), steps, "every step was adopted");
+    // Pausing ends the run and hands the planner back: one more step waits for its plan.
+    run(&mut wb, [Command::TogglePlay]);
+    wb.frame(0.0);
+    assert!(!wb.scene.is_live());
+    run(&mut wb, [Command::Step]);
+    assert_eq!(wb.scene.steps_taken(), steps + 1);
+
+    // Lock-step, chosen by the user: plans back to back, each acting at age 0.
+    run(
+        &mut wb,
+        [
+            Command::SetPacing(tdm_workbench::session::live::Pacing::LockStep),
+            Command::TogglePlay,
+        ],
+    );
+    play_frames(&mut wb, 1.0);
+    assert!(
+        wb.scene.steps_taken() > steps + 10,
+        "lock-step is not one plan per frame either: {} -> {}",
+        steps + 1,
+        wb.scene.steps_taken()
+    );
+    assert_eq!(wb.scene.agent.plan_age, Some(0));
+}

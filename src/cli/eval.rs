@@ -3,7 +3,7 @@ use super::planner_args::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, DynamicsModel, ModelError, open_model};
-use crate::plan::{EvalRequest, EvalSetting, EvalSummary, evaluate};
+use crate::plan::{EvalRequest, EvalSetting, EvalSummary, Latency, evaluate};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -34,6 +34,12 @@ pub struct EvalArgs {
     seed: u64,
     #[arg(long)]
     max_steps: Option<usize>,
+    /// Simulated planning latency: none (lock-step: the simulation waits for every plan),
+    /// measured (each plan acts as late as it took to compute, in real time at 1x), or a fixed
+    /// number of milliseconds per plan. A late plan acts shifted by its age, and the next plan
+    /// starts from the state where it arrived (the window's real-time mode).
+    #[arg(long, default_value = "none")]
+    latency: Latency,
     /// Write the results here as JSON (after every episode, so an interrupted run keeps what
     /// it finished).
     #[arg(long)]
@@ -177,6 +183,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         Ok(model)
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
+    if args.latency != Latency::None {
+        println!("planning latency: {} (simulated real time)", args.latency);
+    }
     println!(
         "{:<18} {:<14} {:>5} {:>5} {:>10} {:>22} {:>9}",
         "env", "model", "K", "N", "episodes", "return (68% CI)", "ms/plan"
@@ -188,6 +197,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         seed: args.seed,
         max_steps: steps,
         decoding,
+        latency: args.latency,
         earlier: &earlier,
     };
     let mut finished: Vec<EvalSummary> = Vec::new();

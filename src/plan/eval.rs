@@ -1,5 +1,6 @@
 //! Evaluation: MPC returns per planner setting with 68% confidence intervals (the paper's
 //! Fig. 4 format), and prediction error against horizon (its Fig. 13).
+use super::latency::Latency;
 use super::mpc::{MpcAgent, run_mpc_episode};
 use super::noise::NoiseConfig;
 use super::planner::PlannerConfig;
@@ -41,6 +42,9 @@ pub struct EvalSummary {
     pub seed: Option<u64>,
     #[serde(default)]
     pub decoding: Option<Decoding>,
+    /// The simulated planning latency (none: lock-step, as in files from before it existed).
+    #[serde(default)]
+    pub latency: Latency,
     /// Per episode: mean planning time (ms) and whether the episode failed.
     #[serde(default)]
     pub episode_plan_ms: Vec<f64>,
@@ -63,8 +67,8 @@ impl EvalSummary {
                     fresh.horizon_steps,
                 )
             && self.steps_per_episode == fresh.steps_per_episode
-            && (self.planner, self.seed, self.decoding)
-                == (fresh.planner, fresh.seed, fresh.decoding)
+            && (self.planner, self.seed, self.decoding, self.latency)
+                == (fresh.planner, fresh.seed, fresh.decoding, fresh.latency)
             && self.episode_plan_ms.len() == self.returns.len()
             && self.episode_failed.len() == self.returns.len()
     }
@@ -92,6 +96,8 @@ pub struct EvalRequest<'a> {
     pub max_steps: usize,
     /// The TDM's decoding, recorded with the results (`None` for other models).
     pub decoding: Option<Decoding>,
+    /// Each plan acts this late (simulated real time); none is lock-step.
+    pub latency: Latency,
     /// Results of an earlier, interrupted run: the episodes of a setting it
     /// [continues](EvalSummary::continues) are kept rather than run again. Every episode reseeds
     /// the planner, so (for deterministic models and decodings) the kept episodes are exactly
@@ -133,6 +139,7 @@ pub fn evaluate(
             planner: Some(config),
             seed: Some(request.seed),
             decoding: request.decoding,
+            latency: request.latency,
             episode_plan_ms: Vec::new(),
             episode_failed: Vec::new(),
         };
@@ -148,7 +155,8 @@ pub fn evaluate(
                 progress(&summary, episodes);
             }
         }
-        let mut agent = MpcAgent::new(config, model, Arc::clone(task));
+        let mut agent =
+            MpcAgent::new(config, model, Arc::clone(task)).with_latency(request.latency);
         for e in summary.returns.len()..episodes {
             let r = run_mpc_episode(&mut env, &mut agent, request.seed + e as u64, steps)?;
             summary.push_episode(r.total_reward, r.mean_plan_ms, r.failure.is_some());

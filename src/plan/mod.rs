@@ -3,6 +3,7 @@
 
 mod eval;
 mod inspect;
+mod latency;
 mod mpc;
 mod noise;
 mod planner;
@@ -12,6 +13,7 @@ mod stats;
 
 pub use eval::{EvalRequest, EvalSetting, EvalSummary, evaluate, prediction_error_by_horizon};
 pub use inspect::{PlanInspection, TrailPoint, inspect_plan, quartiles_by_step};
+pub use latency::{BadLatency, Latency, PlanSchedule, TimedPlan, action_at_age, steps_late};
 pub use mpc::{EpisodeResult, MpcAgent, replay_plan, run_mpc_episode};
 pub use noise::{NoiseConfig, NoiseKind};
 pub use planner::{Objective, Plan, Planner, PlannerConfig, UnknownObjective};

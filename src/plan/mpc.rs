@@ -1,8 +1,9 @@
 //! The MPC loop: plan, act on the real environment, repeat.
+use super::latency::{Latency, PlanSchedule, TimedPlan};
 use super::planner::{Plan, Planner, PlannerConfig};
 use crate::data::{DataError, Episode, Policy, run_episode};
 use crate::envs::{Env, Task};
-use crate::models::{DynamicsModel, PlanContext};
+use crate::models::{DynamicsModel, ModelError, PlanContext};
 use crate::sim::{BatchRollout, RolloutWorkers, SimError, SimState};
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ pub struct MpcAgent {
     /// The real state the last plan started from, for the imagined-vs-real comparison.
     last_state: Option<SimState>,
     plan_secs: Vec<f64>,
+    /// Lock-step by default; otherwise plans act late, see [`crate::plan::latency`].
+    latency: Latency,
+    schedule: PlanSchedule,
 }
 
 impl MpcAgent {
@@ -26,7 +30,42 @@ impl MpcAgent {
             last_plan: None,
             last_state: None,
             plan_secs: Vec::new(),
+            latency: Latency::None,
+            schedule: PlanSchedule::default(),
         }
+    }
+
+    /// Acts as if each plan took `latency` to arrive (simulated real time): the plan started
+    /// at step t acts from step t + its lateness on, shifted by its age, and the next plan
+    /// starts from the state where it arrived.
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The action under latency: promote the plan that has arrived, start the next one from
+    /// this state when none is on its way, act with the plan in use at its age.
+    fn act_late(&mut self, env: &dyn Env, history: &Episode) -> Result<Vec<f64>, ModelError> {
+        let step = env.steps_taken();
+        self.schedule.arrive(step);
+        if self.schedule.pending.is_none() {
+            let shift = self
+                .schedule
+                .newest_start()
+                .map_or(1, |s| step.saturating_sub(s).max(1));
+            self.planner.set_warm_shift(shift);
+            let dt = self.task.spec().control_dt_secs();
+            let latency = self.latency;
+            let plan = self.plan(env, history)?.clone();
+            let late = latency.steps_late(plan.elapsed_secs, dt);
+            self.schedule.pending = Some(TimedPlan {
+                plan,
+                start_step: step,
+                ready_step: step + late,
+            });
+            self.schedule.arrive(step);
+        }
+        Ok(self.schedule.action(step, self.task.spec().action_size))
     }
 
     pub fn planner(&mut self) -> &mut Planner {
@@ -48,11 +87,7 @@ impl MpcAgent {
     }
 
     /// Plans from the current state of `env` with `history` as the episode so far.
-    pub fn plan(
-        &mut self,
-        env: &dyn Env,
-        history: &Episode,
-    ) -> Result<&Plan, crate::models::ModelError> {
+    pub fn plan(&mut self, env: &dyn Env, history: &Episode) -> Result<&Plan, ModelError> {
         let state = env.state();
         let ctx = PlanContext {
             history,
@@ -97,6 +132,9 @@ impl Policy for MpcAgent {
         if c.rollouts > 1 {
             d["rollouts"] = c.rollouts.into();
         }
+        if self.latency != Latency::None {
+            d["latency"] = self.latency.to_string().into();
+        }
         d
     }
 
@@ -104,12 +142,16 @@ impl Policy for MpcAgent {
         self.planner
             .reseed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.planner.config().seed);
         self.last_plan = None;
+        self.schedule = PlanSchedule::default();
+        self.planner.set_warm_shift(1);
     }
 
     fn act(&mut self, env: &dyn Env, episode: &Episode) -> Result<Vec<f64>, DataError> {
-        self.plan(env, episode)
-            .map(|p| p.action.clone())
-            .map_err(|e| DataError::Policy(e.to_string()))
+        let action = match self.latency {
+            Latency::None => self.plan(env, episode).map(|p| p.action.clone()),
+            _ => self.act_late(env, episode),
+        };
+        action.map_err(|e| DataError::Policy(e.to_string()))
     }
 }
 

@@ -1,14 +1,22 @@
 //! The MPC agent's side of a scene: its planner settings and model, the last plan, and what
 //! this episode's plans produced (per-step records, prediction error by horizon, how well the
 //! plans ranked their candidates against reality).
+use super::live::Pacing;
 use super::planner_worker::{
     LoadReply, ModelInfo, PlanOutcome, PlanSettings, WorkerModel, ground_truth_info,
 };
 use crate::envs::Task;
 use crate::models::tdm::Decoding;
 use crate::plan::{PlannerConfig, TrailPoint};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+/// Plans per second are counted over this much wall clock.
+const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// The automatic pacing looks at this many of the last plans' latencies.
+const LATENCY_WINDOW: usize = 5;
 
 /// One control step of an MPC episode, for the plots.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +56,14 @@ pub struct AgentState {
     pub ranking_tally: RankingTally,
     /// Drop the reply in flight (it was planned from a state that is gone).
     pub(super) discard_reply: bool,
+    /// How the simulation keeps time while the agent plays.
+    pub pacing: Pacing,
+    /// The user picked the pacing (the automatic switch to lock-step stays away).
+    pub pacing_chosen: bool,
+    /// Control steps from the start state of the plan in use to the step just taken (live).
+    pub plan_age: Option<usize>,
+    /// When the last plans arrived and how long each took (live).
+    arrivals: VecDeque<(Instant, f64)>,
 }
 
 impl AgentState {
@@ -77,7 +93,57 @@ impl AgentState {
             error_accumulated: Vec::new(),
             ranking_tally: RankingTally::default(),
             discard_reply: false,
+            pacing: Pacing::default(),
+            pacing_chosen: false,
+            plan_age: None,
+            arrivals: VecDeque::new(),
         }
+    }
+
+    /// A plan that took `plan_secs` came into use at `at`.
+    pub(super) fn note_arrival(&mut self, at: Instant, plan_secs: f64) {
+        self.arrivals.push_back((at, plan_secs));
+        while self.arrivals.len() > LATENCY_WINDOW
+            && self
+                .arrivals
+                .front()
+                .is_some_and(|(t, _)| at.duration_since(*t) > RATE_WINDOW)
+        {
+            self.arrivals.pop_front();
+        }
+    }
+
+    /// Plans that arrived per second of wall clock, over the last two seconds.
+    pub fn plans_per_sec(&self) -> Option<f64> {
+        let now = Instant::now();
+        let recent = self
+            .arrivals
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= RATE_WINDOW)
+            .count();
+        (!self.arrivals.is_empty()).then(|| recent as f64 / RATE_WINDOW.as_secs_f64())
+    }
+
+    /// The median planning time of the last few plans.
+    pub fn median_latency(&self) -> Option<f64> {
+        let mut last: Vec<f64> = self
+            .arrivals
+            .iter()
+            .rev()
+            .take(LATENCY_WINDOW)
+            .map(|&(_, s)| s)
+            .collect();
+        if last.len() < LATENCY_WINDOW.min(3) {
+            return None;
+        }
+        last.sort_by(f64::total_cmp);
+        Some(last[last.len() / 2])
+    }
+
+    /// Forgets the plan rate (a new episode or model).
+    pub(super) fn forget_arrivals(&mut self) {
+        self.arrivals.clear();
+        self.plan_age = None;
     }
 
     /// Mean over this episode's plans of the median prediction error, per horizon step.

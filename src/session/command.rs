@@ -2,6 +2,7 @@
 //! prompts all send them through a [`CommandSender`]; the workbench drains the queue once per
 //! frame and handles each in one place ([`super::Workbench::handle`]). [`FilePrompt`] says what
 //! a file prompt asks for and which command its answer becomes; showing it is the window's job.
+use super::live::Pacing;
 use super::scene::{PolicyKind, SceneSource};
 use super::series::PlotKind;
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub enum Command {
     /// A new episode from this seed.
     Restart(u64),
     SetPolicy(PolicyKind),
+    /// How the MPC agent's simulation keeps time (the user's choice: no automatic switch).
+    SetPacing(Pacing),
     /// Show this remembered state (pauses).
     ScrubTo(usize),
     /// Select a body (from a pick in the viewport; `None` clears); the designer follows.

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod command;
 pub mod designer;
 pub mod export;
+pub mod live;
 pub mod planner_worker;
 pub mod presets;
 pub mod scene;

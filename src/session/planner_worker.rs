@@ -290,6 +290,28 @@ impl PlannerWorker {
         })
     }
 
+    /// Waits up to `timeout` for the reply in flight; `None` if it has not come (still in
+    /// flight) or nothing was asked.
+    pub fn wait_timeout(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<Result<Box<PlanOutcome>, PlanError>> {
+        if !self.in_flight {
+            return None;
+        }
+        match self.replies.recv_timeout(timeout) {
+            Ok(reply) => {
+                self.in_flight = false;
+                Some(reply)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                self.in_flight = false;
+                Some(Err(self.stopped()))
+            }
+        }
+    }
+
     /// Why the thread is gone: the message it panicked with, read when it is joined.
     fn stopped(&mut self) -> PlanError {
         let reason = match self._thread.take().map(JoinHandle::join) {

@@ -1,6 +1,7 @@
 //! Presets: human-editable JSON files (in `presets/`) holding a scene, a camera and simulation
 //! and planner settings. Loading validates everything before anything changes: an unknown field
 //! or a bad value is reported with the file, the field and the reason.
+use super::live::Pacing;
 use super::scene::PolicyKind;
 use crate::plan::PlannerConfig;
 use crate::render::OrbitCamera;
@@ -20,6 +21,10 @@ pub struct SimSettings {
     /// Keep the camera's look-at point on the root body.
     #[serde(default)]
     pub follow: bool,
+    /// How the MPC agent's simulation keeps time (`real-time` or `lock-step`); absent: real
+    /// time where the model keeps up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
 }
 
 impl Default for SimSettings {
@@ -29,6 +34,7 @@ impl Default for SimSettings {
             seed: 0,
             policy: PolicyKind::Zero,
             follow: false,
+            pacing: None,
         }
     }
 }

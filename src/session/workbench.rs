@@ -348,6 +348,10 @@ impl Workbench {
                 self.trail.clear();
             }
             Command::SetPolicy(policy) => self.scene.set_policy(policy),
+            Command::SetPacing(pacing) => {
+                self.scene.agent.pacing = pacing;
+                self.scene.agent.pacing_chosen = true;
+            }
             Command::ScrubTo(index) => self.scene.scrub_to(index),
             Command::SelectBody(body) => {
                 self.view.selected_body = body;
@@ -468,6 +472,10 @@ impl Workbench {
         self.scene.restart(s.seed);
         self.scene.set_policy(s.policy);
         self.view.follow = s.follow;
+        if let Some(pacing) = s.pacing {
+            self.scene.agent.pacing = pacing;
+            self.scene.agent.pacing_chosen = true;
+        }
         if let Some(p) = preset.planner {
             self.scene.agent.settings.config = p;
         }
@@ -496,6 +504,11 @@ impl Workbench {
                 seed: self.scene.seed,
                 policy: self.scene.policy,
                 follow: self.view.follow,
+                pacing: self
+                    .scene
+                    .agent
+                    .pacing_chosen
+                    .then_some(self.scene.agent.pacing),
             },
             planner: Some(self.scene.agent.settings.config),
         })

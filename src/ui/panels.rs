@@ -3,6 +3,7 @@
 use super::app::{Tab, WorkbenchApp};
 use super::designer::designer_ui;
 use super::planner_panel::planner_ui;
+use crate::session::live::Pacing;
 use crate::session::presets::presets_dir;
 use crate::session::{Command, FilePrompt, PolicyKind};
 
@@ -51,6 +52,26 @@ impl WorkbenchApp {
                 "planning with {} (Planner tab)",
                 scene.agent.model.name
             ));
+            ui.horizontal(|ui| {
+                ui.label("pacing");
+                for p in Pacing::ALL {
+                    let hint = match p {
+                        Pacing::RealTime => {
+                            "physics on the wall clock at the chosen speed; the planner replans continuously and each plan acts late, shifted by its age"
+                        }
+                        Pacing::LockStep => {
+                            "the simulation waits for every plan (as in the paper's evaluation)"
+                        }
+                    };
+                    if ui
+                        .radio(scene.agent.pacing == p, p.label())
+                        .on_hover_text(hint)
+                        .clicked()
+                    {
+                        self.tx.send(Command::SetPacing(p));
+                    }
+                }
+            });
         }
         ui.separator();
         let spec = scene.env().spec();

@@ -39,7 +39,22 @@ impl WorkbenchApp {
                 stats.prepare_secs * 1e3,
             ));
         }
-        if scene.waiting_for_plan() {
+        if scene.is_live() {
+            let agent = &scene.agent;
+            status.push_str(&format!(
+                "   {}: {:.1} plans/s",
+                agent.pacing.label(),
+                agent.plans_per_sec().unwrap_or(0.0)
+            ));
+            match agent.plan_age {
+                Some(age) => status.push_str(&format!(
+                    ", plan age {age} steps ({:.0} ms sim)",
+                    age as f64 * spec.control_dt_secs() * 1e3
+                )),
+                None => status.push_str(", no plan in use (zero action)"),
+            }
+            status.push_str(&format!(", {:.2}x real time", scene.real_time_factor));
+        } else if scene.waiting_for_plan() {
             status.push_str("   planning…");
         }
         if !scene.playing {

@@ -1,22 +1,19 @@
 //! The scene being simulated: an environment, its playback (play/pause, speed, single steps,
 //! reset), the policy that drives it, and a history of past states to scrub through, like
 //! MuJoCo's `simulate`. Plain state, no drawing: the panels read and change it.
+mod models;
+mod mpc;
+
 pub use super::agent::{AgentState, RankingTally, StepRecord};
-use super::planner_worker::{
-    LoadError, ModelInfo, PlanOutcome, PlannerWorker, WorkerModel, ground_truth,
-    load_checkpoint_async,
-};
+use super::live::LiveRun;
+use super::planner_worker::{PlanSettings, PlannerWorker, ground_truth};
 use crate::data::{Episode, Policy};
 use crate::envs::walkers::{CorridorRun, KinematicTree};
 use crate::envs::{Env, EnvError, MujocoEnv, make_env};
-use crate::models::bundled::bundled_model_for;
-use crate::models::{ModelError, checkpoint_label};
-use crate::plan::quartiles_by_step;
 use crate::plan::{NoiseConfig, NoisePolicy, ZeroPolicy};
 use crate::sim::{MeshData, SceneGeometry, SimState};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -104,6 +101,10 @@ pub struct SceneRunner {
     scrub: Option<usize>,
     owed_secs: f64,
     worker: Option<PlannerWorker>,
+    /// The MPC agent playing live on its own thread (it holds the planner thread meanwhile).
+    live: Option<LiveRun>,
+    /// What the live run was last told: settings, speed, apply actions.
+    live_sent: Option<(PlanSettings, f64, bool)>,
     wake: Arc<dyn Fn() + Send + Sync>,
     /// Sim seconds advanced / real seconds, smoothed.
     pub real_time_factor: f64,
@@ -175,6 +176,8 @@ impl SceneRunner {
             scrub: None,
             owed_secs: 0.0,
             worker: None,
+            live: None,
+            live_sent: None,
             wake,
             real_time_factor: 0.0,
             problem: None,
@@ -221,13 +224,18 @@ impl SceneRunner {
     }
 
     fn remember(&mut self) {
+        let (state, steps) = (self.env.state(), self.env.steps_taken());
+        self.remember_state(state, steps);
+    }
+
+    fn remember_state(&mut self, state: SimState, steps_taken: usize) {
         let cap = (HISTORY_SECS / self.control_dt_secs()).ceil().max(1.0) as usize;
         while self.history.len() >= cap {
             self.history.pop_front();
         }
         self.history.push_back(Snapshot {
-            state: self.env.state(),
-            steps_taken: self.env.steps_taken(),
+            state,
+            steps_taken,
             episode_return: self.episode_return,
         });
     }
@@ -243,6 +251,7 @@ impl SceneRunner {
 
     /// A new episode from `seed`.
     pub fn restart(&mut self, seed: u64) {
+        self.stop_live();
         self.seed = seed;
         self.problem = None;
         self.owed_secs = 0.0;
@@ -277,6 +286,7 @@ impl SceneRunner {
         let Some(snap) = self.history.get(index).cloned() else {
             return;
         };
+        self.stop_live();
         self.playing = false;
         self.forget_plans();
         if let Err(e) = self.env.set_state(&snap.state, snap.steps_taken) {
@@ -314,6 +324,7 @@ impl SceneRunner {
             self.agent.discard_reply = true;
         }
         self.agent.last = None;
+        self.agent.forget_arrivals();
         self.agent.records.clear();
         self.agent.error_accumulated.clear();
         self.agent.ranking_tally = RankingTally::default();
@@ -349,194 +360,20 @@ impl SceneRunner {
         self.worker.as_mut()
     }
 
-    /// Plans with a checkpoint (TDM or MLP baseline) from now on, once it has loaded (on its own thread); a
-    /// checkpoint that is broken or does not fit this scene is reported and the model stays.
-    pub fn load_checkpoint(&mut self, path: PathBuf) {
-        self.agent.carried = false;
-        self.start_loading(path);
-    }
-
-    /// Plans with the checkpoint of the previous scene if it fits this one; if its sizes do not
-    /// fit, with this scene's bundled model, else ground truth, and a notice (not an error)
-    /// says which and why.
-    pub fn carry_checkpoint(&mut self, path: PathBuf) {
-        self.agent.carried = true;
-        self.start_loading(path);
-    }
-
-    fn start_loading(&mut self, path: PathBuf) {
-        self.agent.loader = Some(load_checkpoint_async(
-            path,
-            self.env.spec().clone(),
-            self.wake.clone(),
-        ));
-    }
-
-    /// Whether a checkpoint is being loaded.
-    pub fn loading_model(&self) -> bool {
-        self.agent.loader.is_some()
-    }
-
-    /// Plans with MuJoCo itself from now on.
-    pub fn use_ground_truth(&mut self) {
-        let (model, info) = ground_truth(self.env.task());
-        self.install_model(model, info);
-    }
-
-    fn install_model(&mut self, model: WorkerModel, info: ModelInfo) {
-        self.agent.model = info;
-        self.agent.last = None;
-        match self.worker.as_mut() {
-            Some(w) => w.set_model(model),
-            None => self.agent.pending_model = Some(model),
-        }
-    }
-
-    /// Takes a loaded model if one is ready (called every frame).
-    pub fn poll_model_loader(&mut self) {
-        let Some(rx) = &self.agent.loader else {
-            return;
-        };
-        match rx.try_recv() {
-            Ok(Ok((model, info))) => {
-                self.agent.loader = None;
-                self.install_model(model, info);
-            }
-            Ok(Err(LoadError::Model { path, source }))
-                if self.agent.carried && matches!(*source, ModelError::Shape(_)) =>
-            {
-                self.agent.loader = None;
-                self.agent.carried = false;
-                let spec = self.env.spec();
-                let scene = spec.name.clone();
-                let file = checkpoint_label(&path);
-                let sizes = format!("{} obs, {} act", spec.observation_size, spec.action_size);
-                match bundled_model_for(&scene).filter(|b| *b != path) {
-                    Some(bundled) => {
-                        self.notice = Some(format!(
-                            "{file} does not fit '{scene}' ({sizes}); planning with the scene's bundled model {}",
-                            checkpoint_label(&bundled)
-                        ));
-                        self.load_checkpoint(bundled);
-                    }
-                    None => {
-                        self.notice = Some(format!(
-                            "{file} does not fit '{scene}' ({sizes}); planning with ground truth"
-                        ));
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                self.agent.loader = None;
-                self.agent.carried = false;
-                self.problem = Some(format!(
-                    "model not loaded (still planning with {}): {e}",
-                    self.agent.model.name
-                ));
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.agent.loader = None,
-        }
-    }
-
-    fn record_plan(&mut self, outcome: &PlanOutcome) {
-        if let Some(r) = outcome.ranking {
-            self.agent.ranking_tally.add(&r);
-        }
-        if let Some(errors) = &outcome.inspection.prediction_error {
-            let q = quartiles_by_step(errors);
-            let acc = &mut self.agent.error_accumulated;
-            if acc.len() < q.len() {
-                acc.resize(q.len(), (0.0, 0));
-            }
-            for (a, median) in acc.iter_mut().zip(q.iter().map(|q| q.median)) {
-                if median.is_finite() {
-                    a.0 += median;
-                    a.1 += 1;
-                }
-            }
-        }
-    }
-
-    /// Tries to advance one control step. Returns false when waiting for the planner.
-    fn try_step(&mut self, block_on_plan: bool) -> bool {
-        self.resume_from_scrub();
-        if self.episode_over() {
-            self.restart(self.seed.wrapping_add(1));
-            return true;
-        }
-        if let Some(action) = self.immediate_action() {
-            self.apply(&action);
-            return true;
-        }
-        let (state, steps) = (self.env.state(), self.env.steps_taken());
-        let (episode, settings) = (self.episode.clone(), self.agent.settings);
-        let Some(worker) = self.worker() else {
-            return false;
-        };
-        if !worker.in_flight() {
-            worker.request(state, steps, &episode, settings);
-        }
-        let reply = if block_on_plan {
-            worker.wait()
-        } else {
-            worker.poll()
-        };
-        let Some(reply) = reply else {
-            return false;
-        };
-        if std::mem::take(&mut self.agent.discard_reply) {
-            return false;
-        }
-        match reply {
-            Ok(outcome) => {
-                let outcome: Arc<PlanOutcome> = Arc::from(outcome);
-                self.record_plan(&outcome);
-                let plan = &outcome.plan;
-                let action = if self.agent.apply_actions {
-                    plan.action.clone()
-                } else {
-                    vec![0.0; plan.action_size]
-                };
-                let predicted = outcome
-                    .inspection
-                    .predicted_rewards
-                    .get(plan.best)
-                    .and_then(|r| r.first().copied());
-                let (plan_secs, tokens_per_sec) = (plan.elapsed_secs, outcome.tokens_per_sec);
-                let step = self.env.steps_taken();
-                self.agent.last = Some(outcome);
-                self.apply(&action);
-                self.agent.records.push(StepRecord {
-                    step,
-                    action,
-                    reward: self.last_reward,
-                    predicted_reward: predicted,
-                    plan_secs: Some(plan_secs),
-                    tokens_per_sec,
-                    real_time_factor: self.real_time_factor,
-                });
-                true
-            }
-            Err(e) => {
-                self.problem = Some(e.to_string());
-                self.playing = false;
-                false
-            }
-        }
-    }
-
-    /// One control step now (the step button): waits for the planner if it drives the scene.
-    pub fn step_once(&mut self) {
-        self.try_step(true);
-    }
-
-    /// Advances by `real_dt_secs` of wall-clock time at the current speed (called every frame).
+    /// Advances by `real_dt_secs` of wall-clock time at the current speed (called every frame):
+    /// the MPC agent plays on its own thread on the wall clock (see [`crate::session::live`]),
+    /// whatever the frame rate; the other policies take as many control steps as the time needs.
     pub fn advance(&mut self, real_dt_secs: f64) {
         if !self.playing || self.scrub.is_some() {
+            self.stop_live();
             self.real_time_factor = 0.0;
             return;
         }
+        if self.policy == PolicyKind::Mpc && self.agent.plan_enabled {
+            self.advance_live(real_dt_secs);
+            return;
+        }
+        self.stop_live();
         let dt = self.control_dt_secs();
         let real_dt = real_dt_secs.clamp(0.0, 0.25);
         self.owed_secs =
@@ -544,7 +381,6 @@ impl SceneRunner {
         let mut advanced = 0usize;
         while self.owed_secs >= dt && advanced < MAX_STEPS_PER_FRAME && self.playing {
             if !self.try_step(false) {
-                // Lock-step: simulated time waits for the plan; do not build up a debt.
                 self.owed_secs = self.owed_secs.min(dt);
                 break;
             }
@@ -560,6 +396,7 @@ impl SceneRunner {
     /// Replaces the policy; a new MPC plan starts from the current state.
     pub fn set_policy(&mut self, policy: PolicyKind) {
         if policy != self.policy {
+            self.stop_live();
             self.policy = policy;
             self.forget_plans();
         }

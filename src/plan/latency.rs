@@ -58,7 +58,7 @@ impl FromStr for Latency {
             "none" | "lock-step" => Ok(Self::None),
             "measured" => Ok(Self::Measured),
             other => match other.trim_end_matches("ms").trim().parse::<f64>() {
-                Ok(ms) if ms == 0.0 => Ok(Self::None),
+                Ok(0.0) => Ok(Self::None),
                 Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(Self::Fixed { ms }),
                 _ => Err(BadLatency(s.to_string())),
             },

@@ -360,3 +360,39 @@ fn several_rollouts_per_candidate_average_to_the_one_rollout_of_a_deterministic_
         );
     }
 }
+
+#[test]
+fn forecasts_extend_the_history_by_the_committed_actions() {
+    let task = make_task("cartpole-swingup").unwrap();
+    let mut env = MujocoEnv::new(task.clone());
+    let obs = env.reset(4).unwrap();
+    let history = Episode::new(&obs, 1);
+    let state = env.state();
+    let actions = [0.5, -0.25, 1.0];
+    let ctx = PlanContext {
+        history: &history,
+        state: Some(&state),
+    };
+    // Ground truth: exactly what MuJoCo does with those actions, state included.
+    let f = GroundTruth::new(task.clone(), 1)
+        .forecast(&ctx, &actions, 3)
+        .unwrap();
+    assert_eq!(f.steps, 3);
+    for (t, a) in actions.iter().enumerate() {
+        let step = env.step(&[*a]).unwrap();
+        assert_eq!(
+            f.history.observation(t + 1),
+            step.observation
+                .iter()
+                .map(|&x| x as f32)
+                .collect::<Vec<_>>()
+                .as_slice()
+        );
+    }
+    assert_eq!(f.state.as_ref(), Some(&env.state()));
+    // A learned model's forecast is its own imagination (here: nothing moves), with no state.
+    let f = FrozenWorld.forecast(&ctx, &actions, 3).unwrap();
+    assert_eq!((f.steps, f.history.len(), f.state.is_none()), (3, 3, true));
+    assert_eq!(f.history.observation(3), history.observation(0));
+    assert_eq!(f.history.action(1), [-0.25f32]);
+}

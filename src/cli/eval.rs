@@ -40,6 +40,11 @@ pub struct EvalArgs {
     /// starts from the state where it arrived (the window's real-time mode).
     #[arg(long, default_value = "none")]
     latency: Latency,
+    /// Under --latency, plan from where the plan will act without forecasting it: from the
+    /// state where planning began (default: the model imagines the actions committed
+    /// meanwhile and the plan starts from its forecast).
+    #[arg(long)]
+    no_forecast: bool,
     /// Write the results here as JSON (after every episode, so an interrupted run keeps what
     /// it finished).
     #[arg(long)]
@@ -184,7 +189,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
     if args.latency != Latency::None {
-        println!("planning latency: {} (simulated real time)", args.latency);
+        println!(
+            "planning latency: {} (simulated real time), plans start from {}",
+            args.latency,
+            if args.no_forecast {
+                "the state where planning began"
+            } else {
+                "the model's forecast of where they act"
+            }
+        );
     }
     println!(
         "{:<18} {:<14} {:>5} {:>5} {:>10} {:>22} {:>9}",
@@ -198,6 +211,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         max_steps: steps,
         decoding,
         latency: args.latency,
+        forecast: !args.no_forecast,
         earlier: &earlier,
     };
     let mut finished: Vec<EvalSummary> = Vec::new();

@@ -144,6 +144,18 @@ pub enum ModelError {
     },
 }
 
+/// Where an episode will be after actions already committed, as a model predicts it: what a
+/// late plan starts from, so that it is planned for the state where it will act.
+#[derive(Clone, Debug)]
+pub struct Forecast {
+    /// The history extended by the forecast steps (imagined rewards and observations).
+    pub history: Episode,
+    /// The simulator state there, for a model that plans from it (ground truth).
+    pub state: Option<SimState>,
+    /// Steps forecast: all that were asked for, or fewer where the imagination broke down.
+    pub steps: usize,
+}
+
 /// Predicts what K action sequences of N steps will do from the current situation.
 pub trait DynamicsModel: Send {
     /// A short name for tables and the UI ("ground truth", "tdm (cartpole.safetensors)", ...).
@@ -183,6 +195,41 @@ pub trait DynamicsModel: Send {
         candidates: usize,
         horizon_steps: usize,
     ) -> Result<Imagined, ModelError>;
+    /// Where the episode will be after `actions` (`[steps][m]`: actions the agent has already
+    /// committed to while its next plan is computed), by this model's own imagination. The
+    /// default imagines one candidate and extends the history with it (rewards 0 where the model
+    /// predicts none); a model that plans from the simulator state also forecasts that state.
+    fn forecast(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        actions: &[f64],
+        steps: usize,
+    ) -> Result<Forecast, ModelError> {
+        let mut history = ctx.history.clone();
+        if steps == 0 {
+            return Ok(Forecast {
+                history,
+                state: None,
+                steps: 0,
+            });
+        }
+        let m = actions.len() / steps;
+        let imagined = self.imagine(ctx, actions, 1, steps)?;
+        let done = imagined.failures[0].as_ref().map_or(steps, |(t, _)| *t);
+        for t in 0..done {
+            let reward = imagined.rewards.as_ref().map_or(0.0, |r| r[t]);
+            history.push(
+                &actions[t * m..(t + 1) * m],
+                reward,
+                imagined.observation(0, t),
+            );
+        }
+        Ok(Forecast {
+            history,
+            state: None,
+            steps: done,
+        })
+    }
     /// Whether the model also has a policy view that can propose actions
     /// ([`DynamicsModel::imagine_proposed`]).
     fn proposes_actions(&self) -> bool {

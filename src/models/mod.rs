@@ -22,6 +22,6 @@ pub mod training;
 pub use checkpoint_file::{CheckpointError, checkpoint_family};
 pub use decoding::{Decoding, DecodingSettings, UnknownDecoding};
 pub use describe::{ModelDescription, ModelFamily, ModelSizes, TrainedOn, TrainingFacts};
-pub use dynamics::{DynamicsModel, Imagined, ModelError, PlanContext, checkpoint_label};
+pub use dynamics::{DynamicsModel, Forecast, Imagined, ModelError, PlanContext, checkpoint_label};
 pub use ground_truth::GroundTruth;
 pub use learned::{LearnedModel, model_path, open_model};

@@ -45,6 +45,9 @@ pub struct EvalSummary {
     /// The simulated planning latency (none: lock-step, as in files from before it existed).
     #[serde(default)]
     pub latency: Latency,
+    /// Under latency: each plan started from the model's forecast of where it would act.
+    #[serde(default)]
+    pub forecast: bool,
     /// Per episode: mean planning time (ms) and whether the episode failed.
     #[serde(default)]
     pub episode_plan_ms: Vec<f64>,
@@ -67,8 +70,9 @@ impl EvalSummary {
                     fresh.horizon_steps,
                 )
             && self.steps_per_episode == fresh.steps_per_episode
-            && (self.planner, self.seed, self.decoding, self.latency)
-                == (fresh.planner, fresh.seed, fresh.decoding, fresh.latency)
+            && (self.planner, self.seed, self.decoding)
+                == (fresh.planner, fresh.seed, fresh.decoding)
+            && (self.latency, self.forecast) == (fresh.latency, fresh.forecast)
             && self.episode_plan_ms.len() == self.returns.len()
             && self.episode_failed.len() == self.returns.len()
     }
@@ -98,6 +102,8 @@ pub struct EvalRequest<'a> {
     pub decoding: Option<Decoding>,
     /// Each plan acts this late (simulated real time); none is lock-step.
     pub latency: Latency,
+    /// Under latency, plan from the model's forecast of the state where the plan will act.
+    pub forecast: bool,
     /// Results of an earlier, interrupted run: the episodes of a setting it
     /// [continues](EvalSummary::continues) are kept rather than run again. Every episode reseeds
     /// the planner, so (for deterministic models and decodings) the kept episodes are exactly
@@ -140,6 +146,7 @@ pub fn evaluate(
             seed: Some(request.seed),
             decoding: request.decoding,
             latency: request.latency,
+            forecast: request.forecast && request.latency != Latency::None,
             episode_plan_ms: Vec::new(),
             episode_failed: Vec::new(),
         };
@@ -155,8 +162,9 @@ pub fn evaluate(
                 progress(&summary, episodes);
             }
         }
-        let mut agent =
-            MpcAgent::new(config, model, Arc::clone(task)).with_latency(request.latency);
+        let mut agent = MpcAgent::new(config, model, Arc::clone(task))
+            .with_latency(request.latency)
+            .with_forecast(request.forecast);
         for e in summary.returns.len()..episodes {
             let r = run_mpc_episode(&mut env, &mut agent, request.seed + e as u64, steps)?;
             summary.push_episode(r.total_reward, r.mean_plan_ms, r.failure.is_some());

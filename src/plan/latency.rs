@@ -101,9 +101,14 @@ pub struct PlanSchedule {
 }
 
 impl PlanSchedule {
-    /// Promotes the pending plan if it has arrived by `step`.
+    /// Promotes the pending plan if it has arrived by `step` (and `step` has reached its
+    /// start: a plan from a forecast starts after the step where planning began).
     pub fn arrive(&mut self, step: usize) {
-        if self.pending.as_ref().is_some_and(|p| p.ready_step <= step) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.ready_step.max(p.start_step) <= step)
+        {
             self.in_use = self.pending.take();
         }
     }

@@ -6,6 +6,7 @@ use crate::envs::{Env, Task};
 use crate::models::{DynamicsModel, ModelError, PlanContext};
 use crate::sim::{BatchRollout, RolloutWorkers, SimError, SimState};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// A planner and a model acting in one task.
 pub struct MpcAgent {
@@ -19,6 +20,10 @@ pub struct MpcAgent {
     /// Lock-step by default; otherwise plans act late, see [`crate::plan::latency`].
     latency: Latency,
     schedule: PlanSchedule,
+    /// Plan late plans from the model's forecast of where the committed actions lead.
+    forecast: bool,
+    /// How late the last plan came: how far the next one forecasts.
+    last_late: usize,
 }
 
 impl MpcAgent {
@@ -32,7 +37,17 @@ impl MpcAgent {
             plan_secs: Vec::new(),
             latency: Latency::None,
             schedule: PlanSchedule::default(),
+            forecast: true,
+            last_late: 0,
         }
+    }
+
+    /// Under latency, whether a plan starts from the model's forecast of the state where it
+    /// will act (the actions committed meanwhile imagined forward; on by default) or from the
+    /// state where planning began.
+    pub fn with_forecast(mut self, forecast: bool) -> Self {
+        self.forecast = forecast;
+        self
     }
 
     /// Acts as if each plan took `latency` to arrive (simulated real time): the plan started
@@ -43,29 +58,56 @@ impl MpcAgent {
         self
     }
 
-    /// The action under latency: promote the plan that has arrived, start the next one from
-    /// this state when none is on its way, act with the plan in use at its age.
+    /// The action under latency: promote the plan that has arrived, start the next one when
+    /// none is on its way (from the forecast of where the actions committed meanwhile lead, as
+    /// late as the last plan came), act with the plan in use at its age.
     fn act_late(&mut self, env: &dyn Env, history: &Episode) -> Result<Vec<f64>, ModelError> {
         let step = env.steps_taken();
+        let m = self.task.spec().action_size;
         self.schedule.arrive(step);
         if self.schedule.pending.is_none() {
+            let ahead = if self.forecast { self.last_late } else { 0 };
+            let committed: Vec<f64> = (0..ahead)
+                .flat_map(|i| self.schedule.action(step + i, m))
+                .collect();
+            let state = env.state();
+            let ctx = PlanContext {
+                history,
+                state: Some(&state),
+            };
+            let started = Instant::now();
+            let forecast = self.model.forecast(&ctx, &committed, ahead)?;
+            let forecast_secs = started.elapsed().as_secs_f64();
+            let start_step = step + forecast.steps;
             let shift = self
                 .schedule
                 .newest_start()
-                .map_or(1, |s| step.saturating_sub(s).max(1));
+                .map_or(1, |s| start_step.saturating_sub(s).max(1));
             self.planner.set_warm_shift(shift);
-            let dt = self.task.spec().control_dt_secs();
-            let latency = self.latency;
-            let plan = self.plan(env, history)?.clone();
-            let late = latency.steps_late(plan.elapsed_secs, dt);
+            let from = forecast.state.unwrap_or(state);
+            let ctx = PlanContext {
+                history: &forecast.history,
+                state: Some(&from),
+            };
+            let mut plan = self
+                .planner
+                .plan(self.model.as_mut(), self.task.as_ref(), &ctx)?;
+            plan.elapsed_secs += forecast_secs;
+            self.plan_secs.push(plan.elapsed_secs);
+            self.last_state = Some(from);
+            let late = self
+                .latency
+                .steps_late(plan.elapsed_secs, self.task.spec().control_dt_secs());
+            self.last_late = late;
+            self.last_plan = Some(plan.clone());
             self.schedule.pending = Some(TimedPlan {
                 plan,
-                start_step: step,
+                start_step,
                 ready_step: step + late,
             });
             self.schedule.arrive(step);
         }
-        Ok(self.schedule.action(step, self.task.spec().action_size))
+        Ok(self.schedule.action(step, m))
     }
 
     pub fn planner(&mut self) -> &mut Planner {
@@ -144,6 +186,7 @@ impl Policy for MpcAgent {
         self.last_plan = None;
         self.schedule = PlanSchedule::default();
         self.planner.set_warm_shift(1);
+        self.last_late = 0;
     }
 
     fn act(&mut self, env: &dyn Env, episode: &Episode) -> Result<Vec<f64>, DataError> {

@@ -5,7 +5,8 @@
 //! - **Real time**: physics advances at the chosen speed on the wall clock whatever the planner
 //!   does; the planner thread replans continuously from the newest state it was handed, and
 //!   each step acts with the newest plan that has arrived, shifted by its age (the control steps
-//!   since its start state; [`crate::plan::action_at_age`]). A plan older than its horizon is
+//!   since its start state; [`crate::plan::action_at_age`]); each plan starts from the model's
+//!   forecast of where the actions applied meanwhile lead. A plan older than its horizon is
 //!   never applied: the agent acts with zeros until the next arrives. Slow planning costs
 //!   return, as it would on a robot.
 //! - **Lock-step**: the simulation waits for every plan (the paper's setting), as fast as plans
@@ -18,7 +19,7 @@
 use super::planner_worker::{PlanError, PlanOutcome, PlanSettings, PlannerWorker};
 use crate::data::Episode;
 use crate::envs::{Env, MujocoEnv, Task};
-use crate::plan::action_at_age;
+use crate::plan::{action_at_age, steps_late};
 use crate::sim::SimState;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -173,6 +174,9 @@ struct Running {
     pacing: Pacing,
     apply_actions: bool,
     in_use: Option<Arc<PlanOutcome>>,
+    /// The plan before it: acts until the newest one's start step, when that was forecast
+    /// further ahead than the plan turned out to take.
+    previous: Option<Arc<PlanOutcome>>,
     /// The plan that came into use since the last step, reported with the next step.
     fresh: Option<Arc<PlanOutcome>>,
     /// Wall clock and step count the pacing counts from (reset after a long lag or a speed
@@ -203,6 +207,7 @@ impl Running {
             pacing: start.pacing,
             apply_actions: start.apply_actions,
             in_use: start.plan,
+            previous: None,
             fresh: None,
             anchor: (Instant::now(), start.steps_taken),
         }
@@ -231,12 +236,31 @@ impl Running {
         t0 + Duration::from_secs_f64(steps * dt / self.speed)
     }
 
+    /// Hands the planner the newest state when it is idle. In real time, with the actions the
+    /// plan in use will apply while the new one is computed (as many steps as the last plan
+    /// took): the model forecasts where they lead and the plan starts there.
     fn request(&mut self) {
-        if !self.worker.in_flight() {
-            let (state, steps) = (self.env.state(), self.env.steps_taken());
-            self.worker
-                .request(state, steps, &self.episode, self.settings);
+        if self.worker.in_flight() {
+            return;
         }
+        let (state, steps) = (self.env.state(), self.env.steps_taken());
+        let mut committed = Vec::new();
+        if self.pacing == Pacing::RealTime
+            && let Some(p) = &self.in_use
+        {
+            let dt = self.env.spec().control_dt_secs();
+            let ahead = steps_late(p.plan.elapsed_secs, dt, self.speed);
+            let m = self.env.spec().action_size;
+            for i in 0..ahead {
+                let age = (steps + i).saturating_sub(p.steps_taken);
+                match action_at_age(&p.plan, age) {
+                    Some(a) if self.apply_actions => committed.extend_from_slice(a),
+                    _ => committed.extend(std::iter::repeat_n(0.0, m)),
+                }
+            }
+        }
+        self.worker
+            .request_ahead(state, steps, &self.episode, self.settings, committed);
     }
 
     /// Takes a reply that has come back: the newest plan comes into use. False (after
@@ -245,7 +269,7 @@ impl Running {
         match reply {
             Ok(outcome) => {
                 let shared: Arc<PlanOutcome> = Arc::from(outcome);
-                self.in_use = Some(Arc::clone(&shared));
+                self.previous = self.in_use.replace(Arc::clone(&shared));
                 self.fresh = Some(shared);
                 true
             }
@@ -322,7 +346,11 @@ impl Running {
         let new_plan = self.fresh.take();
         let steps = self.env.steps_taken();
         let m = self.env.spec().action_size;
-        let (planned, age, predicted) = match &self.in_use {
+        let acting = match (&self.in_use, &self.previous) {
+            (Some(p), Some(before)) if p.steps_taken > steps => Some(before),
+            (p, _) => p.as_ref(),
+        };
+        let (planned, age, predicted) = match acting {
             Some(p) => {
                 let age = steps.saturating_sub(p.steps_taken);
                 let best = p.plan.best;

@@ -147,6 +147,9 @@ struct Request {
     steps_taken: usize,
     history: Episode,
     settings: PlanSettings,
+    /// `[d][m]`: actions the agent applies while this plan is computed (real time); the plan
+    /// starts from the model's forecast of where they lead, d steps on.
+    committed: Vec<f64>,
 }
 
 enum Message {
@@ -159,7 +162,8 @@ enum Message {
 pub struct PlanOutcome {
     pub plan: Plan,
     pub inspection: PlanInspection,
-    /// The steps taken when planning started (the plan's time).
+    /// The steps taken at the plan's start state (the plan's time): where planning began, or
+    /// that many steps later for a plan made from a forecast.
     pub steps_taken: usize,
     pub model_name: String,
     /// Tokens the model generated per second (TDMs), else `None`.
@@ -249,6 +253,19 @@ impl PlannerWorker {
         history: &Episode,
         settings: PlanSettings,
     ) {
+        self.request_ahead(state, steps_taken, history, settings, Vec::new());
+    }
+
+    /// Asks for a plan for where `committed` (`[d][m]`, the actions applied meanwhile) leads
+    /// from `state`: the model forecasts those d steps and plans from there.
+    pub fn request_ahead(
+        &mut self,
+        state: SimState,
+        steps_taken: usize,
+        history: &Episode,
+        settings: PlanSettings,
+        committed: Vec<f64>,
+    ) {
         if self.in_flight {
             return;
         }
@@ -258,6 +275,7 @@ impl PlannerWorker {
                 steps_taken,
                 history: history.clone(),
                 settings,
+                committed,
             })));
             self.in_flight = sent.is_ok();
         }
@@ -353,9 +371,31 @@ fn plan_once(
         decoding: s.decoding,
         context_limit_tokens: s.context_limit_tokens,
     });
+    let m = task.spec().action_size;
+    let ahead = req.committed.len() / m.max(1);
+    let forecast = model
+        .forecast(
+            &PlanContext {
+                history: &req.history,
+                state: Some(&req.state),
+            },
+            &req.committed,
+            ahead,
+        )
+        .map_err(|source| PlanError::Plan {
+            model: model.name(),
+            source: Box::new(source),
+        })?;
+    // Where the committed actions really lead (MuJoCo), for the imagined-against-real view.
+    for t in 0..forecast.steps {
+        if env.step(&req.committed[t * m..(t + 1) * m]).is_err() {
+            break;
+        }
+    }
+    let real_start = env.sim().state();
     let ctx = PlanContext {
-        history: &req.history,
-        state: Some(&req.state),
+        history: &forecast.history,
+        state: Some(forecast.state.as_ref().unwrap_or(&real_start)),
     };
     let model_name = model.name();
     let plan = planner
@@ -368,7 +408,7 @@ fn plan_once(
         .tokens_per_plan(plan.candidates(), plan.horizon_steps(), plan.proposed)
         .map(|tokens| tokens as f64 / plan.elapsed_secs.max(1e-9));
     let replay = if s.replay {
-        Some(replay_plan(replayer, task.as_ref(), &req.state, &plan).map_err(PlanError::Replay)?)
+        Some(replay_plan(replayer, task.as_ref(), &real_start, &plan).map_err(PlanError::Replay)?)
     } else {
         None
     };
@@ -385,7 +425,7 @@ fn plan_once(
         ranking: ranking(&plan, &inspection),
         plan,
         inspection,
-        steps_taken: req.steps_taken,
+        steps_taken: req.steps_taken + forecast.steps,
         model_name,
         tokens_per_sec,
     }))

@@ -531,3 +531,68 @@ fn ranking_applies_the_warm_start_and_proposal_options_or_refuses_them() {
         "{stderr}"
     );
 }
+
+#[test]
+fn eval_records_the_planner_method_and_refuses_bad_knobs_naming_the_flag() {
+    let dir = std::env::temp_dir().join(format!("tdm-cli-planners-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("cem.json").to_string_lossy().to_string();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--env",
+            "cartpole-swingup",
+            "--samples",
+            "4",
+            "--horizon",
+            "3",
+            "--max-steps",
+            "4",
+            "--episodes",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        workbench(&args)
+    };
+    let (ok, stdout, stderr) = eval(&[
+        "--planner",
+        "cem",
+        "--iterations",
+        "2",
+        "--elites",
+        "2",
+        "--json",
+        &json,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("planner: cem (2 iterations, 2 elites, smoothing 0.1)"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let method = &v[0]["planner"]["method"];
+    assert_eq!(method["kind"], "cem", "{v}");
+    assert_eq!(method["iterations"], 2, "{v}");
+    for (extra, flag) in [
+        (&["--planner", "cmaes"][..], "--planner"),
+        (&["--planner", "cem", "--elites", "4"][..], "--elites 4"),
+        (
+            &["--planner", "mppi", "--temperature", "0"][..],
+            "--temperature 0",
+        ),
+        (
+            &["--planner", "mppi", "--elites", "2"][..],
+            "--elites applies",
+        ),
+        (
+            &["--planner", "predictive-sampling", "--iterations", "0"][..],
+            "--iterations 0",
+        ),
+    ] {
+        let (ok, _, stderr) = eval(extra);
+        assert!(!ok && stderr.contains(flag), "{extra:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

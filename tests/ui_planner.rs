@@ -70,6 +70,51 @@ fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
 }
 
 #[test]
+fn the_planner_method_set_in_the_panel_applies_to_the_next_plan() {
+    use tdm_workbench::plan::PlannerMethod;
+    let mut h = harness("cartpole-swingup");
+    h.get_by_label("Planner").click();
+    h.run_steps(2);
+    {
+        let config = &mut h.state_mut().scene_mut().agent.settings.config;
+        config.candidates = 6;
+        config.horizon_steps = 20;
+        config.method = PlannerMethod::Mppi {
+            temperature: 1.0,
+            iterations: 2,
+        };
+    }
+    h.run_steps(1);
+    // The chosen method's knobs are shown (the slider and its text), another's are not.
+    assert!(h.query_all_by_label("temperature λ").count() > 0);
+    assert!(h.query_by_label("elites").is_none());
+    h.get_by_label("Step agent").click();
+    h.run_steps(3);
+    let app = h.state();
+    let plan = &app.scene().agent.last.as_ref().expect("a plan").plan;
+    // Two rounds of 6 and the weighted mean, which is the chosen one.
+    assert_eq!(plan.evaluations, 13);
+    assert_eq!((plan.candidates(), plan.best), (7, 6));
+    let list = app.draw_list();
+    assert_eq!(list.count_line_groups("imagined "), 7);
+    assert_eq!(list.count_line_groups("chosen"), 1);
+
+    // Switched live to CEM: K candidates of the last of its rounds.
+    h.state_mut().scene_mut().agent.settings.config.method = PlannerMethod::Cem {
+        iterations: 3,
+        elites: 2,
+        smoothing: 0.1,
+    };
+    h.get_by_label("Step agent").click();
+    h.run_steps(3);
+    let plan = &h.state().scene().agent.last.as_ref().expect("a plan").plan;
+    assert_eq!((plan.candidates(), plan.evaluations), (6, 18));
+    assert_eq!(plan.round_best_scores.len(), 3);
+    assert!(h.query_all_by_label("elites").count() > 0);
+    assert!(h.query_by_label("temperature λ").is_none());
+}
+
+#[test]
 fn a_truncated_checkpoint_is_refused_and_the_model_stays() {
     let dir = std::env::temp_dir().join(format!("tdm-ui-ckpt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

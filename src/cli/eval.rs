@@ -175,6 +175,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let spec = task.spec();
     for setting in &settings {
         check_plan_size(setting, spec.observation_size + spec.action_size + 1)?;
+        // The knobs that depend on K (CEM's elites) against every K of the sweep.
+        args.noise.method(setting.candidates)?;
     }
     // K and N come from each setting.
     let base = args.noise.planner_config(0, 0, args.seed)?;
@@ -188,6 +190,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         Ok(model)
     };
     let steps = args.max_steps.unwrap_or(task.spec().episode_steps);
+    println!("planner: {}", base.method);
     if args.latency != Latency::None {
         println!(
             "planning latency: {} (simulated real time), plans start from {}",

@@ -4,7 +4,9 @@ use super::planner_args::NoiseArgs;
 use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, DynamicsModel, model_path, open_model};
-use crate::plan::{PlannerConfig, ProbeAgent, RankingSummary, probe_states, ranking_quality};
+use crate::plan::{
+    PlannerConfig, PlannerMethod, ProbeAgent, RankingSummary, probe_states, ranking_quality,
+};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -84,6 +86,8 @@ pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
             keep_best: asked.keep_best,
             proposal_mix: 0.0,
             rollouts: 1,
+            // The probe states are the same whichever planner is ranked.
+            method: PlannerMethod::RandomShooting,
             ..config
         },
         model: match model_path(&args.probe_model) {

@@ -119,6 +119,10 @@ pub enum ModelError {
     ProposalsWithoutPolicy { mix: f64, model: String },
     #[error("several rollouts per candidate do not combine with proposed candidates")]
     RolloutsWithProposals,
+    /// Proposed candidates are random shooting's alone: the other planners sample around a
+    /// nominal sequence.
+    #[error("the proposal mix works with random shooting only, not with {method}")]
+    ProposalsNeedRandomShooting { method: String },
     #[error("{model} does not predict rewards, and {task} has no reward from observations")]
     NoRewards { model: String, task: String },
     #[error("{}: bad tokenizer: {source}", path.display())]

@@ -166,6 +166,8 @@ mod tests {
             proposed: 0,
             objective: Objective::Auto,
             elapsed_secs: 0.0,
+            round_best_scores: vec![1.0],
+            evaluations: 2,
         }
     }
 

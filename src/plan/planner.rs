@@ -1,7 +1,12 @@
-//! The random-shooting planner (section 4.1 of the paper): sample K candidate action sequences
-//! of N steps, imagine them with a dynamics model, score each by its undiscounted sum of rewards,
-//! act on the first action of the best.
+//! The planner: K candidate action sequences of N steps imagined with a dynamics model, each
+//! scored by its undiscounted sum of rewards, the first action of the chosen one applied. Random
+//! shooting (section 4.1 of the paper) is the default and lives here; the other members of the
+//! family ([`PlannerMethod`]: CEM, MPPI, predictive sampling) refine their candidates over
+//! several rounds in their own files, sharing this warm start, scoring and [`Plan`].
+use super::method::PlannerMethod;
 use super::noise::NoiseConfig;
+use super::sampling::{Scorer, best_index};
+use super::{cem, mppi, predictive};
 use crate::envs::Task;
 use crate::models::{DynamicsModel, Imagined, ModelError, PlanContext};
 use rand::SeedableRng;
@@ -79,9 +84,10 @@ pub struct PlannerConfig {
     pub noise: NoiseConfig,
     pub objective: Objective,
     pub seed: u64,
-    /// Keep the previous plan's winner, shifted one step (its last action repeated), as
-    /// candidate 0: the usual MPC warm start. Off, every candidate is fresh noise, as in the
-    /// paper's planner.
+    /// Start from the previous plan's chosen sequence, shifted one step (its last action
+    /// repeated): the usual MPC warm start, random shooting's candidate 0 and the other
+    /// methods' first mean or nominal. Off, random shooting's candidates are all fresh noise,
+    /// as in the paper's planner, and the other methods start from zeros.
     #[serde(default)]
     pub keep_best: bool,
     /// The fraction of the K candidates whose actions come from the model's policy view
@@ -96,6 +102,10 @@ pub struct PlannerConfig {
     /// future wins less often. Costs this many times the imagination; 1 (or 0) is one rollout.
     #[serde(default = "one")]
     pub rollouts: usize,
+    /// Which planner of the family turns the candidates into a plan (random shooting, the
+    /// paper's, when absent).
+    #[serde(default)]
+    pub method: PlannerMethod,
 }
 
 fn one() -> usize {
@@ -121,13 +131,16 @@ impl Default for PlannerConfig {
             keep_best: true,
             proposal_mix: 0.0,
             rollouts: 1,
+            method: PlannerMethod::RandomShooting,
         }
     }
 }
 
-/// One planning step's result: the action to take, and everything needed to draw it.
+/// One planning step's result: the action to take, and everything needed to draw it: the
+/// candidates of the method's last round (MPPI: and its weighted mean after them).
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// The chosen candidate's first action, the one applied.
     pub action: Vec<f64>,
     pub action_size: usize,
     /// `[K][N][m]`.
@@ -135,14 +148,91 @@ pub struct Plan {
     pub imagined: Imagined,
     /// Per candidate; `-inf` for candidates whose imagination failed.
     pub scores: Vec<f64>,
+    /// The chosen candidate: the best-scoring one, except for MPPI (its weighted mean).
     pub best: usize,
     /// The last `proposed` candidates' actions came from the model's policy view.
     pub proposed: usize,
     pub objective: Objective,
     pub elapsed_secs: f64,
+    /// The best score of each round (one for random shooting).
+    pub round_best_scores: Vec<f64>,
+    /// Candidate rollouts imagined for this plan, every round (and rollout) counted.
+    pub evaluations: usize,
 }
 
 impl Plan {
+    /// The candidates `actions` with what the model imagined, scored by `objective`, the best
+    /// chosen.
+    pub(super) fn new(
+        actions: Vec<f64>,
+        action_size: usize,
+        imagined: Imagined,
+        objective: Objective,
+        proposed: usize,
+        task: &dyn Task,
+    ) -> Plan {
+        let mut plan = Plan::scored(
+            actions,
+            action_size,
+            imagined,
+            objective,
+            proposed,
+            Vec::new(),
+        );
+        plan.scores = plan.all_scores(task);
+        plan.choose(best_index(&plan.scores));
+        plan
+    }
+
+    /// As [`Plan::new`] with the `scores` already known.
+    pub(super) fn scored(
+        actions: Vec<f64>,
+        action_size: usize,
+        imagined: Imagined,
+        objective: Objective,
+        proposed: usize,
+        scores: Vec<f64>,
+    ) -> Plan {
+        let evaluations = imagined.candidates;
+        let mut plan = Plan {
+            action: Vec::new(),
+            action_size,
+            actions,
+            imagined,
+            scores,
+            best: 0,
+            proposed,
+            objective,
+            elapsed_secs: 0.0,
+            round_best_scores: Vec::new(),
+            evaluations,
+        };
+        if !plan.scores.is_empty() {
+            plan.choose(best_index(&plan.scores));
+        }
+        plan
+    }
+
+    /// Makes candidate `k` the chosen one (its first action the plan's action).
+    pub(super) fn choose(&mut self, k: usize) {
+        self.best = k;
+        self.action = self.candidate_action(k, 0).to_vec();
+    }
+
+    /// The best score of all candidates (`-inf` where none has one).
+    pub fn best_score(&self) -> f64 {
+        self.scores
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// Candidate `k`'s whole sequence, `[N][m]`.
+    pub fn sequence(&self, k: usize) -> &[f64] {
+        let per = self.horizon_steps() * self.action_size;
+        &self.actions[k * per..(k + 1) * per]
+    }
+
     pub fn candidates(&self) -> usize {
         self.imagined.candidates
     }
@@ -195,10 +285,10 @@ impl Plan {
 pub struct Planner {
     config: PlannerConfig,
     rng: StdRng,
-    /// The last winner's actions `[N][m]`, for `keep_best`.
-    previous_best: Option<Vec<f64>>,
+    /// The last plan's chosen actions `[N][m]`, for the warm start (`keep_best`).
+    previous: Option<Vec<f64>>,
     /// Control steps between the last plan's start state and the next one's (1 in lock-step;
-    /// more when plans arrive late, see [`crate::plan::latency`]): how far the warm start shifts.
+    /// more when plans arrive late): how far the warm start shifts.
     warm_shift: usize,
 }
 
@@ -207,13 +297,13 @@ impl Planner {
         Self {
             rng: StdRng::seed_from_u64(config.seed),
             config,
-            previous_best: None,
+            previous: None,
             warm_shift: 1,
         }
     }
 
     /// The next plan starts `steps` control steps after the last one's start state: the warm
-    /// start drops that many of the last winner's actions (and repeats its last action to fill).
+    /// start drops that many of the last chosen actions (and repeats its last action to fill).
     pub fn set_warm_shift(&mut self, steps: usize) {
         self.warm_shift = steps;
     }
@@ -233,7 +323,22 @@ impl Planner {
     /// Restarts the random stream (e.g. at the start of an episode).
     pub fn reseed(&mut self, seed: u64) {
         self.rng = StdRng::seed_from_u64(seed);
-        self.previous_best = None;
+        self.previous = None;
+    }
+
+    /// The previous plan's chosen sequence shifted by the warm shift (its last action repeated
+    /// to fill), where `keep_best` is on and there is one of this size.
+    fn warm_start(&self, n: usize, m: usize) -> Option<Vec<f64>> {
+        let prev = self
+            .previous
+            .as_ref()
+            .filter(|p| self.config.keep_best && p.len() == n * m)?;
+        let shift = self.warm_shift.min(n);
+        let mut out = prev[shift * m..].to_vec();
+        for _ in n - shift..n {
+            out.extend_from_slice(&prev[(n - 1) * m..]);
+        }
+        Some(out)
     }
 
     /// Plans one step.
@@ -256,145 +361,121 @@ impl Planner {
                 task: task.spec().name.clone(),
             });
         }
+        let method = self.config.method;
         let proposals = self.config.proposed_candidates().min(k);
+        if proposals > 0 && !method.takes_proposals() {
+            return Err(ModelError::ProposalsNeedRandomShooting {
+                method: method.name().into(),
+            });
+        }
         if proposals > 0 && !model.proposes_actions() {
             return Err(ModelError::ProposalsWithoutPolicy {
                 mix: self.config.proposal_mix,
                 model: model.name(),
             });
         }
-        let mut actions = self.config.noise.sample(&mut self.rng, k, n, m);
-        // The warm start takes candidate 0 unless every candidate is a proposal.
-        if self.config.keep_best
-            && proposals < k
-            && let Some(prev) = self.previous_best.as_ref().filter(|p| p.len() == n * m)
-        {
-            let shift = self.warm_shift.min(n);
-            actions[..(n - shift) * m].copy_from_slice(&prev[shift * m..]);
-            for t in n - shift..n {
-                actions[t * m..(t + 1) * m].copy_from_slice(&prev[(n - 1) * m..]);
-            }
-        }
         let rollouts = self.config.rollouts.max(1);
         if rollouts > 1 && proposals > 0 {
             return Err(ModelError::RolloutsWithProposals);
         }
-        let (imagined, averaged) = if proposals > 0 {
-            let proposed: Vec<bool> = (0..k).map(|c| c >= k - proposals).collect();
-            (
-                model.imagine_proposed(ctx, &mut actions, &proposed, k, n)?,
-                None,
-            )
-        } else if rollouts > 1 {
-            let (first, scores) =
-                imagine_repeated(model, task, objective, ctx, &actions, k, n, rollouts)?;
-            (first, Some(scores))
-        } else {
-            (model.imagine(ctx, &actions, k, n)?, None)
-        };
-        let mut plan = Plan {
-            action: Vec::new(),
-            action_size: m,
-            actions,
-            imagined,
-            scores: Vec::new(),
-            best: 0,
-            proposed: proposals,
+        let warm = self.warm_start(n, m);
+        let noise = self.config.noise;
+        let mut scorer = Scorer {
+            model,
+            task,
+            ctx,
             objective,
-            elapsed_secs: 0.0,
+            rollouts,
+            horizon_steps: n,
+            action_size: m,
+            evaluations: 0,
         };
-        plan.scores = match averaged {
-            Some(scores) => scores,
-            None => plan.all_scores(task),
+        let rng = &mut self.rng;
+        let mut plan = match method {
+            PlannerMethod::RandomShooting => {
+                random_shooting(&mut scorer, rng, noise, warm, k, proposals)?
+            }
+            PlannerMethod::Cem {
+                iterations,
+                elites,
+                smoothing,
+            } => cem::plan(
+                &mut scorer,
+                rng,
+                noise,
+                warm,
+                k,
+                cem::Settings {
+                    iterations: iterations.max(1),
+                    elites,
+                    smoothing: smoothing.clamp(0.0, 1.0),
+                },
+            )?,
+            PlannerMethod::Mppi {
+                temperature,
+                iterations,
+            } => mppi::plan(
+                &mut scorer,
+                rng,
+                noise,
+                warm,
+                k,
+                temperature,
+                iterations.max(1),
+            )?,
+            PlannerMethod::PredictiveSampling {
+                spline_points,
+                iterations,
+            } => predictive::plan(
+                &mut scorer,
+                rng,
+                noise,
+                warm,
+                k,
+                spline_points,
+                iterations.max(1),
+            )?,
         };
-        plan.best = plan
-            .scores
-            .iter()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |(bi, bs), (i, &s)| {
-                if s > bs { (i, s) } else { (bi, bs) }
-            })
-            .0;
-        plan.action = plan.candidate_action(plan.best, 0).to_vec();
-        let b = plan.best * n * m;
-        self.previous_best = Some(plan.actions[b..b + n * m].to_vec());
+        plan.evaluations = scorer.evaluations;
+        self.previous = Some(plan.sequence(plan.best).to_vec());
         plan.elapsed_secs = start.elapsed().as_secs_f64();
         Ok(plan)
     }
 }
 
-/// Imagines each of the `k` candidates `rollouts` times (one batch of k x rollouts) and returns
-/// the first rollout of each (what is drawn) with each candidate's mean score; a candidate any
-/// of whose rollouts failed scores `-inf`.
-#[allow(clippy::too_many_arguments)]
-fn imagine_repeated(
-    model: &mut dyn DynamicsModel,
-    task: &dyn Task,
-    objective: Objective,
-    ctx: &PlanContext<'_>,
-    actions: &[f64],
+/// Random shooting: K candidates of fresh noise, the warm start (where there is one) as
+/// candidate 0 unless every candidate is a proposal, the last `proposals` candidates from the
+/// model's policy view; the best wins.
+fn random_shooting(
+    scorer: &mut Scorer<'_, '_>,
+    rng: &mut StdRng,
+    noise: NoiseConfig,
+    warm: Option<Vec<f64>>,
     k: usize,
-    n: usize,
-    rollouts: usize,
-) -> Result<(Imagined, Vec<f64>), ModelError> {
-    let m = actions.len() / (k * n).max(1);
-    let per = n * m;
-    let tiled: Vec<f64> = (0..k * rollouts)
-        .flat_map(|i| {
-            actions[(i / rollouts) * per..(i / rollouts + 1) * per]
-                .iter()
-                .copied()
-        })
-        .collect();
-    let all = model.imagine(ctx, &tiled, k * rollouts, n)?;
-    let scratch = Plan {
-        action: Vec::new(),
-        action_size: m,
-        actions: tiled,
-        imagined: all,
-        scores: Vec::new(),
-        best: 0,
-        proposed: 0,
-        objective,
-        elapsed_secs: 0.0,
+    proposals: usize,
+) -> Result<Plan, ModelError> {
+    let (n, m) = (scorer.horizon_steps, scorer.action_size);
+    let mut actions = noise.sample(rng, k, n, m);
+    if let Some(warm) = warm.filter(|_| proposals < k) {
+        actions[..n * m].copy_from_slice(&warm);
+    }
+    let mut plan = if proposals > 0 {
+        let proposed: Vec<bool> = (0..k).map(|c| c >= k - proposals).collect();
+        let imagined = scorer
+            .model
+            .imagine_proposed(scorer.ctx, &mut actions, &proposed, k, n)?;
+        scorer.evaluations += k;
+        Plan::new(
+            actions,
+            m,
+            imagined,
+            scorer.objective,
+            proposals,
+            scorer.task,
+        )
+    } else {
+        scorer.score(actions)?
     };
-    let each = scratch.all_scores(task);
-    let scores = each
-        .chunks(rollouts)
-        .map(|c| {
-            let mean = c.iter().sum::<f64>() / rollouts as f64;
-            if mean.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                mean
-            }
-        })
-        .collect();
-    let all = scratch.imagined;
-    let size = all.observation_size;
-    let first = |c: usize| c * rollouts;
-    let imagined = Imagined {
-        candidates: k,
-        horizon_steps: n,
-        observation_size: size,
-        observations: (0..k)
-            .flat_map(|c| {
-                let start = first(c) * n * size;
-                all.observations[start..start + n * size].iter().copied()
-            })
-            .collect(),
-        rewards: all.rewards.as_ref().map(|r| {
-            (0..k)
-                .flat_map(|c| r[first(c) * n..(first(c) + 1) * n].iter().copied())
-                .collect()
-        }),
-        failures: (0..k)
-            .map(|c| {
-                all.failures[first(c)..first(c) + rollouts]
-                    .iter()
-                    .find_map(Clone::clone)
-            })
-            .collect(),
-    };
-    Ok((imagined, scores))
+    plan.round_best_scores = vec![plan.best_score()];
+    Ok(plan)
 }

@@ -359,8 +359,9 @@ fn plan_once(
         .map_err(PlanError::Restore)?;
     let s = req.settings;
     let mut config = s.config;
-    if !model.proposes_actions() {
-        // The knob stays where the user left it, for the next model that has a policy.
+    if !model.proposes_actions() || !config.method.takes_proposals() {
+        // The knob stays where the user left it, for the next model that has a policy (and
+        // the next plan by random shooting).
         config.proposal_mix = 0.0;
     }
     let planner = planner.get_or_insert_with(|| Planner::new(config));
@@ -405,7 +406,7 @@ fn plan_once(
             source: Box::new(source),
         })?;
     let tokens_per_sec = model
-        .tokens_per_plan(plan.candidates(), plan.horizon_steps(), plan.proposed)
+        .tokens_per_plan(plan.evaluations, plan.horizon_steps(), plan.proposed)
         .map(|tokens| tokens as f64 / plan.elapsed_secs.max(1e-9));
     let replay = if s.replay {
         Some(replay_plan(replayer, task.as_ref(), &real_start, &plan).map_err(PlanError::Replay)?)

@@ -60,7 +60,7 @@ pub struct Preset {
 #[derive(Debug, thiserror::Error)]
 #[error("{field}: {problem}")]
 pub struct FieldError {
-    pub field: &'static str,
+    pub field: String,
     pub problem: String,
 }
 
@@ -88,11 +88,14 @@ pub enum PresetError {
     },
 }
 
-fn check(ok: bool, field: &'static str, problem: String) -> Result<(), FieldError> {
+fn check(ok: bool, field: &str, problem: String) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(FieldError { field, problem })
+        Err(FieldError {
+            field: field.to_string(),
+            problem,
+        })
     }
 }
 
@@ -152,6 +155,10 @@ impl Preset {
                 "planner.noise.variance",
                 format!("{} must be >= 0", p.noise.variance),
             )?;
+            p.method.validate(p.candidates).map_err(|e| FieldError {
+                field: format!("planner.method.{}", e.field),
+                problem: e.problem,
+            })?;
         }
         Ok(())
     }
@@ -218,6 +225,7 @@ pub fn list_presets(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::PlannerMethod;
 
     fn text(extra: &str) -> String {
         format!(r#"{{"version": 1, "name": "t", "scene": "cartpole-swingup"{extra}}}"#)
@@ -247,6 +255,62 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("teleport"), "{e}");
+    }
+
+    #[test]
+    fn the_planner_method_is_read_with_its_knobs_and_checked() {
+        let planner = |method: &str| {
+            text(&format!(
+                r#", "planner": {{"candidates": 32, "horizon_steps": 50,
+                "noise": {{"kind": "white", "variance": 0.3}}, "objective": "auto", "seed": 0
+                {method}}}"#
+            ))
+        };
+        // Without a method (presets from before there was a choice): random shooting.
+        let old = Preset::from_json(&planner(""), Path::new("old.json")).unwrap();
+        assert_eq!(old.planner.unwrap().method, PlannerMethod::RandomShooting);
+        let cem = Preset::from_json(
+            &planner(r#", "method": {"kind": "cem", "iterations": 3, "elites": 6}"#),
+            Path::new("cem.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            cem.planner.unwrap().method,
+            PlannerMethod::Cem {
+                iterations: 3,
+                elites: 6,
+                smoothing: 0.1
+            }
+        );
+        // Saved and read back alike.
+        let dir = std::env::temp_dir().join(format!("tdm-preset-method-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cem.json");
+        cem.save(&path).unwrap();
+        assert_eq!(Preset::load(&path).unwrap(), cem);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Out of range: named with the preset's field path.
+        let e = Preset::from_json(
+            &planner(r#", "method": {"kind": "cem", "elites": 32}"#),
+            Path::new("d.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("d.json: planner.method.elites: 32"), "{e}");
+        let e = Preset::from_json(
+            &planner(r#", "method": {"kind": "mppi", "temperature": -2}"#),
+            Path::new("e.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("planner.method.temperature"), "{e}");
+        let e = Preset::from_json(
+            &planner(r#", "method": {"kind": "annealing"}"#),
+            Path::new("f.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("f.json: ") && e.contains("annealing"), "{e}");
     }
 
     #[test]

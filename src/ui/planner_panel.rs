@@ -1,9 +1,9 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
-//! live (K, N, noise, objective, decoding, context window, proposal mix, seed), Plan and Apply switches (as in
-//! MuJoCo MPC), single agent steps, and how the plan is drawn.
+//! live (planner method and its knobs, K, N, noise, objective, decoding, context window, proposal mix, seed),
+//! Plan and Apply switches (as in MuJoCo MPC), single agent steps, and how the plan is drawn.
 use crate::models::bundled::BundledModel;
 use crate::models::tdm::Decoding;
-use crate::plan::{NoiseKind, Objective, TrailPoint};
+use crate::plan::{NoiseKind, Objective, PlannerMethod, TrailPoint};
 use crate::session::scene::{PolicyKind, SceneRunner};
 use crate::session::trails::{PlanView, TrailMode};
 use crate::session::{Command, CommandSender, FilePrompt};
@@ -76,6 +76,7 @@ pub fn planner_ui(
     let c = &mut s.config;
     ui.add(egui::Slider::new(&mut c.candidates, 1..=512).text("samples K"));
     ui.add(egui::Slider::new(&mut c.horizon_steps, 1..=300).text("horizon N"));
+    method_ui(ui, &mut c.method, c.candidates);
     ui.horizontal(|ui| {
         let label = ui.label("noise");
         egui::ComboBox::from_id_salt("noise-kind")
@@ -117,7 +118,7 @@ pub fn planner_ui(
             .response
             .labelled_by(label.id);
     });
-    ui.checkbox(&mut c.keep_best, "warm start (keep the last winner)");
+    ui.checkbox(&mut c.keep_best, "warm start (the last plan, shifted)");
     ui.horizontal(|ui| {
         let label = ui.label("seed");
         ui.add(egui::DragValue::new(&mut c.seed))
@@ -156,14 +157,17 @@ pub fn planner_ui(
         });
     });
     ui.add_enabled(
-        info.proposes_actions && c.rollouts <= 1,
+        info.proposes_actions && c.rollouts <= 1 && c.method.takes_proposals(),
         egui::Slider::new(&mut c.proposal_mix, 0.0..=1.0).text("proposal mix (BC policy)"),
     )
     .on_hover_text(
         "fraction of the K candidates whose actions are the model's own policy plus the noise \
          (section 5.1.1); needs a TDM trained with --bc-weight above 0",
     )
-    .on_disabled_hover_text("this model has no policy: train a TDM with --bc-weight above 0");
+    .on_disabled_hover_text(
+        "needs random shooting, and a model with a policy (a TDM trained with --bc-weight \
+         above 0)",
+    );
     ui.checkbox(
         &mut s.replay,
         "replay candidates in MuJoCo (ground truth, errors)",
@@ -208,8 +212,19 @@ pub fn planner_ui(
         } else {
             String::new()
         };
+        let rounds = match p.round_best_scores.as_slice() {
+            [] | [_] => String::new(),
+            r => format!(
+                ", {} rounds (best {})",
+                r.len(),
+                r.iter()
+                    .map(|s| format!("{s:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         ui.label(format!(
-            "last plan: {timing}K {}{} x N {}, best score {:.2}",
+            "last plan: {timing}K {}{} x N {}{rounds}, chosen score {:.2}",
             p.candidates(),
             if p.proposed > 0 {
                 format!(" ({} proposed)", p.proposed)
@@ -260,6 +275,74 @@ pub fn planner_ui(
                 err.map(|e| format!(", prediction error at N {e:.3}"))
                     .unwrap_or_default()
             ));
+        }
+    }
+}
+
+/// The planner method combo box and the chosen method's knobs (a new method starts at its
+/// defaults).
+fn method_ui(ui: &mut egui::Ui, method: &mut PlannerMethod, candidates: usize) {
+    ui.horizontal(|ui| {
+        let label = ui.label("planner");
+        egui::ComboBox::from_id_salt("planner-method")
+            .selected_text(method.name())
+            .show_ui(ui, |ui| {
+                for (name, fresh) in PlannerMethod::NAMES {
+                    let current = method.name() == name;
+                    if ui.selectable_label(current, name).clicked() && !current {
+                        *method = fresh;
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(
+                "random shooting: the best of K fresh candidates (the paper's); cem: a \
+                 Gaussian refitted to the elites each round; mppi: the score-weighted mean \
+                 of K perturbations; predictive sampling: the best of the nominal and K - 1 \
+                 perturbations of it",
+            );
+    });
+    let iterations_ui = |ui: &mut egui::Ui, iterations: &mut usize| {
+        ui.add(egui::Slider::new(iterations, 1..=16).text("iterations"))
+            .on_hover_text("rounds of K candidates per plan");
+    };
+    match method {
+        PlannerMethod::RandomShooting => {}
+        PlannerMethod::Cem {
+            iterations,
+            elites,
+            smoothing,
+        } => {
+            iterations_ui(ui, iterations);
+            ui.add(
+                egui::Slider::new(elites, 1..=candidates.saturating_sub(1).max(1)).text("elites"),
+            )
+            .on_hover_text("the best candidates each round refits to, and keeps");
+            ui.add(egui::Slider::new(smoothing, 0.0..=0.95).text("smoothing"))
+                .on_hover_text("the old mean's and deviation's weight in each refit");
+        }
+        PlannerMethod::Mppi {
+            temperature,
+            iterations,
+        } => {
+            iterations_ui(ui, iterations);
+            ui.add(
+                egui::Slider::new(temperature, 0.001..=100.0)
+                    .logarithmic(true)
+                    .text("temperature λ"),
+            )
+            .on_hover_text("weights exp(score / λ): small picks the best, large averages all");
+        }
+        PlannerMethod::PredictiveSampling {
+            spline_points,
+            iterations,
+        } => {
+            iterations_ui(ui, iterations);
+            ui.add(egui::Slider::new(spline_points, 0..=16).text("spline knots"))
+                .on_hover_text(
+                    "0: perturb with the noise kind above; more: splines through this many knots",
+                );
         }
     }
 }

@@ -158,13 +158,14 @@ fn the_window_stays_responsive_while_a_tdm_plans() {
             frames_in_flight += 1;
             worst = worst.max(app.last_frame_secs);
         }
-        if app.scene().agent.records.len() >= 2 {
+        // In real time the agent steps (with zero action) before its first plan arrives.
+        if app.scene().agent.last.is_some() && app.scene().agent.records.len() >= 2 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let app = h.state();
-    assert!(app.scene().agent.records.len() >= 2, "the TDM planned");
+    assert!(app.scene().agent.last.is_some(), "the TDM planned");
     assert!(frames_in_flight >= 3, "frames were drawn while planning");
     assert!(
         worst < 0.05,

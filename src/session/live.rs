@@ -23,6 +23,7 @@ use crate::plan::{action_at_age, steps_late};
 use crate::sim::SimState;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -106,6 +107,8 @@ pub struct LiveRun {
     pub events: Receiver<LiveEvent>,
     thread: Option<JoinHandle<PlannerWorker>>,
     pub pacing: Pacing,
+    /// True while the live thread's planner has a plan in flight.
+    planning: Arc<AtomicBool>,
 }
 
 /// After this much wall-clock lag the run stops trying to catch up (the real-time factor drops
@@ -120,10 +123,12 @@ impl LiveRun {
         let (control_tx, control_rx) = channel();
         let (event_tx, event_rx) = channel();
         let pacing = start.pacing;
+        let planning = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&planning);
         let thread = std::thread::Builder::new()
             .name("live-mpc".into())
             .spawn(move || {
-                let mut run = Running::new(start, worker, event_tx);
+                let mut run = Running::new(start, worker, event_tx, flag);
                 run.go(&control_rx);
                 run.worker
             })?;
@@ -132,7 +137,13 @@ impl LiveRun {
             events: event_rx,
             thread: Some(thread),
             pacing,
+            planning,
         })
+    }
+
+    /// Whether a plan is being computed right now.
+    pub fn planning(&self) -> bool {
+        self.planning.load(Ordering::Relaxed)
     }
 
     pub fn set_settings(&self, settings: PlanSettings) {
@@ -182,6 +193,8 @@ struct Running {
     /// Wall clock and step count the pacing counts from (reset after a long lag or a speed
     /// change).
     anchor: (Instant, usize),
+    /// Shared with [`LiveRun::planning`].
+    planning: Arc<AtomicBool>,
 }
 
 enum Flow {
@@ -190,7 +203,12 @@ enum Flow {
 }
 
 impl Running {
-    fn new(start: LiveStart, worker: PlannerWorker, events: Sender<LiveEvent>) -> Self {
+    fn new(
+        start: LiveStart,
+        worker: PlannerWorker,
+        events: Sender<LiveEvent>,
+        planning: Arc<AtomicBool>,
+    ) -> Self {
         let mut env = MujocoEnv::new(start.task);
         if let Err(e) = env.set_state(&start.state, start.steps_taken) {
             let _ = events.send(LiveEvent::Failed(format!(
@@ -210,6 +228,7 @@ impl Running {
             previous: None,
             fresh: None,
             anchor: (Instant::now(), start.steps_taken),
+            planning,
         }
     }
 
@@ -261,11 +280,13 @@ impl Running {
         }
         self.worker
             .request_ahead(state, steps, &self.episode, self.settings, committed);
+        self.planning.store(self.worker.in_flight(), Ordering::Relaxed);
     }
 
     /// Takes a reply that has come back: the newest plan comes into use. False (after
     /// reporting it) when planning failed.
     fn take_reply(&mut self, reply: Result<Box<PlanOutcome>, PlanError>) -> bool {
+        self.planning.store(false, Ordering::Relaxed);
         match reply {
             Ok(outcome) => {
                 let shared: Arc<PlanOutcome> = Arc::from(outcome);

@@ -218,9 +218,10 @@ impl SceneRunner {
         self.scrub.unwrap_or(self.history.len().saturating_sub(1))
     }
 
-    /// Whether the simulation is waiting for the planner.
+    /// Whether a plan is being computed (on the planner thread or the live run's).
     pub fn waiting_for_plan(&self) -> bool {
         self.worker.as_ref().is_some_and(PlannerWorker::in_flight)
+            || self.live.as_ref().is_some_and(LiveRun::planning)
     }
 
     fn remember(&mut self) {

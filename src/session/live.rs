@@ -280,7 +280,8 @@ impl Running {
         }
         self.worker
             .request_ahead(state, steps, &self.episode, self.settings, committed);
-        self.planning.store(self.worker.in_flight(), Ordering::Relaxed);
+        self.planning
+            .store(self.worker.in_flight(), Ordering::Relaxed);
     }
 
     /// Takes a reply that has come back: the newest plan comes into use. False (after

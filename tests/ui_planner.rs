@@ -166,6 +166,7 @@ fn the_window_stays_responsive_while_a_tdm_plans() {
     }
     let app = h.state();
     assert!(app.scene().agent.last.is_some(), "the TDM planned");
+    assert!(app.scene().agent.records.len() >= 2, "the agent stepped");
     assert!(frames_in_flight >= 3, "frames were drawn while planning");
     assert!(
         worst < 0.05,

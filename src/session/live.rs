@@ -107,7 +107,7 @@ pub struct LiveRun {
     pub events: Receiver<LiveEvent>,
     thread: Option<JoinHandle<PlannerWorker>>,
     pub pacing: Pacing,
-    /// True while the live thread's planner has a plan in flight.
+    /// The planner thread's in-flight flag ([`PlannerWorker::in_flight_flag`]).
     planning: Arc<AtomicBool>,
 }
 
@@ -123,12 +123,11 @@ impl LiveRun {
         let (control_tx, control_rx) = channel();
         let (event_tx, event_rx) = channel();
         let pacing = start.pacing;
-        let planning = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&planning);
+        let planning = worker.in_flight_flag();
         let thread = std::thread::Builder::new()
             .name("live-mpc".into())
             .spawn(move || {
-                let mut run = Running::new(start, worker, event_tx, flag);
+                let mut run = Running::new(start, worker, event_tx);
                 run.go(&control_rx);
                 run.worker
             })?;
@@ -193,8 +192,6 @@ struct Running {
     /// Wall clock and step count the pacing counts from (reset after a long lag or a speed
     /// change).
     anchor: (Instant, usize),
-    /// Shared with [`LiveRun::planning`].
-    planning: Arc<AtomicBool>,
 }
 
 enum Flow {
@@ -203,12 +200,7 @@ enum Flow {
 }
 
 impl Running {
-    fn new(
-        start: LiveStart,
-        worker: PlannerWorker,
-        events: Sender<LiveEvent>,
-        planning: Arc<AtomicBool>,
-    ) -> Self {
+    fn new(start: LiveStart, worker: PlannerWorker, events: Sender<LiveEvent>) -> Self {
         let mut env = MujocoEnv::new(start.task);
         if let Err(e) = env.set_state(&start.state, start.steps_taken) {
             let _ = events.send(LiveEvent::Failed(format!(
@@ -228,7 +220,6 @@ impl Running {
             previous: None,
             fresh: None,
             anchor: (Instant::now(), start.steps_taken),
-            planning,
         }
     }
 
@@ -280,14 +271,11 @@ impl Running {
         }
         self.worker
             .request_ahead(state, steps, &self.episode, self.settings, committed);
-        self.planning
-            .store(self.worker.in_flight(), Ordering::Relaxed);
     }
 
     /// Takes a reply that has come back: the newest plan comes into use. False (after
     /// reporting it) when planning failed.
     fn take_reply(&mut self, reply: Result<Box<PlanOutcome>, PlanError>) -> bool {
-        self.planning.store(false, Ordering::Relaxed);
         match reply {
             Ok(outcome) => {
                 let shared: Arc<PlanOutcome> = Arc::from(outcome);

@@ -17,6 +17,7 @@ use crate::plan::{
 use crate::sim::{RolloutWorkers, SimError, SimState};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -184,7 +185,8 @@ fn ranking(plan: &Plan, inspection: &PlanInspection) -> Option<crate::plan::Plan
 pub struct PlannerWorker {
     messages: Option<SyncSender<Message>>,
     replies: Receiver<Result<Box<PlanOutcome>, PlanError>>,
-    in_flight: bool,
+    /// Shared so that a thread not holding the worker can read it ([`Self::in_flight_flag`]).
+    in_flight: Arc<AtomicBool>,
     _thread: Option<JoinHandle<()>>,
 }
 
@@ -229,13 +231,23 @@ impl PlannerWorker {
         Ok(Self {
             messages: Some(msg_tx),
             replies: rep_rx,
-            in_flight: false,
+            in_flight: Arc::new(AtomicBool::new(false)),
             _thread: Some(thread),
         })
     }
 
     pub fn in_flight(&self) -> bool {
-        self.in_flight
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// What [`Self::in_flight`] reads, for a thread that does not hold the worker (the window
+    /// while the live run plans with it).
+    pub fn in_flight_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.in_flight)
+    }
+
+    fn set_in_flight(&self, value: bool) {
+        self.in_flight.store(value, Ordering::Relaxed);
     }
 
     /// Replaces the model for the next plans.
@@ -266,7 +278,7 @@ impl PlannerWorker {
         settings: PlanSettings,
         committed: Vec<f64>,
     ) {
-        if self.in_flight {
+        if self.in_flight() {
             return;
         }
         if let Some(tx) = &self.messages {
@@ -277,7 +289,7 @@ impl PlannerWorker {
                 settings,
                 committed,
             })));
-            self.in_flight = sent.is_ok();
+            self.set_in_flight(sent.is_ok());
         }
     }
 
@@ -285,12 +297,12 @@ impl PlannerWorker {
     pub fn poll(&mut self) -> Option<Result<Box<PlanOutcome>, PlanError>> {
         match self.replies.try_recv() {
             Ok(r) => {
-                self.in_flight = false;
+                self.set_in_flight(false);
                 Some(r)
             }
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
-                self.in_flight = false;
+                self.set_in_flight(false);
                 Some(Err(self.stopped()))
             }
         }
@@ -298,10 +310,10 @@ impl PlannerWorker {
 
     /// Waits for the reply in flight (the step button, and lock-step play when asked to block).
     pub fn wait(&mut self) -> Option<Result<Box<PlanOutcome>, PlanError>> {
-        if !self.in_flight {
+        if !self.in_flight() {
             return None;
         }
-        self.in_flight = false;
+        self.set_in_flight(false);
         Some(match self.replies.recv() {
             Ok(reply) => reply,
             Err(_) => Err(self.stopped()),
@@ -314,17 +326,17 @@ impl PlannerWorker {
         &mut self,
         timeout: std::time::Duration,
     ) -> Option<Result<Box<PlanOutcome>, PlanError>> {
-        if !self.in_flight {
+        if !self.in_flight() {
             return None;
         }
         match self.replies.recv_timeout(timeout) {
             Ok(reply) => {
-                self.in_flight = false;
+                self.set_in_flight(false);
                 Some(reply)
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                self.in_flight = false;
+                self.set_in_flight(false);
                 Some(Err(self.stopped()))
             }
         }

@@ -14,7 +14,7 @@
 //! - [`ui`]: the eframe window: scenes, simulation controls, designer, presets.
 //! - [`cli`]: the command line, a thin layer over the others.
 //!
-//! The core layers never depend on a GUI crate (egui, eframe, wgpu, rfd); a test checks it.
+//! The core layers never depend on a GUI crate (egui, eframe, wgpu, rfd, egui_file); a test checks it.
 
 pub mod chart;
 pub mod cli;

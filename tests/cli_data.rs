@@ -123,6 +123,29 @@ fn eval_refuses_to_drop_an_existing_results_file_and_huge_plans() {
         !ok && stderr.contains("--samples 100000000") && stderr.contains("GiB limit"),
         "{stderr}"
     );
+    // A TDM's key/value caches count too: trajectories of this size alone fit (~0.3 GiB), the
+    // caches of 100,000 candidates do not.
+    let tdm = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/models/cartpole-swingup-small.safetensors"
+    );
+    let (ok, _, stderr) = workbench(&[
+        "eval",
+        "--env",
+        "cartpole-swingup",
+        "--model",
+        tdm,
+        "--samples",
+        "100000",
+        "--horizon",
+        "50",
+    ]);
+    assert!(
+        !ok && stderr.contains("--samples 100000 ")
+            && stderr.contains("GiB limit")
+            && stderr.contains("what the model holds"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -179,4 +202,47 @@ fn a_missing_mjcf_says_the_os_error_once() {
     let (ok, _, stderr) = workbench(&["rollout", "--env", "mjcf:/nonexistent/x.xml"]);
     assert!(!ok, "{stderr}");
     assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
+#[test]
+fn bench_tdm_leaves_no_scratch_folder_behind_on_success_or_error() {
+    let tmp = hardening_dir("bench-tmp");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "tdm",
+            "--preset",
+            "tiny",
+            "--samples",
+            "4",
+            "--horizon",
+            "2",
+            "--history",
+            "4",
+            "--batch",
+            "2",
+            "--repeats",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+            .args(&args)
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("the binary runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let left = || std::fs::read_dir(&tmp).unwrap().count();
+    let (ok, stderr) = run(&[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(left(), 0, "a scratch folder was left in {}", tmp.display());
+    let (ok, stderr) = run(&["--checkpoint", "/nonexistent/model.safetensors"]);
+    assert!(
+        !ok && stderr.contains("/nonexistent/model.safetensors"),
+        "{stderr}"
+    );
+    assert_eq!(left(), 0, "a scratch folder was left in {}", tmp.display());
 }

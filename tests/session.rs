@@ -2,7 +2,10 @@
 //! and the state says what happened. No egui anywhere (the `session` module never imports it).
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tdm_workbench::session::{AppOptions, Command, FilePrompt, PolicyKind, SceneSource, Workbench};
+use tdm_workbench::plan::PlannerConfig;
+use tdm_workbench::session::{
+    AppOptions, Command, FilePrompt, PolicyKind, SceneSource, StartModel, Workbench,
+};
 
 fn workbench(scene: &str) -> Workbench {
     let options = AppOptions {
@@ -171,9 +174,9 @@ fn a_scene_switch_carries_only_a_model_that_fits_and_says_which_it_chose() {
     let options = AppOptions {
         scene: SceneSource::Task("cartpole-swingup".into()),
         start_paused: true,
-        checkpoint: Some(PathBuf::from(
+        model: Some(StartModel::Checkpoint(PathBuf::from(
             "assets/models/cartpole-swingup-small.safetensors",
-        )),
+        ))),
         ..AppOptions::default()
     };
     let mut wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
@@ -303,4 +306,104 @@ fn the_live_agent_steps_on_the_wall_clock_not_once_per_frame() {
         wb.scene.steps_taken()
     );
     assert_eq!(wb.scene.agent.plan_age, Some(0));
+}
+
+#[test]
+fn a_start_preset_wins_over_defaults_and_explicit_options_win_over_it() {
+    let dir = temp_dir("precedence");
+    let path = dir.join("tuned.json");
+    let planner = PlannerConfig {
+        candidates: 32,
+        horizon_steps: 15,
+        ..PlannerConfig::default()
+    };
+    let preset = serde_json::json!({
+        "version": 1, "name": "tuned", "scene": "walker-stand",
+        "sim": {"speed": 1.0, "seed": 0, "policy": "brownian"},
+        "planner": planner, "model": "gt"
+    });
+    std::fs::write(&path, preset.to_string()).unwrap();
+    let options = AppOptions {
+        scene: SceneSource::Task("cartpole-swingup".into()),
+        start_paused: true,
+        preset: Some(path.clone()),
+        candidates: Some(100),
+        ..AppOptions::default()
+    };
+    let wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
+    let messages: Vec<&str> = wb.toasts.iter().map(|t| t.message.as_str()).collect();
+    assert_eq!(
+        wb.scene.source,
+        SceneSource::Task("walker-stand".into()),
+        "{messages:?}"
+    );
+    assert_eq!(wb.scene.policy, PolicyKind::Brownian);
+    let config = wb.scene.agent.settings.config;
+    assert_eq!((config.candidates, config.horizon_steps), (100, 15));
+    assert_eq!(
+        wb.scene.agent.model.path, None,
+        "the preset plans with ground truth"
+    );
+    assert_eq!(wb.applied_preset.as_deref(), Some("tuned"));
+    // A saved preset records what it plans with.
+    let saved = wb.current_preset("again".into()).expect("a task scene");
+    assert_eq!(saved.model.as_deref(), Some("gt"));
+    // An explicit policy wins over the preset's.
+    let options = AppOptions {
+        scene: SceneSource::Task("cartpole-swingup".into()),
+        start_paused: true,
+        preset: Some(path),
+        policy: Some(PolicyKind::Zero),
+        ..AppOptions::default()
+    };
+    let wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
+    assert_eq!(wb.scene.policy, PolicyKind::Zero);
+    assert_eq!(wb.scene.agent.settings.config.candidates, 32);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_mujoco_error_while_stepping_stops_the_scene_with_its_message_and_the_window_lives_on() {
+    let dir = temp_dir("mujoco-error");
+    // Compiles, then runs out of stack in the collision stage (as `<size memory="100K"/>`
+    // with falling boxes does).
+    let mut boxes = String::new();
+    for i in 0..40 {
+        boxes.push_str(&format!(
+            r#"<body pos="{} {} 0.1"><freejoint/><geom type="box" size="0.03 0.03 0.03"/></body>"#,
+            (i % 5) as f64 * 0.05,
+            (i / 5) as f64 * 0.05
+        ));
+    }
+    let path = dir.join("starved.xml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"<mujoco><size memory="64K"/><worldbody><geom type="plane" size="5 5 0.1"/>{boxes}
+               <body pos="3 3 1"><joint name="s" type="slide"/><geom size="0.05" contype="0" conaffinity="0"/></body>
+               </worldbody><actuator><motor joint="s"/></actuator></mujoco>"#
+        ),
+    )
+    .unwrap();
+    let mut wb = workbench("cartpole-swingup");
+    run(&mut wb, [Command::OpenMjcf(path.clone())]);
+    run(&mut wb, [Command::Step, Command::Step]);
+    wb.frame(0.0);
+    let messages: Vec<String> = wb.history.iter().map(|t| t.message.clone()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("MuJoCo error") && m.contains("mj_stackAlloc")),
+        "{messages:?}"
+    );
+    // Still alive: another scene loads and steps.
+    run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task(
+            "cartpole-swingup".into(),
+        ))],
+    );
+    run(&mut wb, [Command::Step]);
+    assert!(wb.scene.env().steps_taken() > 0 || wb.scene.env().sim().time_secs() > 0.0);
+    std::fs::remove_dir_all(&dir).ok();
 }

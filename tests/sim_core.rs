@@ -96,6 +96,95 @@ fn divergence_is_an_error_for_the_episode_not_a_crash() {
 }
 
 #[test]
+fn a_divergence_reports_when_it_happened_not_the_time_after_mujocos_reset() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/diverging.xml");
+    let mut sim = Sim::new(SimModel::from_file(path).unwrap());
+    let dt = sim.model().timestep_secs();
+    for _ in 0..10 {
+        sim.step(&[0.0], 1).unwrap();
+    }
+    let reported = match sim.step(&[1.0], 1) {
+        Err(SimError::Diverged { time_secs, .. }) => time_secs,
+        other => panic!("expected a divergence, got {other:?}"),
+    };
+    assert!(
+        (reported - 10.0 * dt).abs() < 1e-9,
+        "diverged at {reported}"
+    );
+    // MuJoCo reset the clock; the report did not take that time.
+    assert!(sim.time_secs() < reported, "{}", sim.time_secs());
+}
+
+/// A model that compiles and steps until its falling boxes touch: then the contacts need more
+/// stack than its 64 KiB arena holds ("mj_stackAlloc: out of memory"). One slider far away
+/// carries the actuator a rollout needs.
+fn stack_starved_model() -> std::path::PathBuf {
+    let mut boxes = String::new();
+    for i in 0..40 {
+        let (x, y, z) = (
+            (i % 5) as f64 * 0.05,
+            (i / 5 % 4) as f64 * 0.05,
+            0.06 + 0.04 * (i / 20) as f64,
+        );
+        boxes.push_str(&format!(
+            "<body pos=\"{x} {y} {z}\"><freejoint/><geom type=\"box\" size=\"0.03 0.03 0.03\"/></body>\n"
+        ));
+    }
+    let xml = format!(
+        "<mujoco><size memory=\"64K\"/><worldbody><geom type=\"plane\" size=\"5 5 0.1\"/>\n{boxes}\
+         <body pos=\"3 3 1\"><joint name=\"s\" type=\"slide\" axis=\"1 0 0\"/><geom size=\"0.05\" contype=\"0\" conaffinity=\"0\"/></body>\
+         </worldbody><actuator><motor joint=\"s\"/></actuator></mujoco>"
+    );
+    temp_file("stack-starved.xml", xml.as_bytes())
+}
+
+/// Steps until the first error.
+fn step_to_error(sim: &mut Sim) -> SimError {
+    for _ in 0..500 {
+        if let Err(e) = sim.step(&[0.0], 1) {
+            return e;
+        }
+    }
+    panic!("the stack-starved model stepped 500 times without an error");
+}
+
+#[test]
+fn a_mujoco_error_while_stepping_is_an_error_of_that_step_on_any_thread() {
+    let path = stack_starved_model();
+    let model = SimModel::from_file(&path).unwrap();
+    let mut sim = Sim::new(model.clone());
+    let start = sim.state();
+    let err = step_to_error(&mut sim);
+    assert!(matches!(err, SimError::Mujoco { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("mj_stackAlloc") || text.contains("memory"),
+        "{text}"
+    );
+    assert!(text.contains("reset"), "{text}");
+    // The simulation was reset; the same error is caught again on this thread, as often as it
+    // comes (restoring a state runs the collision stage too).
+    assert!(sim.time_secs() < 1e-9);
+    let again = sim.set_state(&start);
+    assert!(matches!(again, Err(SimError::Mujoco { .. })), "{again:?}");
+    assert!(matches!(step_to_error(&mut sim), SimError::Mujoco { .. }));
+    // On another thread, and in the planner's rollout workers (a batch is an error, not an end).
+    let other = model.clone();
+    let err = std::thread::spawn(move || step_to_error(&mut Sim::new(other)))
+        .join()
+        .unwrap();
+    assert!(matches!(err, SimError::Mujoco { .. }), "{err}");
+    let task = make_task(&format!("mjcf:{}", path.display())).unwrap();
+    let mut workers = RolloutWorkers::new(model, 2);
+    let result = workers.run(&start, task.as_ref(), &[0.0; 4 * 300], 4, 300);
+    assert!(matches!(result, Err(SimError::Mujoco { .. })), "{result:?}");
+    // A good model still steps.
+    let mut env = make_env("cartpole-swingup").unwrap();
+    env.reset(0).unwrap();
+    env.step(&[0.5]).unwrap();
+}
+
+#[test]
 fn bad_controls_are_rejected() {
     let mut env = make_env("walker-walk").unwrap();
     env.reset(3).unwrap();

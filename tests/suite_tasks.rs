@@ -1,6 +1,6 @@
 //! The control-suite tasks: sizes, determinism, initial states, rewards from observations, and
 //! poses reconstructed from observations.
-use tdm_workbench::envs::{TASK_NAMES, make_env};
+use tdm_workbench::envs::{Env, TASK_NAMES, make_env, make_task};
 
 fn random_actions(seed: u64, n: usize) -> impl FnMut() -> Vec<f64> {
     let mut x = seed
@@ -225,4 +225,44 @@ fn pose_from_obs_reconstructs_what_the_observation_determines() {
         }
         assert!((q[0] - truth[0]).abs() < 0.05 && (q[1] - truth[1]).abs() < 0.05);
     }
+}
+
+#[test]
+fn an_mjcf_file_has_no_reward_unless_opened_to_hold_its_reference_pose() {
+    let dir = std::env::temp_dir().join(format!("tdm-mjcf-pose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("arm.xml");
+    std::fs::write(
+        &path,
+        r#"<mujoco><worldbody><body pos="0 0 1"><joint name="h" type="hinge" axis="0 1 0"/>
+           <geom type="capsule" fromto="0 0 0 0 0 -0.5" size="0.05"/></body></worldbody>
+           <actuator><motor joint="h" gear="5"/></actuator></mujoco>"#,
+    )
+    .unwrap();
+    let plain = make_task(&format!("mjcf:{}", path.display())).unwrap();
+    assert!(!plain.has_reward());
+    let posed = make_task(&format!("mjcf-pose:{}", path.display())).unwrap();
+    assert!(posed.has_reward());
+    assert_eq!(posed.spec().name, format!("mjcf-pose:{}", path.display()));
+    let obs_at = |angle: f64| [angle, 0.0];
+    // In the pose: 1; half a radian off: e^-1; a planner's R(o') objective agrees.
+    let r0 = posed.reward_from_observation(&obs_at(0.0), &[0.0]).unwrap();
+    let r1 = posed.reward_from_observation(&obs_at(0.5), &[0.0]).unwrap();
+    assert!((r0 - 1.0).abs() < 1e-12, "{r0}");
+    assert!((r1 - (-1.0f64).exp()).abs() < 1e-12, "{r1}");
+    assert_eq!(
+        plain.reward_from_observation(&obs_at(0.5), &[0.0]),
+        Some(0.0)
+    );
+    // Stepping agrees with the observation's reward.
+    let mut env = tdm_workbench::envs::MujocoEnv::new(posed);
+    env.reset(0).unwrap();
+    let step = env.step(&[1.0]).unwrap();
+    let expected = env
+        .task()
+        .reward_from_observation(&step.observation, &[1.0])
+        .unwrap();
+    assert!((step.reward - expected).abs() < 1e-12);
+    assert!(step.reward < 1.0 && step.reward > 0.5, "{}", step.reward);
+    std::fs::remove_dir_all(&dir).ok();
 }

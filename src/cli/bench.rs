@@ -2,7 +2,7 @@
 //! single-threaded and batched) and `plan` (one ground-truth planning step); `tdm` and `render`
 //! live with their own code.
 use crate::data::Episode;
-use crate::envs::{TASK_NAMES, make_env, make_task};
+use crate::envs::{Env, TASK_NAMES, make_env, make_task};
 use crate::models::{GroundTruth, PlanContext};
 use crate::plan::{Planner, PlannerConfig};
 use crate::sim::{RolloutWorkers, Sim};
@@ -176,8 +176,8 @@ fn physics(args: &PhysicsArgs) -> anyhow::Result<()> {
 }
 
 fn plan(args: &PlanArgs) -> anyhow::Result<()> {
-    let task = make_task(&args.env)?;
-    let mut env = make_env(&args.env)?;
+    let task = super::open_task(&args.env)?;
+    let mut env = crate::envs::MujocoEnv::new(task.clone());
     let obs = env.reset(0)?;
     let history = Episode::new(&obs, task.spec().action_size);
     let state = env.state();

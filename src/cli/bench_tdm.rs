@@ -1,6 +1,5 @@
 //! `tdm-workbench bench tdm`: training tokens/s, planning speed and the FLOP rate reached.
 use crate::data::{EnvInfo, Episode};
-use crate::envs::make_env;
 use crate::models::tdm::{
     CHECKPOINT_VERSION, CheckpointMeta, LossWeights, Tdm, TdmConfig, TrainOptions, save,
 };
@@ -83,7 +82,7 @@ impl Drop for ScratchDir {
 }
 
 pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
-    let mut env = make_env(&args.env)?;
+    let mut env = super::open_env(&args.env)?;
     let spec = env.spec().clone();
     let (n, m) = (spec.observation_size, spec.action_size);
     let vocab = Tokenizer::new(TokenizerConfig::default())?.vocab_size() as usize;

@@ -2,10 +2,9 @@
 use super::planner_args::NoiseArgs;
 use super::progress::bar;
 use crate::data::{CollectOptions, Dataset, EnvInfo, Policy, Shard, collect, merge};
-use crate::envs::{make_env, make_task};
 use crate::models::{Decoding, model_path, open_model};
 use crate::plan::{BranchingPolicy, MpcAgent, NoisePolicy, UniformPolicy, ZeroPolicy, mean_ci68};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -84,8 +83,8 @@ pub enum DataCommand {
 
 pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     let shard = Shard::parse(&args.shard)?;
-    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
-    let mut env = make_env(&args.env)?;
+    let task = super::open_task(&args.env)?;
+    let mut env = crate::envs::MujocoEnv::new(task.clone());
     let spec = task.spec().clone();
     let noise = args.noise.config()?;
     let steps = args
@@ -156,7 +155,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
         max_steps: steps,
     };
     let mut returns = Vec::new();
-    let summary = collect(env.as_mut(), policy.as_mut(), &mut dataset, &opts, |p| {
+    let summary = collect(&mut env, policy.as_mut(), &mut dataset, &opts, |p| {
         if let Some(r) = p.last_return {
             returns.push(r);
         }

@@ -1,6 +1,5 @@
 //! `tdm-workbench eval`: MPC returns per planner setting, with 68% confidence intervals.
 use super::planner_args::NoiseArgs;
-use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, DynamicsModel, ModelError, open_model};
 use crate::plan::{EvalRequest, EvalSetting, EvalSummary, Latency, evaluate};
@@ -59,26 +58,29 @@ pub struct EvalArgs {
     force: bool,
 }
 
-/// The most memory the candidates' imagined trajectories may take: K x N x (observation +
-/// action + reward) values of 8 bytes each, kept under this fixed cap.
-const MAX_PLAN_BYTES: usize = 8 << 30;
+/// The most memory one plan may take: the candidates' imagined trajectories (K x N x
+/// (observation + action + reward) values of 8 bytes each) plus what the model holds per
+/// candidate while it imagines them (a TDM's key/value caches), kept under this fixed cap.
+const MAX_PLAN_BYTES: u128 = 8 << 30;
 
-/// Refuses a setting whose K x N x step size would not fit in [`MAX_PLAN_BYTES`].
-fn check_plan_size(setting: &EvalSetting, step_values: usize) -> anyhow::Result<()> {
-    let bytes = setting
-        .candidates
-        .checked_mul(setting.horizon_steps)
-        .and_then(|x| x.checked_mul(step_values))
-        .and_then(|x| x.checked_mul(8));
-    match bytes {
-        Some(b) if b <= MAX_PLAN_BYTES => Ok(()),
-        _ => bail!(
-            "--samples {} x --horizon {} x {step_values} values per step needs more than the {} GiB limit for the planner's candidates; lower --samples or --horizon",
-            setting.candidates,
-            setting.horizon_steps,
-            MAX_PLAN_BYTES >> 30
-        ),
+/// Refuses a setting whose plan would not fit in [`MAX_PLAN_BYTES`].
+fn check_plan_size(
+    setting: &EvalSetting,
+    step_values: usize,
+    model: &dyn DynamicsModel,
+) -> anyhow::Result<()> {
+    let (k, n) = (setting.candidates, setting.horizon_steps);
+    let trajectories = k as u128 * n as u128 * step_values as u128 * 8;
+    let bytes = trajectories.saturating_add(model.plan_state_bytes(k, n));
+    if bytes <= MAX_PLAN_BYTES {
+        return Ok(());
     }
+    bail!(
+        "--samples {k} x --horizon {n} needs about {:.1} GiB for one plan with {} (its candidates and what the model holds for them), over the {} GiB limit; lower --samples or --horizon",
+        bytes as f64 / (1u64 << 30) as f64,
+        model.name(),
+        MAX_PLAN_BYTES >> 30
+    )
 }
 
 /// Writes `results` with what the file held before that they do not supersede: other settings
@@ -148,7 +150,7 @@ fn earlier_results(args: &EvalArgs) -> anyhow::Result<Vec<EvalSummary>> {
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let task = super::open_task(&args.env)?;
     // Opened once here, so a bad checkpoint fails early with its own message; the first
     // setting plans with it, every further one with a fresh copy.
     let mut first = open_model(&args.model, &task, 0)?;
@@ -174,7 +176,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let spec = task.spec();
     for setting in &settings {
-        check_plan_size(setting, spec.observation_size + spec.action_size + 1)?;
+        check_plan_size(
+            setting,
+            spec.observation_size + spec.action_size + 1,
+            first.as_ref(),
+        )?;
         // The knobs that depend on K (CEM's elites) against every K of the sweep.
         args.noise.method(setting.candidates)?;
     }

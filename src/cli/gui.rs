@@ -1,7 +1,7 @@
 //! `tdm-workbench` with no command, or `tdm-workbench gui`: the workbench window.
 use crate::models::bundled::bundled_model_for;
 use crate::models::model_path;
-use crate::plan::PlannerConfig;
+use crate::session::StartModel;
 use crate::ui::{AppOptions, PolicyKind, SceneSource, run_native};
 use clap::Parser;
 use std::path::PathBuf;
@@ -11,7 +11,8 @@ pub struct GuiArgs {
     /// The scene to open (a task name: `cartpole-swingup`, `walker:chain:8:3`, `mjcf:FILE.xml`).
     #[arg(long, default_value = "cartpole-swingup")]
     scene: String,
-    /// A preset file to apply at start (its scene wins over --scene).
+    /// A preset file to apply at start: its scene wins over --scene, its settings over the
+    /// defaults below; --policy, --model, --samples and --horizon, when given, win over it.
     #[arg(long)]
     preset: Option<PathBuf>,
     /// Start paused.
@@ -19,12 +20,12 @@ pub struct GuiArgs {
     paused: bool,
     /// What the MPC agent plans with: `bundled` (the TDM in assets/models for the scene, if
     /// there is one), `gt` (MuJoCo itself), or a checkpoint file (optionally `tdm:FILE` or
-    /// `mlp:FILE`, as for the other commands).
-    #[arg(long, default_value = "bundled")]
-    model: String,
-    /// The policy at start: mpc, brownian or zero.
-    #[arg(long, default_value = "mpc")]
-    policy: String,
+    /// `mlp:FILE`, as for the other commands). Default: `bundled`, or the preset's.
+    #[arg(long)]
+    model: Option<String>,
+    /// The policy at start: mpc, brownian or zero. Default: mpc, or the preset's.
+    #[arg(long)]
+    policy: Option<String>,
     /// Samples K and horizon N at start (default: 64 x 20 with a TDM, 64 x 50 with ground truth).
     #[arg(long)]
     samples: Option<usize>,
@@ -47,39 +48,42 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
              under a virtual display: `xvfb-run -a tdm-workbench`"
         );
     }
-    let policy = match args.policy.as_str() {
-        "mpc" => PolicyKind::Mpc,
-        "brownian" => PolicyKind::Brownian,
-        "zero" => PolicyKind::Zero,
-        other => anyhow::bail!("--policy {other}: expected mpc, brownian or zero"),
+    // Without a preset the command line's defaults apply; with one, only what was given.
+    let defaults = args.preset.is_none();
+    let policy = match args.policy.as_deref().or(defaults.then_some("mpc")) {
+        None => None,
+        Some("mpc") => Some(PolicyKind::Mpc),
+        Some("brownian") => Some(PolicyKind::Brownian),
+        Some("zero") => Some(PolicyKind::Zero),
+        Some(other) => anyhow::bail!("--policy {other}: expected mpc, brownian or zero"),
     };
-    let checkpoint = match args.model.as_str() {
-        "bundled" => bundled_model_for(&args.scene),
-        arg => match model_path(arg) {
-            None => None,
+    let model = match args.model.as_deref().or(defaults.then_some("bundled")) {
+        None => None,
+        Some("bundled") => Some(StartModel::Bundled),
+        Some(arg) => match model_path(arg) {
+            None => Some(StartModel::GroundTruth),
             Some(path) => {
                 anyhow::ensure!(path.is_file(), "--model {arg}: no such file");
-                Some(path.to_path_buf())
+                Some(StartModel::Checkpoint(path.to_path_buf()))
             }
         },
     };
-    let (k, n) = if checkpoint.is_some() {
-        (64, 20)
-    } else {
-        (64, 50)
+    // The default K x N depends on the model: 64 x 20 with a learned one, 64 x 50 with MuJoCo.
+    let learned = match &model {
+        Some(StartModel::Bundled) => bundled_model_for(&args.scene).is_some(),
+        Some(StartModel::Checkpoint(_)) => true,
+        _ => false,
     };
-    let planner = PlannerConfig {
-        candidates: args.samples.unwrap_or(k),
-        horizon_steps: args.horizon.unwrap_or(n),
-        ..PlannerConfig::default()
-    };
+    let (k, n) = if learned { (64, 20) } else { (64, 50) };
     run_native(AppOptions {
         scene: SceneSource::Task(args.scene.clone()),
         start_paused: args.paused,
         preset: args.preset.clone(),
-        policy: Some(policy),
-        checkpoint,
-        planner: Some(planner),
+        policy,
+        model,
+        planner: None,
+        candidates: args.samples.or(defaults.then_some(k)),
+        horizon_steps: args.horizon.or(defaults.then_some(n)),
     })
     .map_err(|e| anyhow::anyhow!("{e}"))
 }

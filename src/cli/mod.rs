@@ -19,6 +19,20 @@ mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Opens the task `--env NAME` names, under a spinner: compiling a large MJCF takes MuJoCo a
+/// while (about a minute at 100,000 geoms on this machine) and it reports no progress itself.
+fn open_task(name: &str) -> anyhow::Result<Arc<dyn crate::envs::Task>> {
+    use anyhow::Context;
+    progress::spin_while(&format!("opening {name}"), || crate::envs::make_task(name))
+        .with_context(|| format!("cannot open --env {name}"))
+}
+
+/// As [`open_task`], as an environment.
+fn open_env(name: &str) -> anyhow::Result<Box<dyn crate::envs::Env>> {
+    Ok(Box::new(crate::envs::MujocoEnv::new(open_task(name)?)))
+}
 
 #[derive(Parser, Debug)]
 #[command(

@@ -2,7 +2,6 @@
 //! Brownian action sequences; the model's imagined observations against MuJoCo's; RMS error
 //! over non-velocity entries per horizon step, median and quartiles over runs.
 use crate::chart::{Chart, PALETTE, Series};
-use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, open_model};
 use crate::plan::{NoiseConfig, Quartiles, prediction_error_by_horizon};
@@ -36,7 +35,7 @@ pub struct PredictionErrorArgs {
 }
 
 pub fn run(args: &PredictionErrorArgs) -> anyhow::Result<()> {
-    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let task = super::open_task(&args.env)?;
     let mut csv = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());

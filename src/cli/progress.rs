@@ -71,6 +71,19 @@ pub fn bar_from(
     }
 }
 
+/// Runs `work` under a spinner that says `what` and the time spent (MuJoCo compiling a large
+/// MJCF, say, which reports no progress of its own); the spinner is cleared when `work` returns.
+pub fn spin_while<T>(what: &str, work: impl FnOnce() -> T) -> T {
+    let spinner = ProgressBar::new_spinner().with_message(what.to_string());
+    let look = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    spinner.set_style(look);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let out = work();
+    spinner.finish_and_clear();
+    out
+}
+
 /// The bar's look; `first` is where this run started, for the ETA.
 fn style(first: usize) -> ProgressStyle {
     ProgressStyle::with_template(

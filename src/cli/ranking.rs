@@ -1,7 +1,6 @@
 //! `tdm-workbench ranking`: how well each model ranks the planner's K candidates against their
 //! real returns, at states an MPC agent visits (ground truth's, or a learned model's own).
 use super::planner_args::NoiseArgs;
-use crate::envs::make_task;
 use crate::files::atomic_write;
 use crate::models::{Decoding, DynamicsModel, model_path, open_model};
 use crate::plan::{
@@ -62,7 +61,7 @@ pub struct RankingArgs {
 }
 
 pub fn run(args: &RankingArgs) -> anyhow::Result<()> {
-    let task = make_task(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let task = super::open_task(&args.env)?;
     if args.samples < 2 || args.horizon == 0 || args.every == 0 {
         bail!("--samples must be at least 2, --horizon and --every positive");
     }

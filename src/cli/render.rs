@@ -1,6 +1,6 @@
 //! `tdm-workbench render`: a task's scene to a PNG with the workbench's own renderer, and
 //! `bench render`: what a frame costs (physics + scene extraction + draw list + GPU encode).
-use crate::envs::{Env, make_env};
+use crate::envs::Env;
 use crate::render::headless::HeadlessRenderer;
 use crate::render::{DrawList, OrbitCamera, SceneStyle};
 use crate::sim::SceneGeometry;
@@ -99,7 +99,7 @@ fn check_angles(azimuth: f32, elevation: f32) -> anyhow::Result<()> {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     check_angles(args.azimuth, args.elevation)?;
-    let mut env = make_env(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let mut env = super::open_env(&args.env)?;
     env.reset(args.seed)?;
     random_steps(env.as_mut(), args.steps, args.seed)?;
     let scene = SceneGeometry::new(env.sim().model(), env.sim().data());
@@ -149,7 +149,7 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
         "env", "geoms", "physics", "scene", "encode", "CPU total", "with raster"
     );
     for name in &envs {
-        let mut env = make_env(name).with_context(|| format!("cannot open --env {name}"))?;
+        let mut env = super::open_env(name)?;
         env.reset(0)?;
         let mut scene = SceneGeometry::new(env.sim().model(), env.sim().data());
         let meshes = Arc::new(scene.meshes.clone());

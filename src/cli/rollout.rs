@@ -1,8 +1,6 @@
 //! `tdm-workbench rollout`: episodes with a simple policy, one return per episode.
 use crate::data::{Policy, run_episode};
-use crate::envs::make_env;
 use crate::plan::{UniformPolicy, ZeroPolicy};
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,7 +29,7 @@ pub struct RolloutArgs {
 }
 
 pub fn run(args: &RolloutArgs) -> anyhow::Result<()> {
-    let mut env = make_env(&args.env).with_context(|| format!("cannot open --env {}", args.env))?;
+    let mut env = super::open_env(&args.env)?;
     let spec = env.spec().clone();
     let steps = args
         .max_steps

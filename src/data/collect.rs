@@ -82,8 +82,8 @@ pub struct CollectSummary {
 }
 
 /// Runs one episode of at most `max_steps` (and the task's time limit) with `policy` from
-/// `env.reset(seed)`. A simulation that diverges ends the episode early: the steps so far and
-/// the reason come back, not an error.
+/// `env.reset(seed)`. A simulation that diverges, or in which MuJoCo raises an error, ends the
+/// episode early: the steps so far and the reason come back, not an error.
 pub fn run_episode(
     env: &mut dyn Env,
     policy: &mut dyn Policy,
@@ -97,7 +97,7 @@ pub fn run_episode(
         let action = policy.act(&*env, &episode)?;
         match env.step(&action) {
             Ok(s) => episode.push(&action, s.reward, &s.observation),
-            Err(EnvError::Sim(e @ SimError::Diverged { .. })) => {
+            Err(EnvError::Sim(e @ (SimError::Diverged { .. } | SimError::Mujoco { .. }))) => {
                 return Ok((episode, Some(e.to_string())));
             }
             Err(e) => return Err(e.into()),

@@ -1,25 +1,57 @@
 //! Any MJCF file as a task, for looking at and rolling out models the suite does not know.
 //!
-//! Observation: qpos then qvel. Reward: 0 (there is no goal). One physics step per control step,
-//! 1000 steps per episode. Initial state: the model's reference pose with N(0, 0.01^2) noise on
-//! every position and velocity coordinate (quaternions renormalised by MuJoCo).
+//! Observation: qpos then qvel. Reward: none (`mjcf:FILE`: 0, there is no goal), or holding the
+//! reference pose (`mjcf-pose:FILE`, [`MjcfReward::HoldPose`]). One physics step per control
+//! step, 1000 steps per episode. Initial state: the model's reference pose with N(0, 0.01^2)
+//! noise on every position and velocity coordinate (quaternions renormalised by MuJoCo).
 use super::error::EnvError;
 use super::spec::{EnvSpec, Task};
 use super::suite::{labels, object_names};
 use crate::sim::{Data, RolloutTask, Sim, SimModel};
-use mujoco_rs::prelude::MjtObjBase;
+use mujoco_rs::prelude::{MjtJoint, MjtObjBase};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand_distr::StandardNormal;
 use std::path::Path;
 
+/// What an MJCF scene is rewarded for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MjcfReward {
+    /// Nothing: every step earns 0, so a planner has nothing to choose by.
+    None,
+    /// Staying in the model's reference pose (`qpos0`): `exp(-(d / 0.5)^2)` per step, where
+    /// `d^2` is the mean squared difference over hinge and slide joints (rad, m) and the height
+    /// of each free joint (m); 1 in the pose. Ball joints and free-joint orientations are not
+    /// counted.
+    HoldPose,
+}
+
+/// The scale of [`MjcfReward::HoldPose`]: half a radian (or metre) off the pose earns e^-1.
+const POSE_SCALE: f64 = 0.5;
+
 pub struct MjcfTask {
     model: SimModel,
     spec: EnvSpec,
+    reward: MjcfReward,
+    /// `(qpos index, reference value)` of the coordinates [`MjcfReward::HoldPose`] compares.
+    pose: Vec<(usize, f64)>,
 }
 
 impl MjcfTask {
+    /// The file with no reward (`mjcf:FILE`).
     pub fn from_file(path: &Path) -> Result<Self, EnvError> {
+        Self::with_reward(path, MjcfReward::None)
+    }
+
+    /// The task name of `path` with `reward`: `mjcf:FILE` or `mjcf-pose:FILE`.
+    pub fn task_name(path: &Path, reward: MjcfReward) -> String {
+        match reward {
+            MjcfReward::None => format!("mjcf:{}", path.display()),
+            MjcfReward::HoldPose => format!("mjcf-pose:{}", path.display()),
+        }
+    }
+
+    pub fn with_reward(path: &Path, reward: MjcfReward) -> Result<Self, EnvError> {
         let model = SimModel::from_file(path)?;
         let (nq, nv, nu) = (model.nq(), model.nv(), model.nu());
         if nu == 0 {
@@ -32,7 +64,7 @@ impl MjcfTask {
         let mut observation_labels = labels("qpos", idx(nq).iter().map(String::as_str));
         observation_labels.extend(labels("qvel", idx(nv).iter().map(String::as_str)));
         let spec = EnvSpec {
-            name: format!("mjcf:{}", path.display()),
+            name: Self::task_name(path, reward),
             observation_size: nq + nv,
             action_size: nu,
             observation_labels,
@@ -41,8 +73,47 @@ impl MjcfTask {
             substeps: 1,
             episode_steps: 1000,
         };
-        Ok(Self { model, spec })
+        let pose = pose_coordinates(&model);
+        Ok(Self {
+            model,
+            spec,
+            reward,
+            pose,
+        })
     }
+
+    pub fn reward_kind(&self) -> MjcfReward {
+        self.reward
+    }
+
+    fn pose_reward(&self, qpos: &[f64]) -> f64 {
+        if self.reward == MjcfReward::None || self.pose.is_empty() {
+            return 0.0;
+        }
+        let d2 = self
+            .pose
+            .iter()
+            .map(|&(i, q0)| (qpos[i] - q0).powi(2))
+            .sum::<f64>()
+            / self.pose.len() as f64;
+        (-d2 / (POSE_SCALE * POSE_SCALE)).exp()
+    }
+}
+
+/// The coordinates a pose is held by: hinge and slide joints, and each free joint's height.
+fn pose_coordinates(model: &SimModel) -> Vec<(usize, f64)> {
+    let m = model.mj();
+    let (types, adrs, qpos0) = (m.jnt_type(), m.jnt_qposadr(), m.qpos0());
+    (0..types.len())
+        .filter_map(|j| {
+            let a = adrs[j] as usize;
+            match types[j] {
+                MjtJoint::mjJNT_HINGE | MjtJoint::mjJNT_SLIDE => Some((a, qpos0[a])),
+                MjtJoint::mjJNT_FREE => Some((a + 2, qpos0[a + 2])),
+                MjtJoint::mjJNT_BALL => None,
+            }
+        })
+        .collect()
 }
 
 impl RolloutTask for MjcfTask {
@@ -60,8 +131,8 @@ impl RolloutTask for MjcfTask {
         out[nq..].copy_from_slice(data.qvel());
     }
 
-    fn reward(&self, _data: &Data) -> f64 {
-        0.0
+    fn reward(&self, data: &Data) -> f64 {
+        self.pose_reward(data.qpos())
     }
 }
 
@@ -83,8 +154,12 @@ impl Task for MjcfTask {
         Ok(())
     }
 
-    fn reward_from_observation(&self, _observation: &[f64], _action: &[f64]) -> Option<f64> {
-        Some(0.0)
+    fn reward_from_observation(&self, observation: &[f64], _action: &[f64]) -> Option<f64> {
+        Some(self.pose_reward(&observation[..self.model.nq()]))
+    }
+
+    fn has_reward(&self) -> bool {
+        self.reward != MjcfReward::None
     }
 
     /// Exact: the observation holds qpos.

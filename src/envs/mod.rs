@@ -17,6 +17,6 @@ pub mod walkers;
 
 pub use env::{Env, MujocoEnv, Step};
 pub use error::EnvError;
-pub use mjcf_task::MjcfTask;
+pub use mjcf_task::{MjcfReward, MjcfTask};
 pub use registry::{TASK_NAMES, make_env, make_task};
 pub use spec::{EnvSpec, Task};

@@ -1,7 +1,7 @@
 //! Task names and their constructors.
 use super::env::{Env, MujocoEnv};
 use super::error::EnvError;
-use super::mjcf_task::MjcfTask;
+use super::mjcf_task::{MjcfReward, MjcfTask};
 use super::spec::Task;
 use super::suite::{CartpoleSwingup, HumanoidStand, PlanarWalker, WalkerGoal};
 use super::walkers::params::GENERATED_DOF_RANGE;
@@ -20,7 +20,8 @@ pub const TASK_NAMES: [&str; 4] = [
 /// Builds the task named `name` (compiles its model once; share the `Arc` between workers).
 /// `walker:TREE.json` opens a walker morphology on the corridor run task, and
 /// `walker:FAMILY:DOF:SEED` (e.g. `walker:chain:8:3`) a generated one; `mjcf:PATH`, or a
-/// name ending in `.xml`, opens any MJCF file as an [`MjcfTask`].
+/// name ending in `.xml`, opens any MJCF file as an [`MjcfTask`] without a reward, and
+/// `mjcf-pose:PATH` the same rewarded for holding its reference pose.
 pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
     if let Some(rest) = name.strip_prefix("walker:") {
         if let Some(origin) = parse_generated_walker(rest)? {
@@ -31,6 +32,12 @@ pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
             )?));
         }
         return Ok(Arc::new(CorridorRun::from_file(Path::new(rest))?));
+    }
+    if let Some(path) = name.strip_prefix("mjcf-pose:") {
+        return Ok(Arc::new(MjcfTask::with_reward(
+            Path::new(path),
+            MjcfReward::HoldPose,
+        )?));
     }
     if let Some(path) = name
         .strip_prefix("mjcf:")
@@ -47,7 +54,7 @@ pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
             return Err(EnvError::UnknownTask {
                 name: name.to_string(),
                 known: format!(
-                    "{}, walker:TREE.json, or mjcf:FILE.xml",
+                    "{}, walker:TREE.json, mjcf:FILE.xml or mjcf-pose:FILE.xml",
                     TASK_NAMES.join(", ")
                 ),
             });

@@ -61,4 +61,9 @@ pub trait Task: RolloutTask {
     /// (documented per task) comes from `previous_qpos`, e.g. the root's x integrated from the
     /// predicted velocity over one control step.
     fn pose_from_obs(&self, observation: &[f64], previous_qpos: &[f64]) -> Vec<f64>;
+    /// Whether the task rewards anything: `false` for an MJCF file opened without a goal,
+    /// where every candidate scores 0 and a planner has nothing to choose by.
+    fn has_reward(&self) -> bool {
+        true
+    }
 }

@@ -189,6 +189,13 @@ pub trait DynamicsModel: Send {
     ) -> Option<u64> {
         None
     }
+    /// Bytes the model holds while it imagines one plan of `candidates` x `horizon_steps`
+    /// beyond the imagined trajectories themselves (a TDM's key/value cache per candidate), an
+    /// upper estimate for memory checks before a run; 0 for a model that holds nothing per
+    /// candidate.
+    fn plan_state_bytes(&self, _candidates: usize, _horizon_steps: usize) -> u128 {
+        0
+    }
     /// Whether [`Imagined::rewards`] is filled.
     fn predicts_rewards(&self) -> bool;
     /// `actions` is `[K][N][m]`, row-major.

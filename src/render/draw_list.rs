@@ -236,6 +236,18 @@ impl DrawList {
     }
 
     /// Centre and radius of a sphere around the pickable instances (for framing the camera).
+    /// The radius about `centre` (a body's position, say) of a sphere holding every body
+    /// geometry: about a root body, a sphere that holds the body in every pose its joints
+    /// reach, since links keep their lengths. `None` without body geometry.
+    pub fn radius_about(&self, centre: [f32; 3]) -> Option<f32> {
+        let centre = Vec3::from(centre);
+        self.instances
+            .iter()
+            .filter(|i| i.body.is_some())
+            .map(|i| Vec3::from(i.gpu.translation).distance(centre) + i.gpu.scale().max_element())
+            .reduce(f32::max)
+    }
+
     pub fn bounds(&self) -> Option<([f32; 3], f32)> {
         let pts: Vec<Vec3> = self
             .instances

@@ -4,10 +4,12 @@
 //! Nothing here imports egui, eframe or rfd, so it is driven and tested without a window;
 //! `ui` draws it and sends it commands.
 pub mod agent;
+mod caption;
 pub mod command;
 pub mod designer;
 pub mod export;
 pub mod live;
+pub mod options;
 pub mod planner_worker;
 pub mod presets;
 pub mod scene;
@@ -16,5 +18,6 @@ pub mod trails;
 pub mod workbench;
 
 pub use command::{Command, CommandReceiver, CommandSender, FilePrompt, command_channel};
+pub use options::{AppOptions, StartModel};
 pub use scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
-pub use workbench::{AppOptions, StartError, Toast, View, Workbench};
+pub use workbench::{StartError, Toast, View, Workbench};

@@ -54,6 +54,11 @@ pub struct Preset {
     pub sim: SimSettings,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planner: Option<PlannerConfig>,
+    /// What the MPC agent plans with: `gt` (MuJoCo itself) or a checkpoint file (a path, relative
+    /// to the working directory as on the command line); absent: the model a scene switch picks
+    /// (the scene's bundled one, else ground truth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// A value of a preset out of its range: the field (`sim.speed`, `camera.fovy_deg`, ...) and why.
@@ -111,6 +116,13 @@ impl Preset {
             ),
         )?;
         check(!self.scene.trim().is_empty(), "scene", "is empty".into())?;
+        if let Some(m) = &self.model {
+            check(
+                !m.trim().is_empty(),
+                "model",
+                "is empty (use \"gt\" or a checkpoint file)".into(),
+            )?;
+        }
         let s = &self.sim;
         check(
             s.speed.is_finite() && s.speed > 0.0 && s.speed <= 100.0,

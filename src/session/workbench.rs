@@ -6,46 +6,18 @@
 use super::command::{Command, CommandReceiver, CommandSender, command_channel};
 use super::designer::DesignerState;
 use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, save_text};
+use super::options::{AppOptions, StartModel};
 use super::presets::{PRESET_VERSION, Preset, PresetError, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
 use super::series::plot_csv;
 use super::trails::{PlanView, add_ghosts, add_plan_trails};
 use crate::envs::walkers::{KinematicTree, link_name, to_mjcf};
-use crate::models::bundled::{BundledModel, bundled_models};
-use crate::plan::PlannerConfig;
+use crate::models::bundled::{BundledModel, bundled_model_for, bundled_models};
 use crate::render::{DrawList, OrbitCamera, SceneStyle};
 use crate::sim::{SceneGeometry, Sim};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// How the workbench starts.
-#[derive(Clone, Debug)]
-pub struct AppOptions {
-    pub scene: SceneSource,
-    pub start_paused: bool,
-    /// Preset applied at start (its scene replaces `scene`).
-    pub preset: Option<PathBuf>,
-    /// The policy at start (default: zero action).
-    pub policy: Option<PolicyKind>,
-    /// A checkpoint the MPC agent plans with (default: ground truth).
-    pub checkpoint: Option<PathBuf>,
-    /// Planner settings at start.
-    pub planner: Option<PlannerConfig>,
-}
-
-impl Default for AppOptions {
-    fn default() -> Self {
-        Self {
-            scene: SceneSource::Task("cartpole-swingup".into()),
-            start_paused: false,
-            preset: None,
-            policy: None,
-            checkpoint: None,
-            planner: None,
-        }
-    }
-}
 
 /// The workbench could not start at all.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +108,8 @@ pub struct Workbench {
     pub recent: Vec<String>,
     /// The preset files in the presets folder.
     pub presets: Vec<PathBuf>,
+    /// The name of the preset applied last (the planner panel shows it).
+    pub applied_preset: Option<String>,
     /// The checkpoints in assets/models (read once).
     pub bundled_models: Vec<BundledModel>,
     /// The root body's recent path.
@@ -177,6 +151,7 @@ impl Workbench {
             toasts,
             recent,
             presets: list_presets(&presets_dir()),
+            applied_preset: None,
             bundled_models: bundled_models(),
             trail: VecDeque::new(),
             ghost: None,
@@ -194,8 +169,20 @@ impl Workbench {
         if let Some(config) = options.planner {
             wb.scene.agent.settings.config = config;
         }
-        if let Some(path) = options.checkpoint {
-            wb.scene.load_checkpoint(path);
+        if let Some(k) = options.candidates {
+            wb.scene.agent.settings.config.candidates = k;
+        }
+        if let Some(n) = options.horizon_steps {
+            wb.scene.agent.settings.config.horizon_steps = n;
+        }
+        match options.model {
+            None => {}
+            Some(StartModel::GroundTruth) => wb.scene.use_ground_truth(),
+            Some(StartModel::Bundled) => match bundled_model_for(&wb.scene.env().spec().name) {
+                Some(path) => wb.scene.load_checkpoint(path),
+                None => wb.scene.use_ground_truth(),
+            },
+            Some(StartModel::Checkpoint(path)) => wb.scene.load_checkpoint(path),
         }
         wb.scene.playing = !options.start_paused;
         Ok(wb)
@@ -410,15 +397,25 @@ impl Workbench {
     fn frame_camera(&mut self) {
         let mut list = DrawList::new(self.scene.meshes.clone(), self.scene.meshes_key);
         list.add_scene(&self.scene.geometry, &SceneStyle::default());
-        if let Some((centre, radius)) = list.bounds() {
+        let root = self.scene.geometry.world_from_body_pos.get(1).copied();
+        // Centred on the root body, far enough out that the body stays in view in any pose (a
+        // cartpole's pole upright or hanging, a walker standing or fallen), as MuJoCo's
+        // tracking camera keeps its body in frame.
+        let framing = match root {
+            Some(p) => {
+                let p = p.map(|v| v as f32);
+                list.radius_about(p).map(|r| (p, r))
+            }
+            None => list.bounds(),
+        };
+        if let Some((centre, radius)) = framing {
             let mut centre = centre;
             centre[2] = centre[2].max(0.2);
             self.view.camera.elevation_deg = -20.0;
             self.view.camera.frame(centre, radius.max(1.2));
         }
-        // Things that move across the floor are followed, as dm_control's tracking cameras do.
-        self.view.follow = self.scene.geometry.body_names.len() > 1
-            && !self.scene.env().spec().name.starts_with("cartpole");
+        // The root body is tracked on every scene with one (a drag still orbits about it).
+        self.view.follow = self.scene.geometry.body_names.len() > 1;
     }
 
     /// Replaces the scene; on failure the old scene keeps running and the error is shown.
@@ -482,6 +479,12 @@ impl Workbench {
         if let Some(c) = preset.camera {
             self.view.camera = c;
         }
+        match preset.model.as_deref() {
+            None => {}
+            Some("gt") => self.scene.use_ground_truth(),
+            Some(file) => self.scene.load_checkpoint(PathBuf::from(file)),
+        }
+        self.applied_preset = Some(preset.name.clone());
         self.info(format!(
             "preset '{}' applied from {}",
             preset.name,
@@ -511,6 +514,10 @@ impl Workbench {
                     .then_some(self.scene.agent.pacing),
             },
             planner: Some(self.scene.agent.settings.config),
+            model: Some(match &self.scene.agent.model.path {
+                Some(path) => path.display().to_string(),
+                None => "gt".into(),
+            }),
         })
     }
 

@@ -20,6 +20,10 @@ pub enum SimError {
     /// The simulation became unstable (NaN/Inf or huge values); the episode cannot go on.
     #[error("simulation diverged at t = {time_secs:.4} s: {message}")]
     Diverged { time_secs: f64, message: String },
+    /// MuJoCo raised an error while stepping or recomputing (its stack or arena ran out, say);
+    /// the simulation was reset, so the episode cannot go on.
+    #[error("MuJoCo error at t = {time_secs:.4} s: {message} (the simulation was reset)")]
+    Mujoco { time_secs: f64, message: String },
     /// A control vector or action sequence had the wrong size or non-finite values.
     #[error("bad control input: {0}")]
     BadControl(String),

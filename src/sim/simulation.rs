@@ -1,10 +1,46 @@
 //! One simulation: a shared model and one `MjData`, stepped with a control vector.
 use super::error::SimError;
-use super::log::take_last_warning;
+use super::log::{guarded, take_last_warning};
 use super::model::SimModel;
 use super::state::{STATE_SPEC, SimState};
+use mujoco_rs::mujoco_c::{mjData, mjModel};
 use mujoco_rs::prelude::{MjData, MjModel, MjtIntegrator, MjtWarning};
 use std::sync::Arc;
+
+// The MuJoCo calls that can raise an error while a model steps (the stack or arena running out,
+// a solver failure), imported once more as `C-unwind` so that the error handler may unwind out
+// of them into [`guarded`] (see `super::log`).
+#[allow(clashing_extern_declarations)]
+unsafe extern "C-unwind" {
+    fn mj_step(m: *const mjModel, d: *mut mjData);
+    fn mj_step1(m: *const mjModel, d: *mut mjData);
+    fn mj_step2(m: *const mjModel, d: *mut mjData);
+    fn mj_forward(m: *const mjModel, d: *mut mjData);
+}
+
+type Stage = unsafe extern "C-unwind" fn(*const mjModel, *mut mjData);
+
+/// Runs one MuJoCo stage on `data`. A MuJoCo error inside it resets `data` (the state is lost:
+/// MuJoCo stopped mid-computation) and comes back as [`SimError::Mujoco`].
+fn run_stage(data: &mut Data, stage: Stage) -> Result<(), SimError> {
+    let time_secs = data.time();
+    let m: *const mjModel = data.model().ffi();
+    // SAFETY: the pointer is used only for the duration of the call below, which is the only
+    // access to `data` meanwhile.
+    let d: *mut mjData = unsafe { data.ffi_mut() };
+    // SAFETY: `m` and `d` are a valid model and its data.
+    match guarded(|| unsafe { stage(m, d) }) {
+        Ok(()) => Ok(()),
+        Err(message) => {
+            data.reset();
+            // Derived quantities of the reset state; a second failure leaves the reset state.
+            if guarded(|| unsafe { mj_forward(m, d) }).is_err() {
+                data.reset();
+            }
+            Err(SimError::Mujoco { time_secs, message })
+        }
+    }
+}
 
 /// MuJoCo data bound to a shared model.
 pub type Data = MjData<Arc<MjModel>>;
@@ -24,14 +60,22 @@ const DIVERGENCE_WARNINGS: [MjtWarning; 3] = [
 pub struct Sim {
     model: SimModel,
     data: Data,
+    /// A MuJoCo error raised by [`Sim::forward`] (which returns nothing), reported by the next
+    /// [`Sim::step`].
+    fault: Option<SimError>,
 }
 
 impl Sim {
     /// A fresh simulation at the model's reference configuration.
     pub fn new(model: SimModel) -> Self {
-        let mut data = MjData::new(Arc::clone(model.mj()));
-        data.forward();
-        Self { model, data }
+        let data = MjData::new(Arc::clone(model.mj()));
+        let mut sim = Self {
+            model,
+            data,
+            fault: None,
+        };
+        sim.forward();
+        sim
     }
 
     pub fn model(&self) -> &SimModel {
@@ -47,15 +91,19 @@ impl Sim {
         &mut self.data
     }
 
-    /// Recomputes everything derived from the current state (mj_forward).
+    /// Recomputes everything derived from the current state (mj_forward). A MuJoCo error here
+    /// resets the simulation and is returned by the next [`Sim::step`].
     pub fn forward(&mut self) {
-        self.data.forward();
+        if let Err(e) = run_stage(&mut self.data, mj_forward) {
+            self.fault = Some(e);
+        }
     }
 
     /// Resets to the model's reference configuration.
     pub fn reset(&mut self) {
+        self.fault = None;
         self.data.reset();
-        self.data.forward();
+        self.forward();
     }
 
     /// Simulation time in seconds.
@@ -79,6 +127,9 @@ impl Sim {
     /// Applies `ctrl` (clamped to each actuator's control range where the model limits it) and
     /// advances `substeps` physics steps.
     pub fn step(&mut self, ctrl: &[f64], substeps: usize) -> Result<(), SimError> {
+        if let Some(fault) = self.fault.take() {
+            return Err(fault);
+        }
         step_data(&mut self.data, self.model.mj(), ctrl, substeps)
     }
 }
@@ -94,13 +145,12 @@ pub(crate) fn restore(data: &mut Data, state: &SimState) -> Result<(), SimError>
     }
     data.set_state(&state.values, STATE_SPEC)
         .map_err(|e| SimError::BadState(e.to_string()))?;
-    sync_derived(data);
-    Ok(())
+    sync_derived(data)
 }
 
 /// Brings poses, sensors and sub-tree velocities up to date with the state (mj_step1).
-fn sync_derived(data: &mut Data) {
-    data.step1();
+fn sync_derived(data: &mut Data) -> Result<(), SimError> {
+    run_stage(data, mj_step1)
 }
 
 fn warning_counts(data: &Data) -> [i32; 3] {
@@ -148,13 +198,13 @@ pub(crate) fn step_data(
     for _ in 0..substeps {
         let t = data.time();
         if rk4 {
-            data.step();
+            run_stage(data, mj_step)?;
         } else {
             // dm_control's "legacy step": the state already went through mj_step1, so finish
             // this step with mj_step2 and end with mj_step1 so that poses and sensors match the
             // new state. Same work as a full step.
-            data.step2();
-            data.step1();
+            run_stage(data, mj_step2)?;
+            run_stage(data, mj_step1)?;
         }
         if warning_counts(data) != before {
             diverged_at = Some(t);
@@ -162,7 +212,7 @@ pub(crate) fn step_data(
         }
     }
     if rk4 {
-        data.step1();
+        run_stage(data, mj_step1)?;
     }
     let after = warning_counts(data);
     let diverged = before != after

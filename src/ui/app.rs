@@ -56,6 +56,8 @@ pub struct WorkbenchApp {
     pub show_plots: bool,
     /// Show the window with every message of this run (View > Messages).
     pub show_messages: bool,
+    /// The keys-and-mouse window (F1).
+    pub show_help: bool,
     render_state: Option<egui_wgpu::RenderState>,
 }
 
@@ -73,7 +75,10 @@ impl WorkbenchApp {
         let ctx = cc.egui_ctx.clone();
         let wake_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || wake_ctx.request_repaint());
-        let opens_checkpoint = options.checkpoint.is_some();
+        let opens_checkpoint = matches!(
+            options.model,
+            Some(crate::session::StartModel::Checkpoint(_) | crate::session::StartModel::Bundled)
+        );
         let wb = Workbench::start(options, recent, wake)?;
         Ok(Self {
             tx: wb.sender(),
@@ -93,6 +98,7 @@ impl WorkbenchApp {
             last_draw_list: Arc::new(DrawList::default()),
             show_plots: true,
             show_messages: false,
+            show_help: false,
             render_state: cc.wgpu_render_state.clone(),
         })
     }
@@ -219,6 +225,11 @@ impl WorkbenchApp {
         if let Some(picked) = response.picked {
             self.tx.send(Command::SelectBody(picked));
         }
+        if response.panned {
+            // A pan moves the look-at point off the body: the camera is free from here on.
+            self.wb.view.follow = false;
+        }
+        self.caption_ui(ui, rect);
         self.overlays_ui(ui, rect);
     }
 }
@@ -231,9 +242,11 @@ impl eframe::App for WorkbenchApp {
             self.fps = 0.9 * self.fps + 0.1 / dt;
         }
         self.shortcuts(ui.ctx());
+        self.help_key(ui.ctx());
         self.wb.frame(dt);
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         self.messages_window_ui(ui.ctx());
+        self.help_window_ui(ui.ctx());
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         if self.show_plots {
             let mut export = None;
@@ -253,6 +266,9 @@ impl eframe::App for WorkbenchApp {
             .default_size(330.0)
             .show(ui, |ui| self.controls_ui(ui));
         egui::CentralPanel::no_frame().show(ui, |ui| self.viewport_panel_ui(ui));
+        if let Some(notice) = self.dialogs.ui(ui.ctx(), &self.tx) {
+            self.wb.info(notice);
+        }
         self.handle_commands();
         if self.wb.scene.playing || self.dialogs.busy() || self.wb.scene.loading_model() {
             ui.ctx().request_repaint();

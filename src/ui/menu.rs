@@ -80,6 +80,12 @@ impl WorkbenchApp {
                 ui.checkbox(&mut self.show_plots, "Show plots");
                 ui.checkbox(&mut self.wb.view.follow, "Follow the root body");
                 ui.checkbox(&mut self.show_timings, "Show frame timings");
+                ui.checkbox(&mut self.dialogs.prefer_in_window, "In-window file dialogs")
+                    .on_hover_text(format!(
+                        "file prompts open in the window's own browser instead of the desktop's \
+                         dialog (in use now: {})",
+                        self.dialogs.in_use()
+                    ));
                 let messages = format!("Messages ({})", self.wb.history.len());
                 ui.checkbox(&mut self.show_messages, messages);
             });

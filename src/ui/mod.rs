@@ -1,9 +1,10 @@
-//! The eframe window: the only code that uses egui, eframe and rfd. It draws the state in
+//! The eframe window: the only code that uses egui, eframe, rfd and egui_file. It draws the state in
 //! `session` and sends it commands; `viewport` is the one bridge from egui's paint callback to
 //! `render`.
 pub mod app;
 pub mod designer;
 pub mod dialogs;
+mod help;
 mod menu;
 mod panels;
 pub mod planner_panel;

@@ -129,6 +129,7 @@ impl WorkbenchApp {
             Tab::Simulation => self.simulation_ui(ui),
             Tab::Planner => planner_ui(
                 ui,
+                self.wb.applied_preset.as_deref(),
                 &mut self.wb.scene,
                 &mut self.wb.plan_view,
                 &self.wb.bundled_models,

@@ -1,24 +1,29 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
 //! live (planner method and its knobs, K, N, noise, objective, decoding, context window, proposal mix, seed),
 //! Plan and Apply switches (as in MuJoCo MPC), single agent steps, and how the plan is drawn.
+use crate::envs::{MjcfReward, MjcfTask};
 use crate::models::bundled::BundledModel;
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, PlannerMethod, TrailPoint};
-use crate::session::scene::{PolicyKind, SceneRunner};
+use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};
 use crate::session::trails::{PlanView, TrailMode};
 use crate::session::{Command, CommandSender, FilePrompt};
 
-/// The panel; `show_timings` off hides wall-clock figures (for reproducible screenshots).
+/// The panel; `preset` names the preset applied last; `show_timings` off hides wall-clock figures (for reproducible screenshots).
 /// `bundled` lists the shipped checkpoints (read once at start, not every frame); what the
 /// user asks for goes to `commands`.
 pub fn planner_ui(
     ui: &mut egui::Ui,
+    preset: Option<&str>,
     scene: &mut SceneRunner,
     view: &mut PlanView,
     bundled: &[BundledModel],
     show_timings: bool,
     commands: &CommandSender,
 ) {
+    if let Some(name) = preset {
+        ui.weak(format!("preset '{name}' applied (settings below are live)"));
+    }
     ui.horizontal(|ui| {
         let mut on = scene.policy == PolicyKind::Mpc;
         if ui.checkbox(&mut on, "MPC agent drives the scene").changed() {
@@ -40,6 +45,9 @@ pub fn planner_ui(
             commands.send(Command::StepAgent);
         }
     });
+    if !scene.env().task().has_reward() {
+        no_reward_ui(ui, scene, commands);
+    }
     ui.separator();
     ui.label(egui::RichText::new("Model").strong());
     let info = scene.agent.model.clone();
@@ -281,6 +289,29 @@ pub fn planner_ui(
 
 /// The planner method combo box and the chosen method's knobs (a new method starts at its
 /// defaults).
+/// An MJCF scene without a goal: every candidate scores 0, so say so and offer a goal.
+fn no_reward_ui(ui: &mut egui::Ui, scene: &SceneRunner, commands: &CommandSender) {
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        "This scene has no task reward: every candidate scores 0, so the plan is arbitrary.",
+    );
+    if let SceneSource::Task(name) = &scene.source
+        && let Some(file) = name.strip_prefix("mjcf:")
+    {
+        let pose = MjcfTask::task_name(std::path::Path::new(file), MjcfReward::HoldPose);
+        if ui
+            .button("Plan to hold its reference pose")
+            .on_hover_text(format!(
+                "reopen as {pose}: reward exp(-(d / 0.5)^2), d the RMS distance of the joints \
+                 (and free-joint heights) from the model's qpos0"
+            ))
+            .clicked()
+        {
+            commands.send(Command::LoadScene(SceneSource::Task(pose)));
+        }
+    }
+}
+
 fn method_ui(ui: &mut egui::Ui, method: &mut PlannerMethod, candidates: usize) {
     ui.horizontal(|ui| {
         let label = ui.label("planner");

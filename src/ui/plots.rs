@@ -21,7 +21,8 @@ pub fn plots_ui(ui: &mut egui::Ui, scene: &SceneRunner, show_timings: bool) -> O
     let now = scene.steps_taken() as f64;
     let records = &scene.agent.records;
     ui.columns(4, |cols| {
-        let total: f64 = records.iter().map(|r| r.reward).sum();
+        // `+ 0.0` turns the empty sum's -0.0 into 0.0 (no "-0.0" on a fresh episode).
+        let total: f64 = records.iter().map(|r| r.reward).sum::<f64>() + 0.0;
         cols[0].horizontal(|ui| {
             ui.label(format!("reward (agent return {total:.1})"));
             if ui.small_button("CSV").clicked() {

@@ -27,8 +27,8 @@ impl WorkbenchApp {
             scene.time_secs(),
             scene.steps_taken(),
             spec.episode_steps,
-            scene.last_reward,
-            scene.episode_return,
+            scene.last_reward + 0.0,
+            scene.episode_return + 0.0,
         );
         if self.show_timings {
             status.push_str(&format!(

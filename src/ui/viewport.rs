@@ -92,6 +92,8 @@ pub struct ViewportResponse {
     pub picked: Option<Option<usize>>,
     /// A single click, in viewport coordinates (points from the top-left corner).
     pub clicked: Option<[f32; 2]>,
+    /// The camera was panned this frame.
+    pub panned: bool,
 }
 
 /// Draws the viewport filling the available space and handles its mouse input.
@@ -111,6 +113,7 @@ pub fn viewport_ui(
         || response.dragged_by(egui::PointerButton::Middle)
     {
         camera.pan(delta.x, delta.y, rect.height());
+        out.panned = delta != egui::Vec2::ZERO;
     }
     if response.hovered() {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y);

@@ -418,6 +418,15 @@ impl DynamicsModel for TdmModel {
         Some((horizon_steps * per_step) as u64)
     }
 
+    /// Every candidate's cache holds the keys and values of every layer for each token it
+    /// decodes: the horizon's steps of `[sep, o.., a.., r]`.
+    fn plan_state_bytes(&self, candidates: usize, horizon_steps: usize) -> u128 {
+        let cfg = &self.meta.model;
+        let tokens = horizon_steps as u128
+            * Tokenizer::step_len(self.observation_size, self.action_size) as u128;
+        candidates as u128 * tokens * cfg.layers as u128 * 2 * cfg.width as u128 * 4
+    }
+
     fn predicts_rewards(&self) -> bool {
         true
     }

@@ -39,6 +39,15 @@ xdotool search --sync --name "TDM Workbench" >/dev/null
 sleep 4
 shot 01-cartpole
 
+# Help > Keys and mouse (also F1): the bindings over the view; closed again with its x.
+xdotool mousemove 168 12 click 1
+sleep 0.5
+xdotool mousemove 200 40 click 1
+sleep 1
+shot 01b-help
+xdotool key --clearmodifiers F1
+sleep 0.5
+
 # Orbit: left-drag across the viewport.
 xdotool mousemove 800 420 mousedown 1
 for _ in $(seq 12); do xdotool mousemove_relative -- 12 -3; sleep 0.05; done
@@ -83,6 +92,26 @@ xdotool mousemove 805 420 click --repeat 2 --delay 80 1
 sleep 1.5
 shot 08-double-click
 
+# Scene > Open MJCF... on a desktop without a portal: the in-window browser opens, and says so.
+xdotool mousemove 27 12 click 1
+sleep 0.7
+xdotool mousemove 60 259 click 1
+sleep 2
+shot 08b-open-mjcf-no-portal
+xdotool key Escape
+sleep 0.5
+
+kill "$app_pid" 2>/dev/null || true
+wait "$app_pid" 2>/dev/null || true
+
+# A preset from the command line: its scene, planner and model, shown in the Planner tab.
+"$bin" gui --preset presets/walker-stand-mpc.json >"$out/app-preset.log" 2>&1 &
+app_pid=$!
+xdotool search --sync --name "TDM Workbench" >/dev/null
+sleep 5
+xdotool mousemove 123 37 click 1
+sleep 3
+shot 08c-preset-walker-planner
 kill "$app_pid" 2>/dev/null || true
 wait "$app_pid" 2>/dev/null || true
 

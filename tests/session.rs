@@ -407,3 +407,57 @@ fn a_mujoco_error_while_stepping_stops_the_scene_with_its_message_and_the_window
     assert!(wb.scene.env().steps_taken() > 0 || wb.scene.env().sim().time_secs() > 0.0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_large_mjcf_compiles_off_the_ui_thread_while_the_old_scene_keeps_running() {
+    let dir = temp_dir("large-mjcf");
+    let path = dir.join("padded.xml");
+    // Over the 1 MiB threshold (a comment pads it), yet quick to compile.
+    let padding = "x".repeat(1 << 20);
+    std::fs::write(
+        &path,
+        format!(
+            r#"<mujoco><!-- {padding} --><worldbody><body pos="0 0 1"><joint name="s" type="slide"/>
+               <geom size="0.1"/></body></worldbody><actuator><motor joint="s"/></actuator></mujoco>"#
+        ),
+    )
+    .unwrap();
+    let mut wb = workbench("cartpole-swingup");
+    run(&mut wb, [Command::OpenMjcf(path.clone())]);
+    assert_eq!(
+        wb.scene.source,
+        SceneSource::Task("cartpole-swingup".into())
+    );
+    assert!(
+        wb.compiling_status()
+            .is_some_and(|s| s.contains("padded.xml"))
+    );
+    for _ in 0..500 {
+        wb.frame(0.0);
+        if wb.compiling.is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let name = format!("mjcf:{}", path.display());
+    assert_eq!(wb.scene.source, SceneSource::Task(name.clone()));
+    assert_eq!(wb.recent.first(), Some(&name));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_model_list_offers_what_fits_the_scene_and_says_why_the_rest_does_not() {
+    let wb = workbench("cartpole-swingup");
+    assert!(!wb.scene.bundled.is_empty());
+    assert!(wb.scene.bundled.iter().all(|(_, why)| why.is_none()));
+    let wb = workbench("walker-stand");
+    for (m, why) in &wb.scene.bundled {
+        let why = why
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} fits walker-stand", m.label()));
+        assert!(
+            why.contains("cartpole-swingup (5 obs, 1 act)") && why.contains("24 obs, 6 act"),
+            "{why}"
+        );
+    }
+}

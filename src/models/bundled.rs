@@ -1,7 +1,8 @@
 //! The checkpoints shipped in `assets/models`: which files there are, which family each one's
 //! metadata names, and the bundled TDM for a task (the window's and `gui --model bundled`'s
 //! default).
-use super::checkpoint_family;
+use super::{check_fit, checkpoint_family};
+use crate::envs::EnvSpec;
 use std::path::{Path, PathBuf};
 
 /// A checkpoint shipped in `assets/models`, with the family its metadata names.
@@ -55,6 +56,20 @@ pub fn bundled_models() -> Vec<BundledModel> {
         })
         .collect();
     models.sort_by_key(|m| m.family != "tdm");
+    models
+}
+
+/// The bundled models for a scene of `spec`, each with why it does not fit (`None`: it fits),
+/// those that fit first; read from the files' metadata, no tensor is loaded.
+pub fn bundled_models_for(spec: &EnvSpec) -> Vec<(BundledModel, Option<String>)> {
+    let mut models: Vec<(BundledModel, Option<String>)> = bundled_models()
+        .into_iter()
+        .map(|m| {
+            let why = check_fit(&m.path, spec).err().map(|e| e.to_string());
+            (m, why)
+        })
+        .collect();
+    models.sort_by_key(|(_, why)| why.is_some());
     models
 }
 

@@ -38,6 +38,17 @@ impl LearnedModel {
     }
 }
 
+/// Whether the checkpoint in `path` can plan on `spec`, from its metadata alone (no tensor is
+/// read, so a list of files is checked in milliseconds): the same rule [`LearnedModel::load`]
+/// applies, with the same [`ModelError::Shape`] message where it does not fit.
+pub fn check_fit(path: &Path, spec: &EnvSpec) -> Result<(), ModelError> {
+    let fit = match checkpoint_family(path)? {
+        "mlp" => super::mlp::load_meta(path)?.fit(spec),
+        _ => super::tdm::load_meta(path)?.fit(spec),
+    };
+    fit.map_err(|why| ModelError::Shape(format!("{}: {why}", path.display())))
+}
+
 /// Parses a model argument of the command line: `gt` (None) or a checkpoint file, optionally
 /// prefixed `tdm:` or `mlp:` (the file's own metadata decides which it is).
 pub fn model_path(arg: &str) -> Option<&Path> {

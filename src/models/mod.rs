@@ -24,4 +24,4 @@ pub use decoding::{Decoding, DecodingSettings, UnknownDecoding};
 pub use describe::{ModelDescription, ModelFamily, ModelSizes, TrainedOn, TrainingFacts};
 pub use dynamics::{DynamicsModel, Forecast, Imagined, ModelError, PlanContext, checkpoint_label};
 pub use ground_truth::GroundTruth;
-pub use learned::{LearnedModel, model_path, open_model};
+pub use learned::{LearnedModel, check_fit, model_path, open_model};

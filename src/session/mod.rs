@@ -6,6 +6,7 @@
 pub mod agent;
 mod caption;
 pub mod command;
+pub mod compile;
 pub mod designer;
 pub mod export;
 pub mod live;

@@ -4,6 +4,7 @@
 //! [`Command`] in one place. Each frame the window calls [`Workbench::frame`], draws, sends
 //! commands and calls [`Workbench::handle_commands`]; tests do the same without drawing.
 use super::command::{Command, CommandReceiver, CommandSender, command_channel};
+use super::compile::Compiling;
 use super::designer::DesignerState;
 use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, save_text};
 use super::options::{AppOptions, StartModel};
@@ -12,7 +13,7 @@ use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
 use super::series::plot_csv;
 use super::trails::{PlanView, add_ghosts, add_plan_trails};
 use crate::envs::walkers::{KinematicTree, link_name, to_mjcf};
-use crate::models::bundled::{BundledModel, bundled_model_for, bundled_models};
+use crate::models::bundled::bundled_model_for;
 use crate::render::{DrawList, OrbitCamera, SceneStyle};
 use crate::sim::{SceneGeometry, Sim};
 use std::collections::VecDeque;
@@ -110,13 +111,13 @@ pub struct Workbench {
     pub presets: Vec<PathBuf>,
     /// The name of the preset applied last (the planner panel shows it).
     pub applied_preset: Option<String>,
-    /// The checkpoints in assets/models (read once).
-    pub bundled_models: Vec<BundledModel>,
     /// The root body's recent path.
     trail: VecDeque<[f32; 3]>,
     /// A scratch simulation and geometry for posing ghost bodies (per scene).
     ghost: Option<(u64, Sim, SceneGeometry)>,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    pub(super) wake: Arc<dyn Fn() + Send + Sync>,
+    /// A large MJCF compiling on its own thread (see `session::compile`).
+    pub compiling: Option<Compiling>,
     tx: CommandSender,
     rx: CommandReceiver,
 }
@@ -152,10 +153,10 @@ impl Workbench {
             recent,
             presets: list_presets(&presets_dir()),
             applied_preset: None,
-            bundled_models: bundled_models(),
             trail: VecDeque::new(),
             ghost: None,
             wake,
+            compiling: None,
             tx,
             rx,
         };
@@ -233,6 +234,7 @@ impl Workbench {
     /// moves the followed camera and the root trail, and turns a scene problem into a message.
     pub fn frame(&mut self, real_dt_secs: f64) {
         self.age_toasts(real_dt_secs);
+        self.poll_compiling();
         self.scene.poll_model_loader();
         self.scene.advance(real_dt_secs);
         self.update_follow_and_trail();
@@ -275,12 +277,7 @@ impl Workbench {
                     self.remember_recent(name);
                 }
             }
-            Command::OpenMjcf(path) => {
-                let name = format!("mjcf:{}", path.display());
-                if self.load_scene(SceneSource::Task(name.clone())) {
-                    self.remember_recent(name);
-                }
-            }
+            Command::OpenMjcf(path) => self.open_mjcf(path),
             Command::OpenTree(path) => match KinematicTree::load(&path) {
                 Ok(tree) => {
                     self.designer.replace(tree.clone());
@@ -380,7 +377,7 @@ impl Workbench {
         });
     }
 
-    fn remember_recent(&mut self, entry: String) {
+    pub(super) fn remember_recent(&mut self, entry: String) {
         self.recent.retain(|r| r != &entry);
         self.recent.insert(0, entry);
         self.recent.truncate(MAX_RECENT);
@@ -419,8 +416,19 @@ impl Workbench {
     }
 
     /// Replaces the scene; on failure the old scene keeps running and the error is shown.
-    fn load_scene(&mut self, source: SceneSource) -> bool {
-        match SceneRunner::new(source.clone(), self.scene.seed, self.wake.clone()) {
+    pub(super) fn load_scene(&mut self, source: SceneSource) -> bool {
+        let next = SceneRunner::new(source.clone(), self.scene.seed, self.wake.clone());
+        self.install_scene(source, next)
+    }
+
+    /// Puts a built scene in place of the old one (carrying the planner settings and a model
+    /// that fits); on failure the old scene keeps running and the error is shown.
+    pub(super) fn install_scene(
+        &mut self,
+        source: SceneSource,
+        next: Result<SceneRunner, SceneError>,
+    ) -> bool {
+        match next {
             Ok(mut next) => {
                 next.playing = self.scene.playing;
                 next.speed = self.scene.speed;

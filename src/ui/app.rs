@@ -270,7 +270,11 @@ impl eframe::App for WorkbenchApp {
             self.wb.info(notice);
         }
         self.handle_commands();
-        if self.wb.scene.playing || self.dialogs.busy() || self.wb.scene.loading_model() {
+        if self.wb.scene.playing
+            || self.dialogs.busy()
+            || self.wb.scene.loading_model()
+            || self.wb.compiling.is_some()
+        {
             ui.ctx().request_repaint();
         }
         let secs = started.elapsed().as_secs_f64();

@@ -89,6 +89,11 @@ impl WorkbenchApp {
                 let messages = format!("Messages ({})", self.wb.history.len());
                 ui.checkbox(&mut self.show_messages, messages);
             });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keys and mouse (F1)").clicked() {
+                    self.show_help = true;
+                }
+            });
             ui.separator();
             ui.label(egui::RichText::new(self.wb.scene.source.label()).strong());
         });

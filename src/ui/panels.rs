@@ -132,7 +132,6 @@ impl WorkbenchApp {
                 self.wb.applied_preset.as_deref(),
                 &mut self.wb.scene,
                 &mut self.wb.plan_view,
-                &self.wb.bundled_models,
                 self.show_timings,
                 &self.tx,
             ),

@@ -2,22 +2,20 @@
 //! live (planner method and its knobs, K, N, noise, objective, decoding, context window, proposal mix, seed),
 //! Plan and Apply switches (as in MuJoCo MPC), single agent steps, and how the plan is drawn.
 use crate::envs::{MjcfReward, MjcfTask};
-use crate::models::bundled::BundledModel;
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, PlannerMethod, TrailPoint};
 use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};
 use crate::session::trails::{PlanView, TrailMode};
 use crate::session::{Command, CommandSender, FilePrompt};
 
-/// The panel; `preset` names the preset applied last; `show_timings` off hides wall-clock figures (for reproducible screenshots).
-/// `bundled` lists the shipped checkpoints (read once at start, not every frame); what the
-/// user asks for goes to `commands`.
+/// The panel; `preset` names the preset applied last; `show_timings` off hides wall-clock
+/// figures (for reproducible screenshots). The shipped checkpoints come from the scene (read
+/// when it was built, with whether each fits); what the user asks for goes to `commands`.
 pub fn planner_ui(
     ui: &mut egui::Ui,
     preset: Option<&str>,
     scene: &mut SceneRunner,
     view: &mut PlanView,
-    bundled: &[BundledModel],
     show_timings: bool,
     commands: &CommandSender,
 ) {
@@ -68,10 +66,19 @@ pub fn planner_ui(
         {
             commands.send(Command::UseGroundTruth);
         }
-        for m in bundled {
+        // Models that fit this scene can be picked; the others say why not on hover.
+        for (m, why) in &scene.bundled {
             let selected = info.path.as_deref() == Some(m.path.as_path());
-            if ui.selectable_label(selected, m.label()).clicked() {
-                commands.send(Command::LoadCheckpoint(m.path.clone()));
+            match why {
+                None => {
+                    if ui.selectable_label(selected, m.label()).clicked() {
+                        commands.send(Command::LoadCheckpoint(m.path.clone()));
+                    }
+                }
+                Some(why) => {
+                    ui.add_enabled(false, egui::Button::selectable(false, m.label()))
+                        .on_disabled_hover_text(format!("does not fit this scene: {why}"));
+                }
             }
         }
         if ui.button("Open checkpoint…").clicked() {

@@ -60,7 +60,13 @@ impl WorkbenchApp {
         if !scene.playing {
             status.push_str("   paused");
         }
-        ui.label(egui::RichText::new(status).monospace());
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(status).monospace());
+            if let Some(compiling) = self.wb.compiling_status() {
+                ui.spinner();
+                ui.label(compiling);
+            }
+        });
     }
 
     pub(super) fn overlays_ui(&mut self, ui: &mut egui::Ui, rect: egui::Rect) {

@@ -1,5 +1,6 @@
 //! The MLP baselines' configuration and what their checkpoints record.
 use crate::data::EnvInfo;
+use crate::envs::EnvSpec;
 use crate::tokenize::TokenizerConfig;
 use serde::{Deserialize, Serialize};
 
@@ -237,6 +238,23 @@ pub struct MlpMeta {
 }
 
 impl MlpMeta {
+    /// Whether the network's sizes are `spec`'s (an MLP is a specialist); `Err` says why not.
+    pub fn fit(&self, spec: &EnvSpec) -> Result<(), String> {
+        let c = &self.model;
+        if c.observation_size != spec.observation_size || c.action_size != spec.action_size {
+            return Err(format!(
+                "trained on {} ({} obs, {} act); '{}' has {} obs, {} act",
+                self.env.name,
+                c.observation_size,
+                c.action_size,
+                spec.name,
+                spec.observation_size,
+                spec.action_size
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks that the sizes of the config and the normalization agree.
     pub fn validate(&self) -> Result<(), MlpConfigError> {
         self.model.validate()?;

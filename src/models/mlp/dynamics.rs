@@ -35,19 +35,10 @@ impl MlpModel {
         source: &Path,
         spec: &EnvSpec,
     ) -> Result<Self, ModelError> {
-        let c = &loaded.meta.model;
-        if c.observation_size != spec.observation_size || c.action_size != spec.action_size {
-            return Err(ModelError::Shape(format!(
-                "{}: trained on {} ({} obs, {} act); '{}' has {} obs, {} act",
-                source.display(),
-                loaded.meta.env.name,
-                c.observation_size,
-                c.action_size,
-                spec.name,
-                spec.observation_size,
-                spec.action_size
-            )));
-        }
+        loaded
+            .meta
+            .fit(spec)
+            .map_err(|why| ModelError::Shape(format!("{}: {why}", source.display())))?;
         let tokenizer =
             Tokenizer::new(loaded.meta.tokenizer).map_err(|e| ModelError::Tokenizer {
                 path: source.to_path_buf(),

@@ -11,7 +11,7 @@ mod dynamics;
 mod model;
 mod train;
 
-pub use checkpoint::{LoadedMlp, load, save};
+pub use checkpoint::{LoadedMlp, load, load_meta, save};
 pub use config::{
     MLP_CHECKPOINT_VERSION, MlpConfig, MlpConfigError, MlpMeta, MlpVariant, Normalization,
 };

@@ -1,6 +1,7 @@
 //! The TDM's configuration, its presets, and what a checkpoint records about its training.
 use crate::data::EnvInfo;
-use crate::tokenize::TokenizerConfig;
+use crate::envs::EnvSpec;
+use crate::tokenize::{Tokenizer, TokenizerConfig};
 use serde::{Deserialize, Serialize};
 
 /// The checkpoint format this build writes and reads.
@@ -230,6 +231,47 @@ pub struct CheckpointMeta {
 }
 
 impl CheckpointMeta {
+    /// Whether the model can plan on `spec`, from the metadata alone: a specialist (every
+    /// training environment of one observation/action size) needs that size; a generalist,
+    /// trained on several sizes, takes any environment whose steps fit its position table
+    /// (zero-shot). `Err` says why not, in words.
+    pub fn fit(&self, spec: &EnvSpec) -> Result<(), String> {
+        let fits = |e: &EnvInfo| {
+            e.observation_size == spec.observation_size && e.action_size == spec.action_size
+        };
+        let generalist = self.envs.iter().any(|e| {
+            (e.observation_size, e.action_size)
+                != (self.envs[0].observation_size, self.envs[0].action_size)
+        });
+        if !generalist && !self.envs.iter().any(fits) {
+            let trained: Vec<String> = self
+                .envs
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({} obs, {} act)",
+                        e.name, e.observation_size, e.action_size
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "trained on {}; '{}' has {} obs, {} act",
+                trained.join(", "),
+                spec.name,
+                spec.observation_size,
+                spec.action_size
+            ));
+        }
+        let step = Tokenizer::step_len(spec.observation_size, spec.action_size);
+        if step > self.model.max_step_tokens {
+            return Err(format!(
+                "a step of '{}' is {step} tokens, the model knows {}",
+                spec.name, self.model.max_step_tokens
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the model's sizes, that its vocabulary is the tokenizer's, and the loss weights.
     pub fn validate(&self) -> Result<(), TdmConfigError> {
         self.model.validate()?;

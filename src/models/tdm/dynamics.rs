@@ -6,7 +6,7 @@ use super::config::CheckpointMeta;
 use super::fastmath::{softmax_in_place, softmax_mean};
 use super::infer::{KvCache, Scratch, Weights};
 use super::sequence::{TokenSeq, episode_tokens_from};
-use crate::data::{EnvInfo, Episode};
+use crate::data::Episode;
 use crate::envs::EnvSpec;
 use crate::models::{
     Decoding, DecodingSettings, DynamicsModel, Imagined, ModelDescription, ModelError, ModelFamily,
@@ -57,40 +57,8 @@ impl TdmModel {
     ) -> Result<Self, ModelError> {
         meta.validate()
             .map_err(|e| ModelError::Shape(format!("{}: {e}", source.display())))?;
-        let fits = |e: &EnvInfo| {
-            e.observation_size == spec.observation_size && e.action_size == spec.action_size
-        };
-        let generalist = meta.envs.iter().any(|e| {
-            (e.observation_size, e.action_size)
-                != (meta.envs[0].observation_size, meta.envs[0].action_size)
-        });
-        if !generalist && !meta.envs.iter().any(fits) {
-            let trained: Vec<String> = meta
-                .envs
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{} ({} obs, {} act)",
-                        e.name, e.observation_size, e.action_size
-                    )
-                })
-                .collect();
-            return Err(ModelError::Shape(format!(
-                "{}: trained on {}; '{}' has {} obs, {} act",
-                source.display(),
-                trained.join(", "),
-                spec.name,
-                spec.observation_size,
-                spec.action_size
-            )));
-        }
-        let step = Tokenizer::step_len(spec.observation_size, spec.action_size);
-        if step > meta.model.max_step_tokens {
-            return Err(ModelError::Shape(format!(
-                "a step of '{}' is {step} tokens, the model knows {}",
-                spec.name, meta.model.max_step_tokens
-            )));
-        }
+        meta.fit(spec)
+            .map_err(|why| ModelError::Shape(format!("{}: {why}", source.display())))?;
         let tokenizer = Tokenizer::new(meta.tokenizer).map_err(|e| ModelError::Tokenizer {
             path: source.to_path_buf(),
             source: e,

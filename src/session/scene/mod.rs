@@ -10,6 +10,7 @@ use super::planner_worker::{PlanSettings, PlannerWorker, ground_truth};
 use crate::data::{Episode, Policy};
 use crate::envs::walkers::{CorridorRun, KinematicTree};
 use crate::envs::{Env, EnvError, MujocoEnv, make_env};
+use crate::models::bundled::{BundledModel, bundled_models_for};
 use crate::plan::{NoiseConfig, NoisePolicy, ZeroPolicy};
 use crate::sim::{MeshData, SceneGeometry, SimState};
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,9 @@ pub struct SceneRunner {
     pub speed: f64,
     pub seed: u64,
     pub policy: PolicyKind,
+    /// The checkpoints in `assets/models`, each with why it does not fit this scene (`None`:
+    /// it fits), those that fit first (read from their metadata when the scene is built).
+    pub bundled: Vec<(BundledModel, Option<String>)>,
     pub agent: AgentState,
     noise_policy: NoisePolicy,
     episode: Episode,
@@ -146,13 +150,24 @@ impl SceneRunner {
         seed: u64,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, SceneError> {
-        let mut env = build_env(&source)?;
+        let env = build_env(&source)?;
+        Self::with_env(source, env, seed, wake)
+    }
+
+    /// Resets an environment already built for `source` (compiled off the UI thread, say).
+    pub fn with_env(
+        source: SceneSource,
+        mut env: Box<dyn Env>,
+        seed: u64,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, SceneError> {
         let first = env.reset(seed).map_err(|e| SceneError::Reset {
             scene: source.label(),
             source: e,
         })?;
         let geometry = SceneGeometry::new(env.sim().model(), env.sim().data());
         let spec = env.spec().clone();
+        let bundled = bundled_models_for(&spec);
         let mut runner = Self {
             source,
             meshes: Arc::new(geometry.meshes.clone()),
@@ -163,6 +178,7 @@ impl SceneRunner {
             seed,
             policy: PolicyKind::Zero,
             agent: AgentState::new(env.task()),
+            bundled,
             env,
             noise_policy: NoisePolicy::new(
                 NoiseConfig::default(),

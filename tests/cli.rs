@@ -117,7 +117,7 @@ fn a_diverging_model_fails_its_episodes_without_crashing() {
         2,
         "{stdout}"
     );
-    assert!(stderr.contains("2 of 2 episodes diverged"), "{stderr}");
+    assert!(stderr.contains("2 of 2 episodes failed"), "{stderr}");
 }
 
 #[test]

@@ -161,13 +161,13 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
         }
         let extra = match p.last_return {
             Some(r) => format!(" episodes, last return {r:.1}"),
-            None => format!(" episodes, episode {} diverged", p.last_index),
+            None => format!(" episodes, episode {} failed", p.last_index),
         };
         bar(p.done, p.total, "", &extra, p.elapsed_secs);
     })?;
     let ci = mean_ci68(&summary.returns);
     println!(
-        "{}: collected {} episodes ({} steps) in {:.1}s, {} already there, {} diverged; return {:.1} [{:.1}, {:.1}] (mean, 68% CI)",
+        "{}: collected {} episodes ({} steps) in {:.1}s, {} already there, {} failed (diverged or a MuJoCo error); return {:.1} [{:.1}, {:.1}] (mean, 68% CI)",
         args.out.display(),
         summary.collected,
         summary.steps,
@@ -186,6 +186,16 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
         "dataset now holds {} episodes, {} steps",
         m.episode_count, m.step_count
     );
+    // Some failures are part of collecting (a policy that makes a body diverge now and then);
+    // every episode failing is not a dataset.
+    if summary.collected == 0 && !summary.failed.is_empty() {
+        anyhow::bail!(
+            "every one of the {} episodes asked for failed (first: episode {}: {}); nothing was collected",
+            summary.failed.len(),
+            summary.failed[0].0,
+            summary.failed[0].1
+        );
+    }
     Ok(())
 }
 

@@ -68,7 +68,10 @@ pub fn run(args: &RolloutArgs) -> anyhow::Result<()> {
         );
     }
     if failed > 0 {
-        anyhow::bail!("{failed} of {} episodes diverged", args.episodes);
+        anyhow::bail!(
+            "{failed} of {} episodes failed (diverged or a MuJoCo error)",
+            args.episodes
+        );
     }
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct PlanView {
     pub ghost_step: usize,
     /// The candidate the user clicked, drawn on top.
     pub highlighted: Option<usize>,
+    /// Draw only the trails (imagined and replayed) of this many best-scored candidates
+    /// (0: all of them), so a tangle of 64 torso paths can be thinned to the few that matter.
+    pub best_only: usize,
 }
 
 impl Default for PlanView {
@@ -33,6 +36,7 @@ impl Default for PlanView {
             ghosts: 3,
             ghost_step: 10,
             highlighted: None,
+            best_only: 0,
         }
     }
 }
@@ -69,15 +73,21 @@ pub fn add_plan_trails(list: &mut DrawList, outcome: &PlanOutcome, view: &PlanVi
         }
     }
     let rank01 = |k: usize| 1.0 - rank[k] as f32 / (k_count.max(2) - 1) as f32;
+    let shown = |k: usize| view.best_only == 0 || rank.get(k).is_some_and(|&r| r < view.best_only);
     if view.mode != TrailMode::Imagined
         && let Some(real) = &ins.real_trails
     {
-        for (k, t) in real.iter().enumerate() {
+        for (k, t) in real.iter().enumerate().filter(|(k, _)| shown(*k)) {
             list.add_named_dashed_polyline(format!("real {k}"), t, REAL);
         }
     }
     if view.mode != TrailMode::GroundTruth {
-        for (k, t) in ins.imagined_trails.iter().enumerate() {
+        for (k, t) in ins
+            .imagined_trails
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| shown(*k))
+        {
             let alpha = 0.25 + 0.5 * rank01(k);
             list.add_named_polyline(format!("imagined {k}"), t, score_colour(rank01(k), alpha));
         }

@@ -230,6 +230,7 @@ impl WorkbenchApp {
             self.wb.view.follow = false;
         }
         self.caption_ui(ui, rect);
+        self.trail_legend_ui(ui, rect);
         self.overlays_ui(ui, rect);
     }
 }

@@ -68,3 +68,71 @@ impl WorkbenchApp {
             });
     }
 }
+
+impl WorkbenchApp {
+    /// The colour scale of the imagined trails, bottom right of the view, while a plan is drawn.
+    pub(super) fn trail_legend_ui(&self, ui: &egui::Ui, rect: egui::Rect) {
+        use crate::session::PolicyKind;
+        use crate::session::trails::score_colour;
+        if self.wb.scene.policy != PolicyKind::Mpc || self.wb.scene.agent.last.is_none() {
+            return;
+        }
+        let (w, h) = (140.0, 10.0);
+        let origin = rect.right_bottom() + egui::vec2(-w - 16.0, -44.0);
+        let painter = ui.ctx().layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            egui::Id::unique("trail-legend"),
+        ));
+        let bg =
+            egui::Rect::from_min_size(origin - egui::vec2(8.0, 20.0), egui::vec2(w + 16.0, 44.0));
+        painter.rect_filled(bg, 4.0, ui.visuals().extreme_bg_color.gamma_multiply(0.85));
+        let steps = 28;
+        for i in 0..steps {
+            let c = score_colour(i as f32 / (steps - 1) as f32, 1.0);
+            let x0 = origin.x + w * i as f32 / steps as f32;
+            let cell = egui::Rect::from_min_size(
+                egui::pos2(x0, origin.y),
+                egui::vec2(w / steps as f32 + 0.5, h),
+            );
+            painter.rect_filled(
+                cell,
+                0.0,
+                egui::Color32::from_rgb(
+                    (c[0] * 255.0) as u8,
+                    (c[1] * 255.0) as u8,
+                    (c[2] * 255.0) as u8,
+                ),
+            );
+        }
+        let font = egui::FontId::proportional(11.0);
+        let text = ui.visuals().text_color();
+        painter.text(
+            origin - egui::vec2(0.0, 3.0),
+            egui::Align2::LEFT_BOTTOM,
+            "candidate score",
+            font.clone(),
+            text,
+        );
+        painter.text(
+            origin + egui::vec2(0.0, h + 2.0),
+            egui::Align2::LEFT_TOP,
+            "worst",
+            font.clone(),
+            text,
+        );
+        painter.text(
+            origin + egui::vec2(w, h + 2.0),
+            egui::Align2::RIGHT_TOP,
+            "best",
+            font.clone(),
+            text,
+        );
+        painter.text(
+            origin + egui::vec2(w * 0.5, h + 2.0),
+            egui::Align2::CENTER_TOP,
+            "red: chosen",
+            font,
+            egui::Color32::from_rgb(255, 64, 51),
+        );
+    }
+}

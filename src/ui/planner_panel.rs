@@ -208,6 +208,13 @@ pub fn planner_ui(
             .response
             .labelled_by(label.id);
     });
+    let k = c.candidates.max(1);
+    view.best_only = view.best_only.min(k);
+    ui.add(
+        egui::Slider::new(&mut view.best_only, 0..=k)
+            .text("trails of the best (0: all)")
+            .integer(),
+    );
     ui.add(egui::Slider::new(&mut s.ghosts, 0..=8).text("ghost bodies (best)"));
     view.ghosts = s.ghosts;
     let n = c.horizon_steps.max(1);

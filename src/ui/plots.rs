@@ -46,21 +46,36 @@ pub fn plots_ui(ui: &mut egui::Ui, scene: &SceneRunner, show_timings: bool) -> O
                 export = Some(PlotKind::PredictionError);
             }
         });
-        plot("plot-error", height).show(&mut cols[1], |p| {
-            if let Some((median, band)) = error_series(scene) {
-                p.polygon(Polygon::new("candidates 25-75%", PlotPoints::from(band)));
-                p.line(Line::new("this plan (median)", PlotPoints::from(median)));
-            }
-            let mean: PlotPoints = scene
-                .agent
-                .mean_error_by_step()
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.is_finite())
-                .map(|(t, e)| [(t + 1) as f64, *e])
-                .collect();
-            p.line(Line::new("episode mean", mean).style(LineStyle::dashed_loose()));
-        });
+        if scene.agent.model.path.is_none() {
+            // Ground truth is MuJoCo itself: there is no error to plot.
+            cols[1].add(
+                egui::Label::new(
+                    egui::RichText::new(
+                        "Ground truth plans with MuJoCo itself, so its predictions are exact \
+                         (error 0 at every horizon). Pick a learned model in the Planner tab to \
+                         see how its error grows with the horizon.",
+                    )
+                    .weak(),
+                )
+                .wrap(),
+            );
+        } else {
+            plot("plot-error", height).show(&mut cols[1], |p| {
+                if let Some((median, band)) = error_series(scene) {
+                    p.polygon(Polygon::new("candidates 25-75%", PlotPoints::from(band)));
+                    p.line(Line::new("this plan (median)", PlotPoints::from(median)));
+                }
+                let mean: PlotPoints = scene
+                    .agent
+                    .mean_error_by_step()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.is_finite())
+                    .map(|(t, e)| [(t + 1) as f64, *e])
+                    .collect();
+                p.line(Line::new("episode mean", mean).style(LineStyle::dashed_loose()));
+            });
+        }
 
         let last_ms = records
             .last()

@@ -1,6 +1,7 @@
 //! `tdm-workbench` with no command, or `tdm-workbench gui`: the workbench window.
 use crate::models::bundled::bundled_model_for;
 use crate::models::model_path;
+use crate::render::RenderQuality;
 use crate::session::StartModel;
 use crate::ui::{AppOptions, PolicyKind, SceneSource, run_native};
 use clap::Parser;
@@ -31,6 +32,13 @@ pub struct GuiArgs {
     samples: Option<usize>,
     #[arg(long)]
     horizon: Option<usize>,
+    /// The 3D view's quality: auto (low on a software rasteriser such as llvmpipe, else high),
+    /// high (4x MSAA, 2048-pixel shadows) or low (no MSAA, 1024-pixel shadows, one tap).
+    #[arg(long, default_value = "auto")]
+    render_quality: String,
+    /// Close the window after SECS seconds (after one of start-up) and print its frame rate.
+    #[arg(long, value_name = "SECS")]
+    measure: Option<f64>,
 }
 
 /// Whether a window could open here (an X11 or Wayland display is set).
@@ -46,6 +54,12 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
             "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). Every job \
              also runs from the command line: see `tdm-workbench --help`; or start the window \
              under a virtual display: `xvfb-run -a tdm-workbench`"
+        );
+    }
+    if let Some(secs) = args.measure {
+        anyhow::ensure!(
+            secs.is_finite() && secs > 0.0 && secs <= 3600.0,
+            "--measure {secs}: expected seconds in (0, 3600]"
         );
     }
     // Without a preset the command line's defaults apply; with one, only what was given.
@@ -75,15 +89,25 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
         _ => false,
     };
     let (k, n) = if learned { (64, 20) } else { (64, 50) };
-    run_native(AppOptions {
-        scene: SceneSource::Task(args.scene.clone()),
-        start_paused: args.paused,
-        preset: args.preset.clone(),
-        policy,
-        model,
-        planner: None,
-        candidates: args.samples.or(defaults.then_some(k)),
-        horizon_steps: args.horizon.or(defaults.then_some(n)),
-    })
+    run_native(
+        AppOptions {
+            scene: SceneSource::Task(args.scene.clone()),
+            start_paused: args.paused,
+            preset: args.preset.clone(),
+            policy,
+            model,
+            planner: None,
+            candidates: args.samples.or(defaults.then_some(k)),
+            horizon_steps: args.horizon.or(defaults.then_some(n)),
+            render_quality: match args.render_quality.as_str() {
+                "auto" => None,
+                q => Some(
+                    q.parse::<RenderQuality>()
+                        .map_err(|e| anyhow::anyhow!("--render-quality {e}"))?,
+                ),
+            },
+        },
+        args.measure,
+    )
     .map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -2,7 +2,7 @@
 //! `bench render`: what a frame costs (physics + scene extraction + draw list + GPU encode).
 use crate::envs::Env;
 use crate::render::headless::HeadlessRenderer;
-use crate::render::{DrawList, OrbitCamera, SceneStyle};
+use crate::render::{DrawList, OrbitCamera, RenderQuality, SceneStyle};
 use crate::sim::SceneGeometry;
 use anyhow::Context;
 use clap::Args;
@@ -35,6 +35,9 @@ pub struct RenderArgs {
     /// Camera elevation (degrees, negative looks down).
     #[arg(long, default_value_t = -15.0)]
     elevation: f32,
+    /// Render quality: high (4x MSAA, 2048-pixel shadow map) or low (no MSAA, 1024).
+    #[arg(long, default_value = "high")]
+    quality: RenderQuality,
 }
 
 #[derive(Args, Debug)]
@@ -48,6 +51,12 @@ pub struct RenderBenchArgs {
     width: u32,
     #[arg(long, default_value_t = 720)]
     height: u32,
+    /// Qualities to measure, each in turn (default: high, then low).
+    #[arg(long = "quality", value_delimiter = ',', default_value = "high,low")]
+    qualities: Vec<RenderQuality>,
+    /// Imagined trails drawn over the scene, as the planner draws K candidates (20 points each).
+    #[arg(long, default_value_t = 128)]
+    trails: usize,
 }
 
 /// A camera that frames the bodies in `list` from the given direction.
@@ -105,7 +114,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let scene = SceneGeometry::new(env.sim().model(), env.sim().data());
     let list = draw_list(&scene);
     let camera = framed_camera(&list, args.azimuth, args.elevation);
-    let mut gpu = HeadlessRenderer::new()?;
+    let mut gpu = HeadlessRenderer::with_quality(Some(args.quality))?;
     gpu.check_size([args.width, args.height])
         .with_context(|| format!("--width {} --height {}", args.width, args.height))?;
     let (w, h, pixels) = gpu.render_to_pixels(&list, &camera, [args.width, args.height])?;
@@ -137,18 +146,39 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
     } else {
         args.envs.clone()
     };
-    let mut gpu = HeadlessRenderer::new()?;
+    for &quality in &args.qualities {
+        bench_quality(args, &envs, quality)?;
+    }
+    println!(
+        "(medians; 'CPU total' is the work a UI frame does for the 3D view; 'with raster' adds \
+         waiting for the adapter, which on a software adapter is CPU time too)"
+    );
+    Ok(())
+}
+
+/// One quality's table of `bench render`.
+fn bench_quality(
+    args: &RenderBenchArgs,
+    envs: &[String],
+    quality: RenderQuality,
+) -> anyhow::Result<()> {
+    let mut gpu = HeadlessRenderer::with_quality(Some(quality))?;
     gpu.check_size([args.width, args.height])
         .with_context(|| format!("--width {} --height {}", args.width, args.height))?;
     println!(
-        "frame cost, {}x{}, {} frames each, adapter {}",
-        args.width, args.height, args.frames, gpu.adapter
+        "frame cost, {}x{}, {} trails, quality {}, {} frames each, adapter {}",
+        args.width,
+        args.height,
+        args.trails,
+        quality.name(),
+        args.frames,
+        gpu.adapter
     );
     println!(
         "{:<22} {:>6} {:>10} {:>10} {:>10} {:>12} {:>14}",
         "env", "geoms", "physics", "scene", "encode", "CPU total", "with raster"
     );
-    for name in &envs {
+    for name in envs {
         let mut env = super::open_env(name)?;
         env.reset(0)?;
         let mut scene = SceneGeometry::new(env.sim().model(), env.sim().data());
@@ -173,6 +203,7 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
             scene.update_poses(env.sim().data());
             let mut list = DrawList::new(meshes.clone(), 0);
             list.add_scene(&scene, &SceneStyle::default());
+            add_bench_trails(&mut list, &scene, args.trails, frame);
             instances = list.instances.len();
             camera.orbit(0.5, 0.0);
             let t2 = Instant::now();
@@ -212,9 +243,28 @@ pub fn bench(args: &RenderBenchArgs) -> anyhow::Result<()> {
             ms(&mut with_raster)
         );
     }
-    println!(
-        "(medians; 'CPU total' is the work a UI frame does for the 3D view; 'with raster' adds \
-         waiting for the adapter, which on a software adapter is CPU time too)"
-    );
     Ok(())
+}
+
+/// `count` trails of 20 points fanning out from the root body, as a plan's K candidates do.
+fn add_bench_trails(list: &mut DrawList, scene: &SceneGeometry, count: usize, frame: usize) {
+    let root = scene
+        .world_from_body_pos
+        .get(1)
+        .copied()
+        .unwrap_or([0.0; 3]);
+    for k in 0..count {
+        let angle = k as f32 / count.max(1) as f32 * std::f32::consts::TAU + frame as f32 * 0.01;
+        let points: Vec<[f32; 3]> = (0..20)
+            .map(|t| {
+                let r = 0.05 * t as f32;
+                [
+                    root[0] as f32 + r * angle.cos(),
+                    root[1] as f32 + r * angle.sin(),
+                    root[2] as f32 + 0.02 * t as f32,
+                ]
+            })
+            .collect();
+        list.add_polyline(&points, [0.9, 0.8, 0.2, 0.6]);
+    }
 }

@@ -4,6 +4,7 @@
 use super::camera::OrbitCamera;
 use super::draw_list::DrawList;
 use super::renderer::Renderer;
+use super::targets::RenderQuality;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -49,7 +50,13 @@ pub struct HeadlessRenderer {
 }
 
 impl HeadlessRenderer {
+    /// A renderer at high quality (pictures for files: `render`).
     pub fn new() -> Result<Self, HeadlessError> {
+        Self::with_quality(Some(RenderQuality::High))
+    }
+
+    /// A renderer at `quality`, or the adapter's default where `None`.
+    pub fn with_quality(quality: Option<RenderQuality>) -> Result<Self, HeadlessError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
@@ -64,7 +71,8 @@ impl HeadlessRenderer {
             adapter: info.name.clone(),
             error,
         })?;
-        let renderer = Renderer::new(&device, wgpu::TextureFormat::Rgba8Unorm);
+        let quality = quality.unwrap_or_else(|| RenderQuality::for_adapter(&info));
+        let renderer = Renderer::new(&device, wgpu::TextureFormat::Rgba8Unorm, quality);
         Ok(Self {
             device,
             queue,

@@ -16,3 +16,4 @@ pub use camera::OrbitCamera;
 pub use draw_list::{DrawInstance, DrawList, GpuInstance, LineVertex, MeshId, SceneStyle};
 pub use pick::{Hit, pick};
 pub use renderer::{FrameStats, Renderer};
+pub use targets::RenderQuality;

@@ -4,7 +4,7 @@
 //! into the caller's pass).
 use super::draw_list::{GpuInstance, LineVertex};
 use super::primitives::Vertex;
-use super::targets::{COLOR_FORMAT, DEPTH_FORMAT, SAMPLES};
+use super::targets::{COLOR_FORMAT, DEPTH_FORMAT};
 
 /// The pipelines and the layouts of the bind groups they take.
 pub(super) struct Pipelines {
@@ -57,7 +57,7 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
 impl Pipelines {
     /// Creates the pipelines; the blit draws into a pass whose colour target has
     /// `target_format`.
-    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat, samples: u32) -> Self {
         let scene_shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("scene.wgsl"),
             source: wgpu::ShaderSource::Wgsl(
@@ -150,7 +150,7 @@ impl Pipelines {
             bias: wgpu::DepthBiasState::default(),
         };
         let msaa = wgpu::MultisampleState {
-            count: SAMPLES,
+            count: samples,
             mask: !0,
             alpha_to_coverage_enabled: false,
         };

@@ -9,7 +9,7 @@ use super::draw_list::{DrawList, FLAG_CHECKER, MeshId};
 use super::pipelines::Pipelines;
 use super::primitives::{self, TriMesh};
 use super::readback::read_texture;
-use super::targets::{SHADOW_SIZE, ShadowMap, ViewTargets};
+use super::targets::{RenderQuality, ShadowMap, ViewTargets};
 use bytemuck::{Pod, Zeroable};
 use glam::{Mat4, Vec3};
 use std::time::Instant;
@@ -89,19 +89,25 @@ pub struct Renderer {
     line_count: u32,
     targets: ViewTargets,
     stats: FrameStats,
+    quality: RenderQuality,
 }
 
 impl Renderer {
-    /// Creates pipelines for drawing into a pass whose colour target has `target_format`.
-    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
-        let pipelines = Pipelines::new(device, target_format);
+    /// Creates pipelines for drawing into a pass whose colour target has `target_format`, at
+    /// `quality`.
+    pub fn new(
+        device: &wgpu::Device,
+        target_format: wgpu::TextureFormat,
+        quality: RenderQuality,
+    ) -> Self {
+        let pipelines = Pipelines::new(device, target_format, quality.samples());
         let globals = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("globals"),
             size: std::mem::size_of::<Globals>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let shadow = ShadowMap::new(device);
+        let shadow = ShadowMap::new(device, quality.shadow_size());
         let scene_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("scene globals"),
             layout: &pipelines.scene_layout,
@@ -151,8 +157,9 @@ impl Renderer {
             line_capacity,
             batches: Vec::new(),
             line_count: 0,
-            targets: ViewTargets::new(device),
+            targets: ViewTargets::new(device, quality.samples()),
             stats: FrameStats::default(),
+            quality,
         }
     }
 
@@ -171,6 +178,11 @@ impl Renderer {
     }
 
     /// What the last [`Renderer::prepare`] cost.
+    /// The quality the pipelines and targets were made for.
+    pub fn quality(&self) -> RenderQuality {
+        self.quality
+    }
+
     pub fn stats(&self) -> FrameStats {
         self.stats
     }
@@ -249,7 +261,7 @@ impl Renderer {
         self.line_count = list.lines.len() as u32;
     }
 
-    fn globals_for(camera: &OrbitCamera, size: [u32; 2]) -> Globals {
+    fn globals_for(camera: &OrbitCamera, size: [u32; 2], quality: RenderQuality) -> Globals {
         let aspect = size[0] as f32 / size[1].max(1) as f32;
         let light_dir = Vec3::new(-0.35, -0.45, 1.0).normalize();
         let focus = Vec3::from(camera.lookat);
@@ -262,10 +274,14 @@ impl Renderer {
             eye: camera.eye().extend(1.0).to_array(),
             light_dir: light_dir.extend(0.0).to_array(),
             params: [
-                1.0 / SHADOW_SIZE as f32,
+                1.0 / quality.shadow_size() as f32,
                 0.55,
                 (camera.distance_m * 4.0).clamp(8.0, 200.0),
-                0.0,
+                if quality.single_shadow_tap() {
+                    1.0
+                } else {
+                    0.0
+                },
             ],
         }
     }
@@ -300,7 +316,7 @@ impl Renderer {
         let Some(targets) = self.targets.current() else {
             return;
         };
-        let globals = Self::globals_for(camera, targets.size);
+        let globals = Self::globals_for(camera, targets.size, self.quality);
         queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -324,15 +340,20 @@ impl Renderer {
         }
         {
             let [r, g, b] = BACKGROUND;
+            // With multisampling the pass resolves into `resolved`; without, it draws there.
+            let (view, resolve_target, store) = match &targets.msaa_color {
+                Some(msaa) => (msaa, Some(&targets.resolved_view), wgpu::StoreOp::Discard),
+                None => (&targets.resolved_view, None, wgpu::StoreOp::Store),
+            };
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("scene"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &targets.msaa_color,
+                    view,
                     depth_slice: None,
-                    resolve_target: Some(&targets.resolved_view),
+                    resolve_target,
                     ops: wgpu::Operations {
                         load: wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 }),
-                        store: wgpu::StoreOp::Discard,
+                        store,
                     },
                 })],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {

@@ -1,11 +1,71 @@
 //! The textures the renderer draws into: the shadow map (one depth texture and its comparison
-//! sampler), and the view's 4x multisampled colour + depth targets with the resolved colour
+//! sampler), and the view's multisampled colour + depth targets with the resolved colour
 //! texture the blit reads and the read-back copies, remade whenever the view's size changes.
+//! [`RenderQuality`] sets the sample count and the shadow map's size.
 
 pub(super) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 pub(super) const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
-pub(super) const SAMPLES: u32 = 4;
-pub(super) const SHADOW_SIZE: u32 = 2048;
+
+/// How much the rasteriser does per frame. On a software adapter (llvmpipe, lavapipe,
+/// SwiftShader: the CPU rasterises) 4x multisampling and a 2048-pixel shadow map are most of a
+/// frame's cost, so [`RenderQuality::for_adapter`] picks `Low` there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RenderQuality {
+    /// 4x MSAA, 2048 x 2048 shadow map.
+    #[default]
+    High,
+    /// No multisampling, 1024 x 1024 shadow map sampled once per pixel.
+    Low,
+}
+
+impl RenderQuality {
+    pub fn samples(self) -> u32 {
+        match self {
+            Self::High => 4,
+            Self::Low => 1,
+        }
+    }
+
+    pub fn shadow_size(self) -> u32 {
+        match self {
+            Self::High => 2048,
+            Self::Low => 1024,
+        }
+    }
+
+    /// One shadow-map tap per pixel instead of 3 x 3 (harder shadow edges).
+    pub fn single_shadow_tap(self) -> bool {
+        self == Self::Low
+    }
+
+    /// `Low` on an adapter that rasterises on the CPU, else `High`.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Self {
+        let name = info.name.to_lowercase();
+        let software = info.device_type == wgpu::DeviceType::Cpu
+            || ["llvmpipe", "lavapipe", "softpipe", "swiftshader"]
+                .iter()
+                .any(|s| name.contains(s));
+        if software { Self::Low } else { Self::High }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::High => "high",
+            Self::Low => "low",
+        }
+    }
+}
+
+impl std::str::FromStr for RenderQuality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "high" => Ok(Self::High),
+            "low" => Ok(Self::Low),
+            other => Err(format!("'{other}': expected high or low")),
+        }
+    }
+}
 
 fn texture(
     device: &wgpu::Device,
@@ -38,11 +98,11 @@ pub(super) struct ShadowMap {
 }
 
 impl ShadowMap {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, size: u32) -> Self {
         let view = texture(
             device,
             "shadow map",
-            [SHADOW_SIZE, SHADOW_SIZE],
+            [size, size],
             DEPTH_FORMAT,
             1,
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
@@ -62,7 +122,9 @@ impl ShadowMap {
 /// Render targets at one size.
 pub(super) struct Targets {
     pub size: [u32; 2],
-    pub msaa_color: wgpu::TextureView,
+    /// The multisampled colour target; `None` without multisampling (the pass draws straight
+    /// into `resolved`).
+    pub msaa_color: Option<wgpu::TextureView>,
     pub depth: wgpu::TextureView,
     pub resolved: wgpu::Texture,
     pub resolved_view: wgpu::TextureView,
@@ -72,11 +134,12 @@ pub(super) struct Targets {
 /// The view's targets at the size last asked for (none before the first frame).
 pub(super) struct ViewTargets {
     blit_sampler: wgpu::Sampler,
+    samples: u32,
     current: Option<Targets>,
 }
 
 impl ViewTargets {
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, samples: u32) -> Self {
         let blit_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("blit"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -85,6 +148,7 @@ impl ViewTargets {
         });
         Self {
             blit_sampler,
+            samples,
             current: None,
         }
     }
@@ -107,16 +171,19 @@ impl ViewTargets {
             return;
         }
         let attach = wgpu::TextureUsages::RENDER_ATTACHMENT;
-        let msaa_color = texture(
-            device,
-            "view colour (msaa)",
-            size,
-            COLOR_FORMAT,
-            SAMPLES,
-            attach,
-        )
-        .create_view(&Default::default());
-        let depth = texture(device, "view depth", size, DEPTH_FORMAT, SAMPLES, attach)
+        let samples = self.samples;
+        let msaa_color = (samples > 1).then(|| {
+            texture(
+                device,
+                "view colour (msaa)",
+                size,
+                COLOR_FORMAT,
+                samples,
+                attach,
+            )
+            .create_view(&Default::default())
+        });
+        let depth = texture(device, "view depth", size, DEPTH_FORMAT, samples, attach)
             .create_view(&Default::default());
         let resolved = texture(
             device,

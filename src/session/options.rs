@@ -1,6 +1,7 @@
 //! What the window starts with: a scene, a preset, and the command line's choices over it.
 use super::scene::{PolicyKind, SceneSource};
 use crate::plan::PlannerConfig;
+use crate::render::RenderQuality;
 use std::path::PathBuf;
 
 /// How the workbench starts.
@@ -20,6 +21,8 @@ pub struct AppOptions {
     /// Samples K and horizon N, over the planner settings above.
     pub candidates: Option<usize>,
     pub horizon_steps: Option<usize>,
+    /// The 3D view's quality (default: low on a software rasteriser, else high).
+    pub render_quality: Option<RenderQuality>,
 }
 
 /// The model the window starts planning with.
@@ -42,6 +45,7 @@ impl Default for AppOptions {
             planner: None,
             candidates: None,
             horizon_steps: None,
+            render_quality: None,
         }
     }
 }

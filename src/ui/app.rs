@@ -5,8 +5,9 @@
 //! file dialogs and reading the view back from the GPU.
 use super::dialogs::Dialogs;
 use super::plots::plots_ui;
-use super::viewport::{ViewportState, install_renderer, viewport_ui};
+use super::viewport::{ViewportState, default_quality, install_renderer, viewport_ui};
 use crate::render::DrawList;
+use crate::render::RenderQuality;
 use crate::session::designer::DesignerState;
 use crate::session::export::{Pixels, ReadbackError};
 use crate::session::trails::nearest_trail;
@@ -59,14 +60,71 @@ pub struct WorkbenchApp {
     /// The keys-and-mouse window (F1).
     pub show_help: bool,
     render_state: Option<egui_wgpu::RenderState>,
+    /// The 3D view's quality: chosen for the adapter at start (low on a software rasteriser),
+    /// changed in the View menu.
+    pub render_quality: RenderQuality,
+    /// `gui --measure SECS`: the window closes after SECS seconds and prints its frame rate.
+    pub measure: Option<FrameMeter>,
+}
+
+/// Counts frames for `gui --measure`: the first second (start-up) is left out.
+pub struct FrameMeter {
+    pub secs: f64,
+    started: Instant,
+    frames: usize,
+    frame_secs: Vec<f64>,
+}
+
+impl FrameMeter {
+    pub fn new(secs: f64) -> Self {
+        Self {
+            secs,
+            started: Instant::now(),
+            frames: 0,
+            frame_secs: Vec::new(),
+        }
+    }
+
+    /// Counts a frame that took `ui_secs` of UI work; true once the time is up.
+    fn tick(&mut self, ui_secs: f64) -> bool {
+        let t = self.started.elapsed().as_secs_f64();
+        if t > 1.0 {
+            self.frames += 1;
+            self.frame_secs.push(ui_secs);
+        }
+        t >= self.secs + 1.0
+    }
+
+    fn report(&mut self, quality: RenderQuality, steps: usize) -> String {
+        self.frame_secs.sort_by(f64::total_cmp);
+        let median = self
+            .frame_secs
+            .get(self.frame_secs.len() / 2)
+            .copied()
+            .unwrap_or(0.0);
+        format!(
+            "window: {} frames in {:.1} s = {:.1} fps (render quality {}; UI work per frame, median {:.1} ms; {} control steps)",
+            self.frames,
+            self.secs,
+            self.frames as f64 / self.secs,
+            quality.name(),
+            median * 1e3,
+            steps
+        )
+    }
 }
 
 impl WorkbenchApp {
     /// Builds the app inside eframe (or egui_kittest): installs the renderer, restores the
     /// recent-files list and starts the workbench (see [`Workbench::start`]).
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<Self, StartError> {
+        let render_quality = options.render_quality.unwrap_or_else(|| {
+            cc.wgpu_render_state
+                .as_ref()
+                .map_or(RenderQuality::High, default_quality)
+        });
         if let Some(rs) = cc.wgpu_render_state.as_ref() {
-            install_renderer(rs);
+            install_renderer(rs, render_quality);
         }
         let recent: Vec<String> = cc
             .storage
@@ -100,7 +158,20 @@ impl WorkbenchApp {
             show_messages: false,
             show_help: false,
             render_state: cc.wgpu_render_state.clone(),
+            render_quality,
+            measure: None,
         })
+    }
+
+    /// Rebuilds the renderer at `quality` (pipelines and targets depend on it).
+    pub fn set_render_quality(&mut self, quality: RenderQuality) {
+        if quality == self.render_quality {
+            return;
+        }
+        if let Some(rs) = &self.render_state {
+            install_renderer(rs, quality);
+        }
+        self.render_quality = quality;
     }
 
     /// The state behind the window.
@@ -279,6 +350,16 @@ impl eframe::App for WorkbenchApp {
             ui.ctx().request_repaint();
         }
         let secs = started.elapsed().as_secs_f64();
+        if let Some(m) = &mut self.measure
+            && m.tick(secs)
+        {
+            println!(
+                "{}",
+                m.report(self.render_quality, self.wb.scene.steps_taken())
+            );
+            self.measure = None;
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.last_frame_secs = secs;
         self.ui_frame_secs = if self.ui_frame_secs == 0.0 {
             secs
@@ -293,7 +374,8 @@ impl eframe::App for WorkbenchApp {
 }
 
 /// Opens the workbench window (blocks until it is closed).
-pub fn run_native(options: AppOptions) -> Result<(), AppError> {
+/// Opens the window; with `measure_secs`, it closes after that long and prints its frame rate.
+pub fn run_native(options: AppOptions, measure_secs: Option<f64>) -> Result<(), AppError> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("TDM Workbench")
@@ -306,7 +388,10 @@ pub fn run_native(options: AppOptions) -> Result<(), AppError> {
         native,
         Box::new(move |cc| {
             WorkbenchApp::new(cc, options)
-                .map(|app| Box::new(app) as Box<dyn eframe::App>)
+                .map(|mut app| {
+                    app.measure = measure_secs.map(FrameMeter::new);
+                    Box::new(app) as Box<dyn eframe::App>
+                })
                 .map_err(Into::into)
         }),
     )?;

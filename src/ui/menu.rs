@@ -3,6 +3,7 @@
 use super::app::{Tab, WorkbenchApp};
 use crate::envs::TASK_NAMES;
 use crate::envs::walkers::Family;
+use crate::render::RenderQuality;
 use crate::session::{Command, FilePrompt, SceneSource};
 use std::path::Path;
 
@@ -80,6 +81,18 @@ impl WorkbenchApp {
                 ui.checkbox(&mut self.show_plots, "Show plots");
                 ui.checkbox(&mut self.wb.view.follow, "Follow the root body");
                 ui.checkbox(&mut self.show_timings, "Show frame timings");
+                ui.horizontal(|ui| {
+                    ui.label("Render quality");
+                    let mut q = self.render_quality;
+                    ui.selectable_value(&mut q, RenderQuality::High, "high")
+                        .on_hover_text("4x multisampling, 2048-pixel shadows");
+                    ui.selectable_value(&mut q, RenderQuality::Low, "low")
+                        .on_hover_text(
+                            "no multisampling, 1024-pixel shadows: the default on a software \
+                             rasteriser (llvmpipe), where these are most of a frame",
+                        );
+                    self.set_render_quality(q);
+                });
                 ui.checkbox(&mut self.dialogs.prefer_in_window, "In-window file dialogs")
                     .on_hover_text(format!(
                         "file prompts open in the window's own browser instead of the desktop's \

@@ -32,11 +32,12 @@ impl WorkbenchApp {
         );
         if self.show_timings {
             status.push_str(&format!(
-                "   real-time factor {:.2}x   {:.0} fps   frame {:.1} ms (3D {:.2} ms)",
+                "   real-time factor {:.2}x   {:.0} fps   frame {:.1} ms (3D {:.2} ms, render {})",
                 scene.real_time_factor,
                 self.fps,
                 self.ui_frame_secs * 1e3,
                 stats.prepare_secs * 1e3,
+                self.render_quality.name(),
             ));
         }
         if scene.is_live() {

@@ -1,7 +1,7 @@
 //! The 3D viewport widget: the only bridge between egui and `render`. Input (orbit, pan, zoom,
 //! double-click picking) moves the camera; an egui-wgpu paint callback asks the renderer (kept in
 //! egui-wgpu's callback resources) to draw the frame's draw list into the viewport's rectangle.
-use crate::render::{DrawList, FrameStats, OrbitCamera, Renderer, pick};
+use crate::render::{DrawList, FrameStats, OrbitCamera, RenderQuality, Renderer, pick};
 use egui_wgpu::{CallbackResources, CallbackTrait, ScreenDescriptor};
 use std::sync::{Arc, Mutex};
 
@@ -31,9 +31,15 @@ impl ViewportState {
     }
 }
 
-/// Puts the renderer into egui-wgpu's callback resources (once, at start-up).
-pub fn install_renderer(render_state: &egui_wgpu::RenderState) {
-    let renderer = Renderer::new(&render_state.device, render_state.target_format);
+/// The quality for this adapter: low on a software rasteriser, high on a GPU.
+pub fn default_quality(render_state: &egui_wgpu::RenderState) -> RenderQuality {
+    RenderQuality::for_adapter(&render_state.adapter.get_info())
+}
+
+/// Puts a renderer at `quality` into egui-wgpu's callback resources (at start-up, and again
+/// when the user changes the quality: it replaces the one there).
+pub fn install_renderer(render_state: &egui_wgpu::RenderState, quality: RenderQuality) {
+    let renderer = Renderer::new(&render_state.device, render_state.target_format, quality);
     render_state
         .renderer
         .write()

@@ -81,14 +81,19 @@ pub struct LineVertex {
     pub color: [f32; 4],
 }
 
+/// Lines' width unless a draw list says otherwise.
+pub const DEFAULT_LINE_WIDTH_PX: f32 = 2.0;
+
 /// Everything one frame of the 3D view draws.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DrawList {
     pub instances: Vec<DrawInstance>,
     /// Line segments: vertices in pairs.
     pub lines: Vec<LineVertex>,
     /// Named runs of `lines` (a trail each): name and vertex range.
     pub line_groups: Vec<(String, std::ops::Range<usize>)>,
+    /// How wide the lines are drawn, in pixels.
+    pub line_width_px: f32,
     /// The model's own meshes; shared so a frame does not copy them.
     pub model_meshes: Arc<Vec<MeshData>>,
     /// Changes whenever `model_meshes` does, so the renderer re-uploads them only then.
@@ -112,6 +117,19 @@ impl Default for SceneStyle {
             first_hidden_group: 3,
             selected_body: None,
             infinite_plane_m: 60.0,
+        }
+    }
+}
+
+impl Default for DrawList {
+    fn default() -> Self {
+        Self {
+            instances: Vec::new(),
+            lines: Vec::new(),
+            line_groups: Vec::new(),
+            line_width_px: DEFAULT_LINE_WIDTH_PX,
+            model_meshes: Arc::default(),
+            meshes_key: 0,
         }
     }
 }

@@ -224,15 +224,19 @@ impl Pipelines {
             vertex: wgpu::VertexState {
                 module: &line_shader,
                 entry_point: Some("vs_main"),
+                // One instance per segment: the two `LineVertex`es of a pair.
                 buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<LineVertex>() as u64,
-                    step_mode: wgpu::VertexStepMode::Vertex,
-                    attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x4],
+                    array_stride: 2 * std::mem::size_of::<LineVertex>() as u64,
+                    step_mode: wgpu::VertexStepMode::Instance,
+                    attributes: &wgpu::vertex_attr_array![
+                        0 => Float32x3, 1 => Float32x4, 2 => Float32x3, 3 => Float32x4
+                    ],
                 })],
                 compilation_options: Default::default(),
             },
             primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::LineList,
+                topology: wgpu::PrimitiveTopology::TriangleList,
+                cull_mode: None,
                 ..Default::default()
             },
             depth_stencil: Some(depth(false)),

@@ -5,6 +5,7 @@
 //! holds the per-frame flow; `pipelines`, `targets` and `readback` hold what it draws with,
 //! into and reads back from.
 use super::camera::OrbitCamera;
+use super::draw_list::DEFAULT_LINE_WIDTH_PX;
 use super::draw_list::{DrawList, FLAG_CHECKER, MeshId};
 use super::pipelines::Pipelines;
 use super::primitives::{self, TriMesh};
@@ -26,6 +27,7 @@ struct Globals {
     eye: [f32; 4],
     light_dir: [f32; 4],
     params: [f32; 4],
+    viewport: [f32; 4],
 }
 
 struct GpuMesh {
@@ -90,6 +92,7 @@ pub struct Renderer {
     targets: ViewTargets,
     stats: FrameStats,
     quality: RenderQuality,
+    line_width_px: f32,
 }
 
 impl Renderer {
@@ -160,6 +163,7 @@ impl Renderer {
             targets: ViewTargets::new(device, quality.samples()),
             stats: FrameStats::default(),
             quality,
+            line_width_px: DEFAULT_LINE_WIDTH_PX,
         }
     }
 
@@ -259,9 +263,15 @@ impl Renderer {
         }
         queue.write_buffer(&self.lines, 0, bytemuck::cast_slice(&list.lines));
         self.line_count = list.lines.len() as u32;
+        self.line_width_px = list.line_width_px;
     }
 
-    fn globals_for(camera: &OrbitCamera, size: [u32; 2], quality: RenderQuality) -> Globals {
+    fn globals_for(
+        camera: &OrbitCamera,
+        size: [u32; 2],
+        quality: RenderQuality,
+        line_width_px: f32,
+    ) -> Globals {
         let aspect = size[0] as f32 / size[1].max(1) as f32;
         let light_dir = Vec3::new(-0.35, -0.45, 1.0).normalize();
         let focus = Vec3::from(camera.lookat);
@@ -283,6 +293,7 @@ impl Renderer {
                     0.0
                 },
             ],
+            viewport: [size[0] as f32, size[1] as f32, line_width_px, 0.0],
         }
     }
 
@@ -316,7 +327,7 @@ impl Renderer {
         let Some(targets) = self.targets.current() else {
             return;
         };
-        let globals = Self::globals_for(camera, targets.size, self.quality);
+        let globals = Self::globals_for(camera, targets.size, self.quality, self.line_width_px);
         queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -375,7 +386,8 @@ impl Renderer {
                 pass.set_pipeline(&self.pipelines.line);
                 pass.set_bind_group(0, &self.globals_bind_group, &[]);
                 pass.set_vertex_buffer(0, self.lines.slice(..));
-                pass.draw(0..self.line_count, 0..1);
+                // Six corners per segment (two triangles), one instance per segment.
+                pass.draw(0..6, 0..self.line_count / 2);
                 pass.set_bind_group(0, &self.scene_bind_group, &[]);
             }
             pass.set_pipeline(&self.pipelines.translucent);

@@ -27,6 +27,8 @@ pub struct PlanView {
     /// Draw only the trails (imagined and replayed) of this many best-scored candidates
     /// (0: all of them), so a tangle of 64 torso paths can be thinned to the few that matter.
     pub best_only: usize,
+    /// Trail width in pixels.
+    pub trail_width_px: f32,
 }
 
 impl Default for PlanView {
@@ -37,6 +39,7 @@ impl Default for PlanView {
             ghost_step: 10,
             highlighted: None,
             best_only: 0,
+            trail_width_px: 2.0,
         }
     }
 }

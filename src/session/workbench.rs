@@ -563,6 +563,7 @@ impl Workbench {
     /// MPC agent drives, the last plan's trails and ghost bodies.
     pub fn draw_list(&mut self) -> DrawList {
         let mut list = DrawList::new(self.scene.meshes.clone(), self.scene.meshes_key);
+        list.line_width_px = self.plan_view.trail_width_px;
         list.add_scene(
             &self.scene.geometry,
             &SceneStyle {

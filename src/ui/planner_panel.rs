@@ -215,6 +215,7 @@ pub fn planner_ui(
             .text("trails of the best (0: all)")
             .integer(),
     );
+    ui.add(egui::Slider::new(&mut view.trail_width_px, 1.0..=8.0).text("trail width (px)"));
     ui.add(egui::Slider::new(&mut s.ghosts, 0..=8).text("ghost bodies (best)"));
     view.ghosts = s.ghosts;
     let n = c.horizon_steps.max(1);

@@ -266,3 +266,19 @@ fn an_mjcf_file_has_no_reward_unless_opened_to_hold_its_reference_pose() {
     assert!(step.reward < 1.0 && step.reward > 0.5, "{}", step.reward);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn each_scene_traces_the_body_that_tells_its_story() {
+    use tdm_workbench::plan::TrailPoint;
+    for (task, body) in [
+        ("cartpole-swingup", "pole_1"),
+        ("walker-stand", "torso"),
+        ("humanoid-stand", "head"),
+    ] {
+        let task = make_task(task).unwrap();
+        let env = tdm_workbench::envs::MujocoEnv::new(task.clone());
+        let geometry = tdm_workbench::sim::SceneGeometry::new(env.sim().model(), env.sim().data());
+        let traced = TrailPoint::default_for(task.as_ref()).body;
+        assert_eq!(geometry.body_names[traced], body, "{}", task.spec().name);
+    }
+}

@@ -17,10 +17,17 @@ pub struct TrailPoint {
 }
 
 impl TrailPoint {
-    /// A sensible default for `task`: the last body for models with few bodies (the
-    /// cartpole's pole), else the root body (a walker's torso).
+    /// The body whose path tells the story on `task`: a body named `head` where there is one
+    /// (the humanoid: whether it stands up), the last body for models with few bodies (the
+    /// cartpole's pole tip), else the root body (a walker's torso).
     pub fn default_for(task: &dyn Task) -> Self {
-        let nbody = task.model().mj().nbody() as usize;
+        let m = task.model().mj();
+        let nbody = m.nbody() as usize;
+        if let Some(head) = (1..nbody)
+            .find(|&b| m.id_to_name(mujoco_rs::prelude::MjtObjBase::mjOBJ_BODY, b) == Some("head"))
+        {
+            return Self { body: head };
+        }
         let body = if nbody <= 3 {
             nbody - 1
         } else {

@@ -59,6 +59,8 @@ pub struct WorkbenchApp {
     pub show_messages: bool,
     /// The keys-and-mouse window (F1).
     pub show_help: bool,
+    /// All four plots, or one over the whole plot panel.
+    pub plot_layout: super::plots::PlotLayout,
     render_state: Option<egui_wgpu::RenderState>,
     /// The 3D view's quality: chosen for the adapter at start (low on a software rasteriser),
     /// changed in the View menu.
@@ -157,6 +159,7 @@ impl WorkbenchApp {
             show_plots: true,
             show_messages: false,
             show_help: false,
+            plot_layout: Default::default(),
             render_state: cc.wgpu_render_state.clone(),
             render_quality,
             measure: None,
@@ -326,7 +329,7 @@ impl eframe::App for WorkbenchApp {
                 .resizable(true)
                 .default_size(200.0)
                 .show(ui, |ui| {
-                    export = plots_ui(ui, &self.wb.scene, self.show_timings)
+                    export = plots_ui(ui, &self.wb.scene, self.show_timings, &mut self.plot_layout)
                 });
             if let Some(kind) = export {
                 self.tx

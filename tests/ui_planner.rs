@@ -61,6 +61,20 @@ fn ground_truth_k8_draws_8_candidates_and_k16_live_draws_16() {
     assert!(regret.is_some_and(|g| g.abs() < 1e-9), "{tally:?}");
     snapshot(&mut h, "planner_ground_truth_k8");
 
+    // Hovering the end of a trail names its candidate: score, rank among the 8.
+    let app = h.state();
+    let rect = app.viewport().rect;
+    let outcome = app.scene().agent.last.clone().expect("a plan");
+    let tip = *outcome.inspection.imagined_trails[0].last().unwrap();
+    let at = app
+        .view()
+        .camera
+        .project(glam::Vec3::from(tip), rect.width(), rect.height())
+        .expect("the trail is in view");
+    h.hover_at(rect.min + egui::vec2(at[0], at[1]));
+    h.run_steps(2);
+    h.get_by_label_contains("of 8");
+
     // K changed live: the next plan has 16 candidates, no restart.
     h.state_mut().scene_mut().agent.settings.config.candidates = 16;
     h.get_by_label("Step agent").click();

@@ -160,6 +160,28 @@ pub fn add_ghosts(
 }
 
 /// The candidate whose imagined trail passes nearest to `pos` on screen (within `max_px`).
+/// One candidate in words: "candidate 12: score 3.41, rank 2 of 64, prediction error at N
+/// 0.031" (the error where the plan was replayed).
+pub fn candidate_summary(outcome: &PlanOutcome, k: usize) -> String {
+    let ins = &outcome.inspection;
+    let err = ins
+        .prediction_error
+        .as_ref()
+        .and_then(|e| e.get(k))
+        .and_then(|e| e.last().copied());
+    format!(
+        "candidate {k}: score {:.2}, rank {} of {}{}",
+        outcome.plan.scores.get(k).copied().unwrap_or(f64::NAN),
+        ins.ranking
+            .iter()
+            .position(|&r| r == k)
+            .map_or(0, |r| r + 1),
+        ins.imagined_trails.len(),
+        err.map(|e| format!(", prediction error at N {e:.3}"))
+            .unwrap_or_default()
+    )
+}
+
 pub fn nearest_trail(
     outcome: &PlanOutcome,
     project: &dyn Fn([f32; 3]) -> Option<[f32; 2]>,

@@ -10,7 +10,7 @@ use crate::render::DrawList;
 use crate::render::RenderQuality;
 use crate::session::designer::DesignerState;
 use crate::session::export::{Pixels, ReadbackError};
-use crate::session::trails::nearest_trail;
+use crate::session::trails::{candidate_summary, nearest_trail};
 use crate::session::{
     AppOptions, Command, CommandSender, SceneRunner, StartError, Toast, View, Workbench,
 };
@@ -295,6 +295,24 @@ impl WorkbenchApp {
             self.tx.send(Command::HighlightCandidate(nearest_trail(
                 &outcome, &project, at, 8.0,
             )));
+        }
+        if let Some(at) = response.hovered
+            && let Some(outcome) = self.wb.scene.agent.last.clone()
+        {
+            // Hovering a trail names its candidate; a click highlights it with its replay.
+            let (camera, r) = (self.wb.view.camera, self.viewport.rect);
+            let project = |p: [f32; 3]| camera.project(glam::Vec3::from(p), r.width(), r.height());
+            if let Some(k) = nearest_trail(&outcome, &project, at, 8.0) {
+                egui::Area::new(egui::Id::unique("trail-hover"))
+                    .fixed_pos(rect.min + egui::vec2(at[0] + 14.0, at[1] + 10.0))
+                    .interactable(false)
+                    .show(ui.ctx(), |ui| {
+                        egui::Frame::popup(ui.style()).show(ui, |ui| {
+                            ui.label(candidate_summary(&outcome, k));
+                            ui.weak("click to highlight it and its MuJoCo replay");
+                        });
+                    });
+            }
         }
         if let Some(picked) = response.picked {
             self.tx.send(Command::SelectBody(picked));

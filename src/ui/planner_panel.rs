@@ -5,7 +5,7 @@ use crate::envs::{MjcfReward, MjcfTask};
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, PlannerMethod, TrailPoint};
 use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};
-use crate::session::trails::{PlanView, TrailMode};
+use crate::session::trails::{PlanView, TrailMode, candidate_summary};
 use crate::session::{Command, CommandSender, FilePrompt};
 
 /// The panel; `preset` names the preset applied last; `show_timings` off hides wall-clock
@@ -281,29 +281,11 @@ pub fn planner_ui(
             ));
         }
         if let Some(k) = view.highlighted {
-            let err = last
-                .inspection
-                .prediction_error
-                .as_ref()
-                .and_then(|e| e.get(k))
-                .and_then(|e| e.last().copied());
-            ui.label(format!(
-                "candidate {k}: score {:.2}, rank {}{}",
-                p.scores.get(k).copied().unwrap_or(f64::NAN),
-                last.inspection
-                    .ranking
-                    .iter()
-                    .position(|&r| r == k)
-                    .map_or(0, |r| r + 1),
-                err.map(|e| format!(", prediction error at N {e:.3}"))
-                    .unwrap_or_default()
-            ));
+            ui.label(candidate_summary(last, k));
         }
     }
 }
 
-/// The planner method combo box and the chosen method's knobs (a new method starts at its
-/// defaults).
 /// An MJCF scene without a goal: every candidate scores 0, so say so and offer a goal.
 fn no_reward_ui(ui: &mut egui::Ui, scene: &SceneRunner, commands: &CommandSender) {
     ui.colored_label(
@@ -327,6 +309,8 @@ fn no_reward_ui(ui: &mut egui::Ui, scene: &SceneRunner, commands: &CommandSender
     }
 }
 
+/// The planner method combo box and the chosen method's knobs (a new method starts at its
+/// defaults).
 fn method_ui(ui: &mut egui::Ui, method: &mut PlannerMethod, candidates: usize) {
     ui.horizontal(|ui| {
         let label = ui.label("planner");

@@ -100,6 +100,8 @@ pub struct ViewportResponse {
     pub clicked: Option<[f32; 2]>,
     /// The camera was panned this frame.
     pub panned: bool,
+    /// Where the pointer rests over the view (viewport coordinates), while it is not dragging.
+    pub hovered: Option<[f32; 2]>,
 }
 
 /// Draws the viewport filling the available space and handles its mouse input.
@@ -120,6 +122,13 @@ pub fn viewport_ui(
     {
         camera.pan(delta.x, delta.y, rect.height());
         out.panned = delta != egui::Vec2::ZERO;
+    }
+    if response.hovered()
+        && !response.dragged()
+        && let Some(pos) = response.hover_pos()
+    {
+        let local = pos - rect.min;
+        out.hovered = Some([local.x, local.y]);
     }
     if response.hovered() {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y);

@@ -58,8 +58,13 @@ impl WorkbenchApp {
             .fixed_pos(rect.left_top() + egui::vec2(8.0, 6.0))
             .interactable(false)
             .show(ui.ctx(), |ui| {
-                // Leave the right side to the messages.
-                ui.set_max_width((rect.width() * 0.62).max(200.0));
+                // Leave the right side to the messages (up to 420 points wide).
+                let room = if self.wb.toasts.is_empty() {
+                    rect.width() * 0.62
+                } else {
+                    rect.width() - 460.0
+                };
+                ui.set_max_width(room.max(200.0));
                 egui::Frame::popup(ui.style())
                     .fill(ui.visuals().extreme_bg_color.gamma_multiply(0.8))
                     .show(ui, |ui| {

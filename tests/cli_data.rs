@@ -246,3 +246,65 @@ fn bench_tdm_leaves_no_scratch_folder_behind_on_success_or_error() {
     );
     assert_eq!(left(), 0, "a scratch folder was left in {}", tmp.display());
 }
+
+#[test]
+fn render_at_low_quality_draws_the_same_scene_without_multisampling() {
+    let dir = hardening_dir("render-quality");
+    let decode = |path: &std::path::Path| -> Vec<u8> {
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        buf
+    };
+    let mut images = Vec::new();
+    for quality in ["high", "low"] {
+        let png = dir.join(format!("{quality}.png"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+            .args([
+                "render",
+                "--env",
+                "walker-stand",
+                "--width",
+                "320",
+                "--height",
+                "200",
+            ])
+            .args(["--quality", quality, "--out"])
+            .arg(&png)
+            .env("WGPU_BACKEND", "gl")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("no GPU adapter") {
+            return; // a machine without any adapter (the test command installs llvmpipe)
+        }
+        assert!(out.status.success(), "{stderr}");
+        images.push(decode(&png));
+    }
+    let (high, low) = (&images[0], &images[1]);
+    assert_eq!(high.len(), low.len());
+    // The same picture (mean brightness within 2%), but not the same pixels: edges and shadows
+    // differ without multisampling and with one shadow tap.
+    let mean = |v: &[u8]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+    let (mh, ml) = (mean(high), mean(low));
+    assert!((mh - ml).abs() / mh < 0.02, "high {mh}, low {ml}");
+    let differing = high
+        .iter()
+        .zip(low)
+        .filter(|(a, b)| a.abs_diff(**b) > 8)
+        .count();
+    assert!(differing > 100, "{differing} bytes differ");
+    let quality = workbench(&[
+        "render",
+        "--env",
+        "walker-stand",
+        "--quality",
+        "ultra",
+        "--out",
+        "x.png",
+    ]);
+    assert!(!quality.0 && quality.2.contains("ultra"), "{}", quality.2);
+}

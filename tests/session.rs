@@ -461,3 +461,47 @@ fn the_model_list_offers_what_fits_the_scene_and_says_why_the_rest_does_not() {
         );
     }
 }
+
+#[test]
+fn the_camera_tracks_the_root_body_and_keeps_it_in_view_in_any_pose() {
+    for scene in ["cartpole-swingup", "walker-stand", "humanoid-stand"] {
+        let mut wb = workbench(scene);
+        assert!(wb.view.follow, "{scene}: the root body is tracked");
+        let root = wb.scene.geometry.world_from_body_pos[1].map(|v| v as f32);
+        let list = wb.draw_list();
+        let radius = list.radius_about(root).expect("body geometry");
+        // Every point within the body's reach of the root projects inside a 770 x 460 view
+        // (the window's at 1280 x 800): the pole upright or hanging, a walker fallen.
+        let (w, h) = (770.0, 460.0);
+        for d in [
+            [0.0, 0.0, 1.0],
+            [0.0, 0.0, -1.0],
+            [1.0, 0.0, 0.0],
+            [-1.0, 0.0, 0.0],
+        ] {
+            let p = glam::Vec3::from(root) + glam::Vec3::from(d) * radius;
+            let p = [p.x, p.y, p.z.max(0.0)];
+            let at = wb
+                .view
+                .camera
+                .project(glam::Vec3::from(p), w, h)
+                .unwrap_or_else(|| panic!("{scene}: {p:?} behind the camera"));
+            assert!(
+                (0.0..=w).contains(&at[0]) && (0.0..=h).contains(&at[1]),
+                "{scene}: {p:?} projects to {at:?}, outside {w} x {h}"
+            );
+        }
+        // Tracking: as the root moves, the look-at point follows it.
+        run(&mut wb, [Command::SetPolicy(PolicyKind::Brownian)]);
+        for _ in 0..40 {
+            run(&mut wb, [Command::Step]);
+            wb.frame(0.0);
+        }
+        let root = wb.scene.geometry.world_from_body_pos[1];
+        let look = wb.view.camera.lookat;
+        assert!(
+            (look[0] as f64 - root[0]).abs() < 1e-3 && (look[1] as f64 - root[1]).abs() < 1e-3,
+            "{scene}: look-at {look:?}, root {root:?}"
+        );
+    }
+}

@@ -236,9 +236,27 @@ fn bench_tdm_leaves_no_scratch_folder_behind_on_success_or_error() {
         )
     };
     let left = || std::fs::read_dir(&tmp).unwrap().count();
-    let (ok, stderr) = run(&[]);
+    let json = std::env::temp_dir().join(format!("tdm-bench-json-{}.json", std::process::id()));
+    let (ok, stderr) = run(&["--json", json.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     assert_eq!(left(), 0, "a scratch folder was left in {}", tmp.display());
+    // The figures as JSON, each a positive number.
+    let figures: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "plan_ms",
+        "generated_tokens_per_s",
+        "train_tokens_per_s",
+        "sgemm_gflops",
+        "flop_fraction",
+    ] {
+        let v = figures[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {figures}"));
+        assert!(v > 0.0 && v.is_finite(), "{key} = {v}");
+    }
+    assert_eq!(figures["samples"], 4);
+    std::fs::remove_file(&json).ok();
     let (ok, stderr) = run(&["--checkpoint", "/nonexistent/model.safetensors"]);
     assert!(
         !ok && stderr.contains("/nonexistent/model.safetensors"),

@@ -36,6 +36,12 @@ pub struct TdmBenchArgs {
     batch: usize,
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Also write the figures as JSON (`plan_ms`, `generated_tokens_per_s`,
+    /// `train_tokens_per_s`, `sgemm_gflops` (all cores), `flop_fraction` (the plan's share of
+    /// it), and what was measured), so they
+    /// can be tracked from run to run. An existing file is replaced (written atomically).
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
 }
 
 /// Single-thread sgemm rate (GFLOP/s) on n x n x n.
@@ -232,6 +238,36 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
     ) as f64;
     let attention = 4.0 * l * d * keys * processed;
     let flops = per_token_weights * processed + head + attention;
+    let flop_fraction = flops / best / 1e9 / (gemm * cores as f64);
+    if let Some(path) = &args.json {
+        let figures = serde_json::json!({
+            "env": args.env,
+            "checkpoint": args.checkpoint.as_ref().map(|p| p.display().to_string()),
+            "preset": args.checkpoint.is_none().then_some(&args.preset),
+            "layers": cfg.layers,
+            "width": cfg.width,
+            "heads": cfg.heads,
+            "context_tokens": cfg.context_tokens,
+            "samples": args.samples,
+            "horizon": args.horizon,
+            "history_steps": args.history,
+            "cores": cores,
+            "plan_ms": best * 1e3,
+            "plan_ms_all": times.iter().map(|t| t * 1e3).collect::<Vec<_>>(),
+            "generated_tokens_per_s": generated / best,
+            "plan_gflops": flops / best / 1e9,
+            "train_batch": args.batch,
+            "train_tokens_per_s": summary.tokens_per_sec,
+            "train_gflops": train_flops / 1e9,
+            "sgemm_gflops": gemm * cores as f64,
+            "sgemm_gflops_per_thread": gemm,
+            "flop_fraction": flop_fraction,
+        });
+        let text = serde_json::to_string_pretty(&figures)?;
+        crate::files::atomic_write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("figures written to {}", path.display());
+    }
     println!(
         "planning: K = {} x N = {} ({} steps of history): {:.1} ms per plan (best of {}), {:.0} generated tokens/s, ~{:.2} GFLOP/s ({:.0}% of the {}-core sgemm rate)",
         args.samples,
@@ -241,7 +277,7 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
         times.len(),
         generated / best,
         flops / best / 1e9,
-        100.0 * flops / best / 1e9 / (gemm * cores as f64),
+        100.0 * flop_fraction,
         cores
     );
     Ok(())

@@ -161,3 +161,46 @@ fn results_without_a_method_read_as_random_shooting_and_methods_do_not_continue_
     assert!(summary.continues(&summary));
     assert!(!with_cem.continues(&summary));
 }
+
+#[test]
+fn bench_plan_times_the_planner_it_is_given() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+        .args([
+            "bench",
+            "plan",
+            "--samples",
+            "16",
+            "--horizon",
+            "5",
+            "--repeats",
+            "1",
+        ])
+        .args(["--planner", "mppi", "--iterations", "2"])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("planner mppi"), "{stdout}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+        .args([
+            "bench",
+            "plan",
+            "--planner",
+            "cem",
+            "--samples",
+            "4",
+            "--repeats",
+            "1",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("elites"),
+        "{stderr}"
+    );
+}

@@ -328,6 +328,7 @@ fn a_start_preset_wins_over_defaults_and_explicit_options_win_over_it() {
         start_paused: true,
         preset: Some(path.clone()),
         candidates: Some(100),
+        method: Some("mppi".parse().unwrap()),
         ..AppOptions::default()
     };
     let wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
@@ -340,6 +341,10 @@ fn a_start_preset_wins_over_defaults_and_explicit_options_win_over_it() {
     assert_eq!(wb.scene.policy, PolicyKind::Brownian);
     let config = wb.scene.agent.settings.config;
     assert_eq!((config.candidates, config.horizon_steps), (100, 15));
+    assert_eq!(
+        config.method.to_string().split_whitespace().next(),
+        Some("mppi")
+    );
     assert_eq!(
         wb.scene.agent.model.path, None,
         "the preset plans with ground truth"

@@ -4,7 +4,7 @@
 use crate::data::Episode;
 use crate::envs::{Env, TASK_NAMES, make_env, make_task};
 use crate::models::{GroundTruth, PlanContext};
-use crate::plan::{Planner, PlannerConfig};
+use crate::plan::Planner;
 use crate::sim::{RolloutWorkers, Sim};
 use clap::{Args, Subcommand};
 use rand::rngs::StdRng;
@@ -38,6 +38,9 @@ pub struct PlanArgs {
     /// Each timing is the best (and the median) of this many planning steps.
     #[arg(long, default_value_t = 20)]
     repeats: usize,
+    /// The planner (`--planner`, its knobs) and the noise, as for `eval`.
+    #[command(flatten)]
+    noise: super::planner_args::NoiseArgs,
 }
 
 #[derive(Args, Debug)]
@@ -187,19 +190,16 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "ground-truth planning step, {}: K = {} x N = {} ({} physics steps)",
+        "ground-truth planning step, {}: K = {} x N = {} ({} physics steps per round), planner {}",
         args.env,
         args.samples,
         args.horizon,
-        args.samples * args.horizon * task.spec().substeps
+        args.samples * args.horizon * task.spec().substeps,
+        args.noise.method(args.samples)?
     );
+    let config = args.noise.planner_config(args.samples, args.horizon, 0)?;
     for threads in [1, cores] {
         let mut model = GroundTruth::new(task.clone(), threads);
-        let config = PlannerConfig {
-            candidates: args.samples,
-            horizon_steps: args.horizon,
-            ..PlannerConfig::default()
-        };
         let mut planner = Planner::new(config);
         let mut times = Vec::new();
         for _ in 0..args.repeats.max(1) {

@@ -1,6 +1,7 @@
 //! `tdm-workbench` with no command, or `tdm-workbench gui`: the workbench window.
 use crate::models::bundled::bundled_model_for;
 use crate::models::model_path;
+use crate::plan::PlannerMethod;
 use crate::render::RenderQuality;
 use crate::session::StartModel;
 use crate::ui::{AppOptions, PolicyKind, SceneSource, run_native};
@@ -32,6 +33,11 @@ pub struct GuiArgs {
     samples: Option<usize>,
     #[arg(long)]
     horizon: Option<usize>,
+    /// The planner at start (random-shooting, cem, mppi, predictive-sampling; its knobs at
+    /// their defaults, tuned live in the Planner tab). Default: random shooting, or the
+    /// preset's.
+    #[arg(long)]
+    planner: Option<PlannerMethod>,
     /// The 3D view's quality: auto (low on a software rasteriser such as llvmpipe, else high),
     /// high (4x MSAA, 2048-pixel shadows) or low (no MSAA, 1024-pixel shadows, one tap).
     #[arg(long, default_value = "auto")]
@@ -97,6 +103,7 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
             policy,
             model,
             planner: None,
+            method: args.planner,
             candidates: args.samples.or(defaults.then_some(k)),
             horizon_steps: args.horizon.or(defaults.then_some(n)),
             render_quality: match args.render_quality.as_str() {

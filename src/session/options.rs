@@ -1,6 +1,6 @@
 //! What the window starts with: a scene, a preset, and the command line's choices over it.
 use super::scene::{PolicyKind, SceneSource};
-use crate::plan::PlannerConfig;
+use crate::plan::{PlannerConfig, PlannerMethod};
 use crate::render::RenderQuality;
 use std::path::PathBuf;
 
@@ -18,6 +18,8 @@ pub struct AppOptions {
     pub model: Option<StartModel>,
     /// Planner settings at start (default: the preset's, else the planner's defaults).
     pub planner: Option<PlannerConfig>,
+    /// The planner method, over the planner settings above.
+    pub method: Option<PlannerMethod>,
     /// Samples K and horizon N, over the planner settings above.
     pub candidates: Option<usize>,
     pub horizon_steps: Option<usize>,
@@ -43,6 +45,7 @@ impl Default for AppOptions {
             policy: None,
             model: None,
             planner: None,
+            method: None,
             candidates: None,
             horizon_steps: None,
             render_quality: None,

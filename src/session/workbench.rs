@@ -170,6 +170,9 @@ impl Workbench {
         if let Some(config) = options.planner {
             wb.scene.agent.settings.config = config;
         }
+        if let Some(method) = options.method {
+            wb.scene.agent.settings.config.method = method;
+        }
         if let Some(k) = options.candidates {
             wb.scene.agent.settings.config.candidates = k;
         }

@@ -326,3 +326,66 @@ fn render_at_low_quality_draws_the_same_scene_without_multisampling() {
     ]);
     assert!(!quality.0 && quality.2.contains("ultra"), "{}", quality.2);
 }
+
+#[test]
+fn render_video_writes_an_episode_as_an_animated_png() {
+    let dir = hardening_dir("video");
+    let data = dir.join("data");
+    let (ok, _, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        "1",
+        "--max-steps",
+        "40",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let out = dir.join("ep.png");
+    let render = |episode: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))
+            .args([
+                "render",
+                "--env",
+                "cartpole-swingup",
+                "--width",
+                "64",
+                "--height",
+                "40",
+            ])
+            .args([
+                "--quality",
+                "low",
+                "--video",
+                data.to_str().unwrap(),
+                "--episode",
+                episode,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .env("WGPU_BACKEND", "gl")
+            .output()
+            .unwrap()
+    };
+    let run = render("0");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    if stderr.contains("no GPU adapter") {
+        return;
+    }
+    assert!(run.status.success(), "{stderr}");
+    // 40 steps of 10 ms at 25 fps: a frame every 4 steps, steps 0, 4, ..., 40.
+    let bytes = std::fs::read(&out).unwrap();
+    let count = |tag: &[u8]| bytes.windows(4).filter(|w| *w == tag).count();
+    assert_eq!(count(b"acTL"), 1, "an animated PNG");
+    assert_eq!(count(b"fcTL"), 11);
+    let run = render("7");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && stderr.contains("no episode 7"),
+        "{stderr}"
+    );
+}

@@ -16,6 +16,7 @@ mod ranking;
 mod render;
 mod rollout;
 mod train;
+mod video;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -16,28 +16,39 @@ use std::time::Instant;
 pub struct RenderArgs {
     /// Task name (see `envs`; `walker:FAMILY:DOF:SEED`, `walker:TREE.json`, `mjcf:FILE.xml`).
     #[arg(long)]
-    env: String,
+    pub(super) env: String,
     /// PNG file to write.
     #[arg(long)]
-    out: PathBuf,
+    pub(super) out: PathBuf,
     /// Control steps of uniform random actions before the picture (0: the initial state).
     #[arg(long, default_value_t = 0)]
     steps: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[arg(long, default_value_t = 960)]
-    width: u32,
+    pub(super) width: u32,
     #[arg(long, default_value_t = 600)]
-    height: u32,
+    pub(super) height: u32,
     /// Camera azimuth (degrees about +z; MuJoCo's convention).
     #[arg(long, default_value_t = 90.0)]
-    azimuth: f32,
+    pub(super) azimuth: f32,
     /// Camera elevation (degrees, negative looks down).
     #[arg(long, default_value_t = -15.0)]
-    elevation: f32,
+    pub(super) elevation: f32,
     /// Render quality: high (4x MSAA, 2048-pixel shadow map) or low (no MSAA, 1024).
     #[arg(long, default_value = "high")]
-    quality: RenderQuality,
+    pub(super) quality: RenderQuality,
+    /// Write an animated PNG (APNG) of an episode from this dataset folder instead of one
+    /// frame (the camera follows the root body).
+    #[arg(long, value_name = "DATASET")]
+    pub(super) video: Option<PathBuf>,
+    /// With --video: the dataset's episode (its index in `data info`).
+    #[arg(long, default_value_t = 0)]
+    pub(super) episode: usize,
+    /// With --video: frames per second of the animation, one frame every 1 / fps of simulated
+    /// time (real time; fewer frames than control steps where the control step is shorter).
+    #[arg(long, default_value_t = 25.0)]
+    pub(super) fps: f64,
 }
 
 #[derive(Args, Debug)]
@@ -72,7 +83,7 @@ pub fn framed_camera(list: &DrawList, azimuth_deg: f32, elevation_deg: f32) -> O
     camera
 }
 
-fn draw_list(scene: &SceneGeometry) -> DrawList {
+pub(super) fn draw_list(scene: &SceneGeometry) -> DrawList {
     let mut list = DrawList::new(Arc::new(scene.meshes.clone()), 0);
     list.add_scene(scene, &SceneStyle::default());
     list
@@ -108,6 +119,9 @@ fn check_angles(azimuth: f32, elevation: f32) -> anyhow::Result<()> {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     check_angles(args.azimuth, args.elevation)?;
+    if let Some(dataset) = &args.video {
+        return super::video::run(args, dataset);
+    }
     let mut env = super::open_env(&args.env)?;
     env.reset(args.seed)?;
     random_steps(env.as_mut(), args.steps, args.seed)?;

@@ -17,7 +17,7 @@ bin="$PWD/target/release/tdm-workbench"
 ckpt=assets/models/cartpole-swingup-small.safetensors
 declare -A count
 
-# case NAME EXPECT(refuse|refuse-keep FILE) NEEDLE -- COMMAND...
+# run_case NAME NEEDLE COMMAND...: the command must fail with a message containing NEEDLE.
 run_case() {
   local name="$1" needle="$2"
   shift 2
@@ -25,7 +25,7 @@ run_case() {
   out="$(timeout 120 "$@" 2>&1)"
   rc=$?
   local verdict
-  if [ "$rc" -ge 124 ] || [ "$rc" -ge 128 ] || grep -q "panicked\|memory allocation of" <<<"$out"; then
+  if [ "$rc" -eq 124 ] || [ "$rc" -ge 128 ] || grep -q "panicked\|memory allocation of\|fatal error" <<<"$out"; then
     verdict=crashed
   elif [ "$rc" -eq 0 ]; then
     verdict=silent
@@ -38,7 +38,7 @@ run_case() {
   printf '%-11s %-44s %s\n' "$verdict" "$name" "$(tail -n1 <<<"$out" | cut -c1-110)"
 }
 
-# Overwrite check: the command must fail and leave FILE byte-identical.
+# keep_case NAME FILE COMMAND...: the command must fail and leave FILE byte-identical.
 keep_case() {
   local name="$1" file="$2"
   shift 2
@@ -62,8 +62,8 @@ for i in $(seq 0 39); do
   starved+="<body pos=\"$((i % 5 * 5))e-2 $((i / 5 * 5))e-2 0.1\"><freejoint/><geom type=\"box\" size=\"0.03 0.03 0.03\"/></body>"
 done
 f=$(mjcf starved "<mujoco><size memory=\"100K\"/><worldbody><geom type=\"plane\" size=\"5 5 0.1\"/>$starved<body pos=\"3 3 1\"><joint name=\"s\" type=\"slide\"/><geom size=\"0.05\" contype=\"0\" conaffinity=\"0\"/></body></worldbody><actuator><motor joint=\"s\"/></actuator></mujoco>")
-run_case "mjcf stack out of memory: rollout" "mj_stackAlloc" "$bin" rollout --env "mjcf:$f" --episodes 1
-run_case "mjcf stack out of memory: collect" "mj_stackAlloc" "$bin" collect --env "mjcf:$f" --policy brownian --episodes 2 --max-steps 20 --out "$work/starved-data"
+run_case "mjcf stack out of memory: rollout" "MuJoCo error at t" "$bin" rollout --env "mjcf:$f" --episodes 1
+run_case "mjcf stack out of memory: collect" "MuJoCo error at t" "$bin" collect --env "mjcf:$f" --policy brownian --episodes 2 --max-steps 20 --out "$work/starved-data"
 run_case "mjcf stack out of memory: eval (planner)" "MuJoCo error" "$bin" eval --env "mjcf:$f" --samples 8 --horizon 5 --episodes 1 --max-steps 5
 run_case "mjcf stack out of memory: render" "MuJoCo error" "$bin" render --env "mjcf:$f" --steps 5 --out "$work/starved.png"
 f=$(mjcf nanmass '<mujoco><worldbody><body><joint type="slide"/><geom size="0.1" mass="nan"/></body></worldbody><actuator><motor joint="0"/></actuator></mujoco>')

@@ -21,7 +21,7 @@ for scene in "cartpole-swingup --model gt --samples 128 --horizon 20" \
              "cartpole-swingup --policy zero"; do
   for quality in high low; do
     # shellcheck disable=SC2086
-    line="$("$bin" gui --scene $scene --render-quality "$quality" --measure "$secs" 2>/dev/null | grep '^window:')"
+    line="$("$bin" gui --scene $scene --render-quality "$quality" --measure "$secs" 2>/dev/null | grep '^window:' || echo "no frame rate reported (the window did not open?)")"
     echo "$scene | $line"
   done
 done

@@ -510,3 +510,47 @@ fn the_camera_tracks_the_root_body_and_keeps_it_in_view_in_any_pose() {
         );
     }
 }
+
+#[test]
+fn a_later_choice_wins_over_a_model_still_loading_or_a_file_still_compiling() {
+    // Ground truth chosen while a checkpoint loads: the checkpoint must not replace it.
+    let options = AppOptions {
+        scene: SceneSource::Task("cartpole-swingup".into()),
+        start_paused: true,
+        model: Some(StartModel::Checkpoint(PathBuf::from(
+            "assets/models/cartpole-swingup-small.safetensors",
+        ))),
+        ..AppOptions::default()
+    };
+    let mut wb = Workbench::start(options, Vec::new(), Arc::new(|| {})).expect("starts");
+    run(&mut wb, [Command::UseGroundTruth]);
+    for _ in 0..100 {
+        wb.frame(0.0);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(wb.scene.agent.model.path, None, "ground truth stays");
+
+    // A scene chosen while a large file compiles: the compiled file must not replace it.
+    let dir = temp_dir("compile-cancel");
+    let path = dir.join("padded.xml");
+    let padding = "x".repeat(1 << 20);
+    std::fs::write(
+        &path,
+        format!(
+            r#"<mujoco><!-- {padding} --><worldbody><body><joint name="s" type="slide"/>
+               <geom size="0.1"/></body></worldbody><actuator><motor joint="s"/></actuator></mujoco>"#
+        ),
+    )
+    .unwrap();
+    run(&mut wb, [Command::OpenMjcf(path)]);
+    run(
+        &mut wb,
+        [Command::LoadScene(SceneSource::Task("walker-stand".into()))],
+    );
+    for _ in 0..100 {
+        wb.frame(0.0);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(wb.scene.source, SceneSource::Task("walker-stand".into()));
+    std::fs::remove_dir_all(&dir).ok();
+}

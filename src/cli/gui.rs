@@ -110,7 +110,7 @@ pub fn run(args: &GuiArgs) -> anyhow::Result<()> {
                 "auto" => None,
                 q => Some(
                     q.parse::<RenderQuality>()
-                        .map_err(|e| anyhow::anyhow!("--render-quality {e}"))?,
+                        .map_err(|e| anyhow::anyhow!("--render-quality {e} (or auto)"))?,
                 ),
             },
         },

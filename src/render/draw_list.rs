@@ -253,10 +253,10 @@ impl DrawList {
             .count()
     }
 
-    /// Centre and radius of a sphere around the pickable instances (for framing the camera).
     /// The radius about `centre` (a body's position, say) of a sphere holding every body
-    /// geometry: about a root body, a sphere that holds the body in every pose its joints
-    /// reach, since links keep their lengths. `None` without body geometry.
+    /// geometry in the pose at hand. About a root body it holds every pose its joints reach
+    /// as long as the pose at hand is not folded (the cartpole's pole at any angle, a walker
+    /// standing); a body that unfolds farther can leave it. `None` without body geometry.
     pub fn radius_about(&self, centre: [f32; 3]) -> Option<f32> {
         let centre = Vec3::from(centre);
         self.instances
@@ -266,6 +266,7 @@ impl DrawList {
             .reduce(f32::max)
     }
 
+    /// Centre and radius of a sphere around the pickable instances (for framing the camera).
     pub fn bounds(&self) -> Option<([f32; 3], f32)> {
         let pts: Vec<Vec3> = self
             .instances

@@ -181,12 +181,12 @@ impl Renderer {
         })
     }
 
-    /// What the last [`Renderer::prepare`] cost.
     /// The quality the pipelines and targets were made for.
     pub fn quality(&self) -> RenderQuality {
         self.quality
     }
 
+    /// What the last [`Renderer::prepare`] cost.
     pub fn stats(&self) -> FrameStats {
         self.stats
     }

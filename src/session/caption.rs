@@ -35,7 +35,7 @@ impl Workbench {
                 format!("lines: where MuJoCo takes {body} under each candidate")
             }
             TrailMode::Both => format!(
-                "lines: the model's path of {body} per candidate (yellow = best score, dark blue = worst), \
+                "lines: the model's path of {body} per candidate (yellow = best score, dark purple = worst), \
                  dashed: the same actions in MuJoCo"
             ),
         };

@@ -16,14 +16,28 @@ pub const LARGE_MJCF_BYTES: u64 = 1 << 20;
 
 /// A file compiling on its own thread.
 pub struct Compiling {
+    /// The task name it opens (`mjcf:FILE`, `mjcf-pose:FILE`).
+    pub name: String,
     pub path: PathBuf,
     pub started: Instant,
     rx: Receiver<Result<Box<dyn Env>, SceneError>>,
 }
 
+/// The MJCF file a task name opens (`mjcf:FILE`, `mjcf-pose:FILE`, or a name ending in `.xml`).
+pub fn mjcf_file(name: &str) -> Option<PathBuf> {
+    name.strip_prefix("mjcf:")
+        .or_else(|| name.strip_prefix("mjcf-pose:"))
+        .or(name.ends_with(".xml").then_some(name))
+        .map(PathBuf::from)
+}
+
 impl Workbench {
     pub(super) fn open_mjcf(&mut self, path: PathBuf) {
-        let name = format!("mjcf:{}", path.display());
+        self.open_mjcf_task(format!("mjcf:{}", path.display()), path);
+    }
+
+    /// Opens the task `name` of the MJCF file `path` (recorded in the recent list).
+    pub(super) fn open_mjcf_task(&mut self, name: String, path: PathBuf) {
         let large = std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_MJCF_BYTES);
         if !large {
             if self.load_scene(SceneSource::Task(name.clone())) {
@@ -32,6 +46,7 @@ impl Workbench {
             return;
         }
         let (tx, rx) = channel();
+        let source_name = name.clone();
         let (wake, source) = (self.wake.clone(), SceneSource::Task(name.clone()));
         let spawned = std::thread::Builder::new()
             .name("mjcf-compile".into())
@@ -53,6 +68,7 @@ impl Workbench {
                     std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1e6)
                 ));
                 self.compiling = Some(Compiling {
+                    name: source_name,
                     path,
                     started: Instant::now(),
                     rx,
@@ -79,7 +95,7 @@ impl Workbench {
         let Some(c) = self.compiling.take() else {
             return;
         };
-        let name = format!("mjcf:{}", c.path.display());
+        let name = c.name.clone();
         let source = SceneSource::Task(name.clone());
         let next = built.and_then(|env| {
             SceneRunner::with_env(source.clone(), env, self.scene.seed, self.wake.clone())

@@ -10,6 +10,7 @@ pub mod compile;
 pub mod designer;
 pub mod export;
 pub mod live;
+pub mod messages;
 pub mod options;
 pub mod planner_worker;
 pub mod presets;
@@ -19,6 +20,7 @@ pub mod trails;
 pub mod workbench;
 
 pub use command::{Command, CommandReceiver, CommandSender, FilePrompt, command_channel};
+pub use messages::Toast;
 pub use options::{AppOptions, StartModel};
 pub use scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
-pub use workbench::{StartError, Toast, View, Workbench};
+pub use workbench::{StartError, View, Workbench};

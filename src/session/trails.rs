@@ -159,7 +159,6 @@ pub fn add_ghosts(
     }
 }
 
-/// The candidate whose imagined trail passes nearest to `pos` on screen (within `max_px`).
 /// One candidate in words: "candidate 12: score 3.41, rank 2 of 64, prediction error at N
 /// 0.031" (the error where the plan was replayed).
 pub fn candidate_summary(outcome: &PlanOutcome, k: usize) -> String {
@@ -182,6 +181,7 @@ pub fn candidate_summary(outcome: &PlanOutcome, k: usize) -> String {
     )
 }
 
+/// The candidate whose imagined trail passes nearest to `pos` on screen (within `max_px`).
 pub fn nearest_trail(
     outcome: &PlanOutcome,
     project: &dyn Fn([f32; 3]) -> Option<[f32; 2]>,

@@ -4,9 +4,10 @@
 //! [`Command`] in one place. Each frame the window calls [`Workbench::frame`], draws, sends
 //! commands and calls [`Workbench::handle_commands`]; tests do the same without drawing.
 use super::command::{Command, CommandReceiver, CommandSender, command_channel};
-use super::compile::Compiling;
+use super::compile::{Compiling, mjcf_file};
 use super::designer::DesignerState;
 use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, save_text};
+use super::messages::Toast;
 use super::options::{AppOptions, StartModel};
 use super::presets::{PRESET_VERSION, Preset, PresetError, SimSettings, list_presets, presets_dir};
 use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
@@ -45,35 +46,6 @@ enum Refused {
     Export(#[from] ExportError),
 }
 
-/// A message shown over the viewport until it expires or is dismissed (and kept in the
-/// message history either way).
-#[derive(Clone, Debug)]
-pub struct Toast {
-    pub message: String,
-    pub is_error: bool,
-    /// Wall-clock seconds it has been shown.
-    pub age_secs: f64,
-}
-
-impl Toast {
-    pub fn new(message: String, is_error: bool) -> Self {
-        Self {
-            message,
-            is_error,
-            age_secs: 0.0,
-        }
-    }
-
-    /// How long it stays on screen: errors longer than information.
-    pub fn lifetime_secs(&self) -> f64 {
-        if self.is_error {
-            ERROR_TOAST_SECS
-        } else {
-            INFO_TOAST_SECS
-        }
-    }
-}
-
 /// What the viewport looks at and what is selected in it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct View {
@@ -85,13 +57,6 @@ pub struct View {
 }
 
 const MAX_RECENT: usize = 8;
-/// At most this many messages over the viewport at once (the oldest give way).
-const MAX_TOASTS: usize = 3;
-/// Seconds an information message and an error stay over the viewport.
-const INFO_TOAST_SECS: f64 = 6.0;
-const ERROR_TOAST_SECS: f64 = 20.0;
-/// Messages kept in the history (View > Messages).
-const MAX_HISTORY: usize = 200;
 const TRAIL_POINTS: usize = 400;
 
 /// The workbench's state and its command handler.
@@ -202,33 +167,6 @@ impl Workbench {
         self.tx.send(command);
     }
 
-    pub fn error(&mut self, message: String) {
-        self.notify(Toast::new(message, true));
-    }
-
-    pub fn info(&mut self, message: String) {
-        self.notify(Toast::new(message, false));
-    }
-
-    fn notify(&mut self, toast: Toast) {
-        self.history.push(toast.clone());
-        if self.history.len() > MAX_HISTORY {
-            self.history.remove(0);
-        }
-        self.toasts.push(toast);
-        if self.toasts.len() > MAX_TOASTS {
-            self.toasts.remove(0);
-        }
-    }
-
-    /// Ages the messages over the viewport by `real_dt_secs` and drops the expired ones.
-    fn age_toasts(&mut self, real_dt_secs: f64) {
-        for t in &mut self.toasts {
-            t.age_secs += real_dt_secs.max(0.0);
-        }
-        self.toasts.retain(|t| t.age_secs < t.lifetime_secs());
-    }
-
     fn refused(&mut self, why: Refused) {
         self.error(why.to_string());
     }
@@ -269,10 +207,15 @@ impl Workbench {
     /// Handles one command; gives it back if it needs the window.
     pub fn handle(&mut self, command: Command) -> Option<Command> {
         match command {
+            Command::LoadScene(SceneSource::Task(name)) if mjcf_file(&name).is_some() => {
+                // An MJCF file (plain, or `mjcf-pose:`): a large one compiles off the UI thread.
+                let path = mjcf_file(&name).unwrap_or_default();
+                self.open_mjcf_task(name, path);
+            }
             Command::LoadScene(source) => {
                 // Files (not built-in scenes) go to the recent list, e.g. when reopened from it.
                 let file_backed = matches!(&source, SceneSource::Task(n)
-                    if n.starts_with("mjcf:") || (n.starts_with("walker:") && n.ends_with(".json")));
+                    if n.starts_with("walker:") && n.ends_with(".json"));
                 if self.load_scene(source.clone())
                     && file_backed
                     && let SceneSource::Task(name) = source
@@ -420,6 +363,8 @@ impl Workbench {
 
     /// Replaces the scene; on failure the old scene keeps running and the error is shown.
     pub(super) fn load_scene(&mut self, source: SceneSource) -> bool {
+        // The user chose another scene: a file still compiling must not replace it later.
+        self.compiling = None;
         let next = SceneRunner::new(source.clone(), self.scene.seed, self.wake.clone());
         self.install_scene(source, next)
     }
@@ -431,6 +376,7 @@ impl Workbench {
         source: SceneSource,
         next: Result<SceneRunner, SceneError>,
     ) -> bool {
+        self.applied_preset = None;
         match next {
             Ok(mut next) => {
                 next.playing = self.scene.playing;

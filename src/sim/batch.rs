@@ -201,7 +201,8 @@ struct Chunk<'a> {
 }
 
 /// One candidate. Returns `Ok(Some(..))` when the candidate diverged (a result, not an error:
-/// other candidates are fine), `Err` only for a state that does not fit the model.
+/// other candidates are fine), `Err` for a state that does not fit the model or a MuJoCo error
+/// (the model's own failure, which every candidate would meet).
 fn rollout_one(
     data: &mut Data,
     model: &mujoco_rs::prelude::MjModel,

@@ -23,6 +23,10 @@ thread_local! {
 
 static INSTALL: Once = Once::new();
 
+// The guard unwinds: with `panic = "abort"` a MuJoCo error would end the process after all.
+#[cfg(panic = "abort")]
+compile_error!("sim::log needs panic = \"unwind\" to turn MuJoCo errors into errors");
+
 /// The unwind payload that carries a MuJoCo error from the handler to its guard.
 struct MujocoFault(String);
 
@@ -40,21 +44,32 @@ fn text_of(message: &MjLogMessage) -> String {
 unsafe extern "C-unwind" fn handle(raw: *const mjLogMessage) {
     // SAFETY: MuJoCo passes a valid, non-null message.
     let message: &MjLogMessage = unsafe { &*raw };
-    match message.level() {
-        MjtLogLevel::mjLOG_ERROR => {
-            let text = text_of(message);
+    // Nothing below may panic into MuJoCo: reading the text (mujoco-rs checks its UTF-8) is
+    // caught, printing ignores a closed stderr. The only unwind is the fault's, into a guard.
+    let text = || {
+        catch_unwind(AssertUnwindSafe(|| text_of(message)))
+            .unwrap_or_else(|_| "(a MuJoCo message that is not valid UTF-8)".to_string())
+    };
+    let level = catch_unwind(AssertUnwindSafe(|| message.level())).ok();
+    match level {
+        Some(MjtLogLevel::mjLOG_ERROR) | None => {
+            let text = text();
             if GUARDS.with(Cell::get) > 0 {
                 // `resume_unwind` skips the panic hook: nothing is printed, the guard reports it.
                 resume_unwind(Box::new(MujocoFault(text)));
             }
-            eprintln!("MuJoCo fatal error (the process must stop): {text}");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "MuJoCo fatal error (the process must stop): {text}"
+            );
             std::process::exit(1);
         }
-        MjtLogLevel::mjLOG_WARNING => {
-            let text = text_of(message);
+        Some(MjtLogLevel::mjLOG_WARNING) => {
+            let text = text();
             LAST_WARNING.with(|w| *w.borrow_mut() = Some(text));
         }
-        MjtLogLevel::mjLOG_INFO | MjtLogLevel::mjLOG_DEBUG => {}
+        Some(MjtLogLevel::mjLOG_INFO | MjtLogLevel::mjLOG_DEBUG) => {}
     }
 }
 

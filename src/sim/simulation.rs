@@ -121,7 +121,10 @@ impl Sim {
 
     /// Restores a state saved from a model with the same signature.
     pub fn set_state(&mut self, state: &SimState) -> Result<(), SimError> {
-        restore(&mut self.data, state)
+        restore(&mut self.data, state)?;
+        // A state restored and recomputed: an earlier fault is history.
+        self.fault = None;
+        Ok(())
     }
 
     /// Applies `ctrl` (clamped to each actuator's control range where the model limits it) and

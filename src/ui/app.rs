@@ -135,10 +135,15 @@ impl WorkbenchApp {
         let ctx = cc.egui_ctx.clone();
         let wake_ctx = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || wake_ctx.request_repaint());
-        let opens_checkpoint = matches!(
-            options.model,
-            Some(crate::session::StartModel::Checkpoint(_) | crate::session::StartModel::Bundled)
-        );
+        // The Planner tab first where a learned model plans (a checkpoint, or the scene's
+        // bundled one where it has one).
+        let opens_checkpoint = match (&options.model, &options.scene) {
+            (Some(crate::session::StartModel::Checkpoint(_)), _) => true,
+            (Some(crate::session::StartModel::Bundled), crate::session::SceneSource::Task(n)) => {
+                crate::models::bundled::bundled_model_for(n).is_some()
+            }
+            _ => false,
+        };
         let wb = Workbench::start(options, recent, wake)?;
         Ok(Self {
             tx: wb.sender(),
@@ -394,8 +399,8 @@ impl eframe::App for WorkbenchApp {
     }
 }
 
-/// Opens the workbench window (blocks until it is closed).
-/// Opens the window; with `measure_secs`, it closes after that long and prints its frame rate.
+/// Opens the workbench window (blocks until it is closed); with `measure_secs`, it closes after
+/// that long and prints its frame rate.
 pub fn run_native(options: AppOptions, measure_secs: Option<f64>) -> Result<(), AppError> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

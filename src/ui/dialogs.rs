@@ -47,7 +47,9 @@ fn in_window_dialog(prompt: FilePrompt, start: &Path) -> FileDialog {
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| extensions.contains(&e))
         }))
-        .keep_on_top(true);
+        .keep_on_top(true)
+        // Renaming in the browser would replace files outside the project's atomic writes.
+        .show_rename(false);
     if let (PromptKind::SaveFile, Some(ext)) = (spec.kind, extensions.first()) {
         dialog = dialog.default_filename(format!("untitled.{ext}"));
     }
@@ -63,6 +65,9 @@ pub struct Dialogs {
     /// Prompts whose native dialog did not show, to be opened in-window by the next frame.
     fallback: Arc<Mutex<Vec<FilePrompt>>>,
     in_window: Option<(FilePrompt, FileDialog)>,
+    /// A save chosen in-window onto an existing file, waiting for "Replace" (as native dialogs
+    /// ask).
+    confirm: Option<(FilePrompt, PathBuf)>,
     /// The user's choice: always the in-window browser.
     pub prefer_in_window: bool,
     /// Where the in-window browser starts: the folder of the last file chosen in it.
@@ -76,6 +81,7 @@ impl Default for Dialogs {
             native_missing: Arc::default(),
             fallback: Arc::default(),
             in_window: None,
+            confirm: None,
             prefer_in_window: false,
             last_folder: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         }
@@ -146,11 +152,39 @@ impl Dialogs {
                     if let Some(folder) = path.parent().filter(|f| f.is_dir()) {
                         self.last_folder = folder.to_path_buf();
                     }
-                    commands.send(prompt.answer(path.to_path_buf()));
+                    if prompt.spec().kind == PromptKind::SaveFile && path.exists() {
+                        self.confirm = Some((*prompt, path.to_path_buf()));
+                    } else {
+                        commands.send(prompt.answer(path.to_path_buf()));
+                    }
                 }
                 self.in_window = None;
             } else if !dialog.visible() {
                 self.in_window = None;
+            }
+        }
+        if let Some((prompt, path)) = self.confirm.clone() {
+            let mut answer = None;
+            egui::Window::new("Replace the file?")
+                .collapsible(false)
+                .resizable(false)
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(ctx, |ui| {
+                    ui.label(format!("{} exists. Replace it?", path.display()));
+                    ui.horizontal(|ui| {
+                        if ui.button("Replace").clicked() {
+                            answer = Some(true);
+                        }
+                        if ui.button("Cancel").clicked() {
+                            answer = Some(false);
+                        }
+                    });
+                });
+            if let Some(replace) = answer {
+                if replace {
+                    commands.send(prompt.answer(path));
+                }
+                self.confirm = None;
             }
         }
         notice
@@ -158,7 +192,7 @@ impl Dialogs {
 
     /// Whether a dialog is still open.
     pub fn busy(&self) -> bool {
-        self.open.load(Ordering::SeqCst) > 0 || self.in_window.is_some()
+        self.open.load(Ordering::SeqCst) > 0 || self.in_window.is_some() || self.confirm.is_some()
     }
 
     /// Which dialogs prompts open in, for the menu: "native" or "in-window".

@@ -293,9 +293,9 @@ fn no_reward_ui(ui: &mut egui::Ui, scene: &SceneRunner, commands: &CommandSender
         "This scene has no task reward: every candidate scores 0, so the plan is arbitrary.",
     );
     if let SceneSource::Task(name) = &scene.source
-        && let Some(file) = name.strip_prefix("mjcf:")
+        && let Some(file) = crate::session::compile::mjcf_file(name)
     {
-        let pose = MjcfTask::task_name(std::path::Path::new(file), MjcfReward::HoldPose);
+        let pose = MjcfTask::task_name(&file, MjcfReward::HoldPose);
         if ui
             .button("Plan to hold its reference pose")
             .on_hover_text(format!(

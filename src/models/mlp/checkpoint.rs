@@ -44,14 +44,14 @@ pub fn save(
     file::save::<MlpFile>(path, varmap, meta, train_state)
 }
 
-/// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version
-/// whose sizes agree (refused: a TDM's), every tensor present with the shape the config
-/// implies.
 /// The metadata alone (the header; no tensor is read).
 pub fn load_meta(path: &Path) -> Result<MlpMeta, CheckpointError> {
     file::load_meta::<MlpFile>(path)
 }
 
+/// Reads and checks a checkpoint: valid safetensors, metadata from this or an older version
+/// whose sizes agree (refused: a TDM's), every tensor present with the shape the config
+/// implies.
 pub fn load(path: &Path) -> Result<LoadedMlp, CheckpointError> {
     file::load::<MlpFile>(path)
 }

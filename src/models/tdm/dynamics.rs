@@ -387,12 +387,13 @@ impl DynamicsModel for TdmModel {
     }
 
     /// Every candidate's cache holds the keys and values of every layer for each token it
-    /// decodes: the horizon's steps of `[sep, o.., a.., r]`.
+    /// decodes: the first one, then the horizon's steps of `[sep, o.., a.., r]`; twice that
+    /// for the growth slack of the vectors holding them.
     fn plan_state_bytes(&self, candidates: usize, horizon_steps: usize) -> u128 {
         let cfg = &self.meta.model;
-        let tokens = horizon_steps as u128
+        let tokens = 1 + horizon_steps as u128
             * Tokenizer::step_len(self.observation_size, self.action_size) as u128;
-        candidates as u128 * tokens * cfg.layers as u128 * 2 * cfg.width as u128 * 4
+        2 * candidates as u128 * tokens * cfg.layers as u128 * 2 * cfg.width as u128 * 4
     }
 
     fn predicts_rewards(&self) -> bool {

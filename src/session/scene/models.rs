@@ -37,8 +37,11 @@ impl SceneRunner {
         self.agent.loader.is_some()
     }
 
-    /// Plans with MuJoCo itself from now on.
+    /// Plans with MuJoCo itself from now on (a checkpoint still loading is dropped, so it
+    /// cannot replace this choice when it arrives).
     pub fn use_ground_truth(&mut self) {
+        self.agent.loader = None;
+        self.agent.carried = false;
         let (model, info) = ground_truth(self.env.task());
         self.install_model(model, info);
     }

@@ -554,3 +554,35 @@ fn a_later_choice_wins_over_a_model_still_loading_or_a_file_still_compiling() {
     assert_eq!(wb.scene.source, SceneSource::Task("walker-stand".into()));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_recording_of_the_view_is_written_as_an_animated_png() {
+    use tdm_workbench::session::record::Recording;
+    let dir = temp_dir("record");
+    let path = dir.join("view.png");
+    let mut r = Recording::start(path.clone(), 10.0).unwrap();
+    assert!(r.due());
+    for i in 0..3u8 {
+        r.push((4, 3, vec![i * 80; 4 * 3 * 4]));
+    }
+    // A frame of another size (the window resized) is left out, and said so.
+    r.push((5, 3, vec![0; 5 * 3 * 4]));
+    let summary = r
+        .stop()
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap()
+        .unwrap();
+    assert!(
+        summary.contains("recorded 3 frames") && summary.contains("1 frames of another size"),
+        "{summary}"
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let count = |tag: &[u8]| bytes.windows(4).filter(|w| *w == tag).count();
+    assert_eq!((count(b"acTL"), count(b"fcTL")), (1, 3));
+    // Nothing recorded: an error, no file.
+    let empty = dir.join("empty.png");
+    let r = Recording::start(empty.clone(), 10.0).unwrap();
+    assert!(r.stop().recv().unwrap().is_err());
+    assert!(!empty.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -24,6 +24,8 @@ pub enum Command {
     Prompt(FilePrompt),
     /// Frames the scene's bodies.
     ResetView,
+    /// Starts recording the view (an APNG under `recordings/`), or stops and writes it.
+    ToggleRecording,
     /// Plan with this checkpoint (a TDM or an MLP baseline, loaded off the UI thread).
     LoadCheckpoint(PathBuf),
     /// Plan with MuJoCo itself.

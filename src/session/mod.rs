@@ -14,6 +14,7 @@ pub mod messages;
 pub mod options;
 pub mod planner_worker;
 pub mod presets;
+pub mod record;
 pub mod scene;
 pub mod series;
 pub mod trails;

@@ -10,6 +10,7 @@ use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, 
 use super::messages::Toast;
 use super::options::{AppOptions, StartModel};
 use super::presets::{PRESET_VERSION, Preset, PresetError, SimSettings, list_presets, presets_dir};
+use super::record::Recording;
 use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
 use super::series::plot_csv;
 use super::trails::{PlanView, add_ghosts, add_plan_trails};
@@ -20,6 +21,7 @@ use crate::sim::{SceneGeometry, Sim};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
 /// The workbench could not start at all.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,9 @@ pub struct Workbench {
     pub(super) wake: Arc<dyn Fn() + Send + Sync>,
     /// A large MJCF compiling on its own thread (see `session::compile`).
     pub compiling: Option<Compiling>,
+    /// The view being recorded (see `session::record`), and recordings being written.
+    pub recording: Option<Recording>,
+    pub(super) writing: Vec<Receiver<Result<String, String>>>,
     tx: CommandSender,
     rx: CommandReceiver,
 }
@@ -122,6 +127,8 @@ impl Workbench {
             ghost: None,
             wake,
             compiling: None,
+            recording: None,
+            writing: Vec::new(),
             tx,
             rx,
         };
@@ -176,6 +183,7 @@ impl Workbench {
     pub fn frame(&mut self, real_dt_secs: f64) {
         self.age_toasts(real_dt_secs);
         self.poll_compiling();
+        self.poll_recordings();
         self.scene.poll_model_loader();
         self.scene.advance(real_dt_secs);
         self.update_follow_and_trail();
@@ -246,6 +254,7 @@ impl Workbench {
             Command::SavePreset(path) => self.save_preset(&path),
             Command::RescanPresets => self.presets = list_presets(&presets_dir()),
             Command::ResetView => self.frame_camera(),
+            Command::ToggleRecording => self.toggle_recording(),
             Command::LoadCheckpoint(path) => self.scene.load_checkpoint(path),
             Command::UseGroundTruth => self.scene.use_ground_truth(),
             Command::SaveCsv(kind, path) => match plot_csv(&self.scene, kind) {

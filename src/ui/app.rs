@@ -368,7 +368,15 @@ impl eframe::App for WorkbenchApp {
             self.wb.info(notice);
         }
         self.handle_commands();
+        // The view as drawn last frame, for a recording (read back at the recording's rate).
+        if self.wb.recording.as_ref().is_some_and(|r| r.due())
+            && let Ok(pixels) = self.read_view()
+            && let Some(r) = self.wb.recording.as_mut()
+        {
+            r.push(pixels);
+        }
         if self.wb.scene.playing
+            || self.wb.recording.is_some()
             || self.dialogs.busy()
             || self.wb.scene.loading_model()
             || self.wb.compiling.is_some()

@@ -75,6 +75,13 @@ impl WorkbenchApp {
                 if ui.button("Export view as PNG…").clicked() {
                     tx.send(Command::Prompt(FilePrompt::SavePng));
                 }
+                let record = match &self.wb.recording {
+                    Some(r) => format!("Stop recording ({} frames)", r.frames),
+                    None => "Record the view (APNG)".to_string(),
+                };
+                if ui.button(record).clicked() {
+                    tx.send(Command::ToggleRecording);
+                }
                 if ui.button("Export episode as dataset…").clicked() {
                     tx.send(Command::Prompt(FilePrompt::SaveDataset));
                 }

@@ -63,6 +63,12 @@ impl WorkbenchApp {
         }
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(status).monospace());
+            if let Some(r) = &self.wb.recording {
+                ui.colored_label(
+                    egui::Color32::from_rgb(230, 60, 50),
+                    format!("REC {} frames", r.frames),
+                );
+            }
             if let Some(compiling) = self.wb.compiling_status() {
                 ui.spinner();
                 ui.label(compiling);

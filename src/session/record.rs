@@ -120,9 +120,11 @@ fn record(path: &Path, delay_ms: u16, rx: Receiver<Option<Pixels>>) -> Result<St
     let mut size = None;
     let mut frames: Vec<Vec<u8>> = Vec::new();
     let mut skipped = 0usize;
+    let mut other = None;
     while let Ok(Some((w, h, rgba))) = rx.recv() {
         if *size.get_or_insert((w, h)) != (w, h) {
             skipped += 1;
+            other.get_or_insert((w, h));
             continue;
         }
         frames.push(crate::render::image::encode_png(w, h, &rgba)?);
@@ -159,10 +161,10 @@ fn record(path: &Path, delay_ms: u16, rx: Receiver<Option<Pixels>>) -> Result<St
         frames.len(),
         bytes.len() as f64 / 1e6,
         path.display(),
-        if skipped > 0 {
-            format!("; {skipped} frames of another size (the window resized) left out")
-        } else {
-            String::new()
+        match other {
+            Some((ow, oh)) if skipped > 0 =>
+                format!("; {skipped} frames of another size ({ow}x{oh}: the view resized) left out"),
+            _ => String::new(),
         }
     ))
 }

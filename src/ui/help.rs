@@ -53,7 +53,15 @@ impl WorkbenchApp {
 
     /// The caption along the top of the view.
     pub(super) fn caption_ui(&self, ui: &egui::Ui, rect: egui::Rect) {
-        let text = format!("{}   (F1: help)", self.wb.caption());
+        // A recording says so over the view (not in the status line, whose height it would
+        // change, and with it the view's size mid-recording).
+        let rec = self
+            .wb
+            .recording
+            .as_ref()
+            .map(|r| format!("REC {} frames · ", r.frames))
+            .unwrap_or_default();
+        let text = format!("{rec}{}   (F1: help)", self.wb.caption());
         egui::Area::new(egui::Id::unique("caption"))
             .fixed_pos(rect.left_top() + egui::vec2(8.0, 6.0))
             .interactable(false)

@@ -62,13 +62,8 @@ impl WorkbenchApp {
             status.push_str("   paused");
         }
         ui.horizontal(|ui| {
-            ui.label(egui::RichText::new(status).monospace());
-            if let Some(r) = &self.wb.recording {
-                ui.colored_label(
-                    egui::Color32::from_rgb(230, 60, 50),
-                    format!("REC {} frames", r.frames),
-                );
-            }
+            // One line, cut at the edge: a status that wraps would resize the view as it changes.
+            ui.add(egui::Label::new(egui::RichText::new(status).monospace()).truncate());
             if let Some(compiling) = self.wb.compiling_status() {
                 ui.spinner();
                 ui.label(compiling);

@@ -18,5 +18,5 @@ pub mod walkers;
 pub use env::{Env, MujocoEnv, Step};
 pub use error::EnvError;
 pub use mjcf_task::{MjcfReward, MjcfTask};
-pub use registry::{TASK_NAMES, make_env, make_task};
+pub use registry::{TASK_NAMES, make_env, make_task, mjcf_task_file};
 pub use spec::{EnvSpec, Task};

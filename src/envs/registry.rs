@@ -33,17 +33,8 @@ pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
         }
         return Ok(Arc::new(CorridorRun::from_file(Path::new(rest))?));
     }
-    if let Some(path) = name.strip_prefix("mjcf-pose:") {
-        return Ok(Arc::new(MjcfTask::with_reward(
-            Path::new(path),
-            MjcfReward::HoldPose,
-        )?));
-    }
-    if let Some(path) = name
-        .strip_prefix("mjcf:")
-        .or(name.ends_with(".xml").then_some(name))
-    {
-        return Ok(Arc::new(MjcfTask::from_file(Path::new(path))?));
+    if let Some((path, reward)) = mjcf_task_file(name) {
+        return Ok(Arc::new(MjcfTask::with_reward(path, reward)?));
     }
     Ok(match name {
         "cartpole-swingup" => Arc::new(CartpoleSwingup::new()?),
@@ -60,6 +51,18 @@ pub fn make_task(name: &str) -> Result<Arc<dyn Task>, EnvError> {
             });
         }
     })
+}
+
+/// The MJCF file a task name opens and its reward: `mjcf-pose:PATH` (holding the reference
+/// pose), `mjcf:PATH` or a name ending in `.xml` (none); `None` for every other name. The
+/// inverse is [`MjcfTask::task_name`].
+pub fn mjcf_task_file(name: &str) -> Option<(&Path, MjcfReward)> {
+    if let Some(path) = name.strip_prefix("mjcf-pose:") {
+        return Some((Path::new(path), MjcfReward::HoldPose));
+    }
+    name.strip_prefix("mjcf:")
+        .or(name.ends_with(".xml").then_some(name))
+        .map(|path| (Path::new(path), MjcfReward::None))
 }
 
 /// The task name of a generated walker: `walker:FAMILY:DOF:SEED`.

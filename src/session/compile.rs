@@ -23,14 +23,6 @@ pub struct Compiling {
     rx: Receiver<Result<Box<dyn Env>, SceneError>>,
 }
 
-/// The MJCF file a task name opens (`mjcf:FILE`, `mjcf-pose:FILE`, or a name ending in `.xml`).
-pub fn mjcf_file(name: &str) -> Option<PathBuf> {
-    name.strip_prefix("mjcf:")
-        .or_else(|| name.strip_prefix("mjcf-pose:"))
-        .or(name.ends_with(".xml").then_some(name))
-        .map(PathBuf::from)
-}
-
 impl Workbench {
     pub(super) fn open_mjcf(&mut self, path: PathBuf) {
         self.open_mjcf_task(format!("mjcf:{}", path.display()), path);
@@ -38,8 +30,8 @@ impl Workbench {
 
     /// Opens the task `name` of the MJCF file `path` (recorded in the recent list).
     pub(super) fn open_mjcf_task(&mut self, name: String, path: PathBuf) {
-        let large = std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_MJCF_BYTES);
-        if !large {
+        let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if bytes < LARGE_MJCF_BYTES {
             if self.load_scene(SceneSource::Task(name.clone())) {
                 self.remember_recent(name);
             }
@@ -65,7 +57,7 @@ impl Workbench {
                 self.info(format!(
                     "compiling {} ({:.1} MB) off the UI thread; the scene in view keeps running",
                     path.display(),
-                    std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1e6)
+                    bytes as f64 / 1e6
                 ));
                 self.compiling = Some(Compiling {
                     name: source_name,

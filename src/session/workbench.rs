@@ -4,7 +4,7 @@
 //! [`Command`] in one place. Each frame the window calls [`Workbench::frame`], draws, sends
 //! commands and calls [`Workbench::handle_commands`]; tests do the same without drawing.
 use super::command::{Command, CommandReceiver, CommandSender, command_channel};
-use super::compile::{Compiling, mjcf_file};
+use super::compile::Compiling;
 use super::designer::DesignerState;
 use super::export::{ExportError, Pixels, ReadbackError, save_episode, save_png, save_text};
 use super::messages::Toast;
@@ -14,6 +14,7 @@ use super::record::Recording;
 use super::scene::{PolicyKind, SceneError, SceneRunner, SceneSource};
 use super::series::plot_csv;
 use super::trails::{PlanView, add_ghosts, add_plan_trails};
+use crate::envs::mjcf_task_file;
 use crate::envs::walkers::{KinematicTree, link_name, to_mjcf};
 use crate::models::bundled::bundled_model_for;
 use crate::render::{DrawList, OrbitCamera, SceneStyle};
@@ -215,10 +216,10 @@ impl Workbench {
     /// Handles one command; gives it back if it needs the window.
     pub fn handle(&mut self, command: Command) -> Option<Command> {
         match command {
-            Command::LoadScene(SceneSource::Task(name)) if mjcf_file(&name).is_some() => {
+            Command::LoadScene(SceneSource::Task(name)) if mjcf_task_file(&name).is_some() => {
                 // An MJCF file (plain, or `mjcf-pose:`): a large one compiles off the UI thread.
-                let path = mjcf_file(&name).unwrap_or_default();
-                self.open_mjcf_task(name, path);
+                let path = mjcf_task_file(&name).map(|(p, _)| p.to_path_buf());
+                self.open_mjcf_task(name, path.unwrap_or_default());
             }
             Command::LoadScene(source) => {
                 // Files (not built-in scenes) go to the recent list, e.g. when reopened from it.

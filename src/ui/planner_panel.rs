@@ -1,7 +1,7 @@
 //! The planner panel: the model (ground truth, a bundled TDM or MLP baseline, any checkpoint), the knobs applied
 //! live (planner method and its knobs, K, N, noise, objective, decoding, context window, proposal mix, seed),
 //! Plan and Apply switches (as in MuJoCo MPC), single agent steps, and how the plan is drawn.
-use crate::envs::{MjcfReward, MjcfTask};
+use crate::envs::{MjcfReward, MjcfTask, mjcf_task_file};
 use crate::models::tdm::Decoding;
 use crate::plan::{NoiseKind, Objective, PlannerMethod, TrailPoint};
 use crate::session::scene::{PolicyKind, SceneRunner, SceneSource};
@@ -293,9 +293,9 @@ fn no_reward_ui(ui: &mut egui::Ui, scene: &SceneRunner, commands: &CommandSender
         "This scene has no task reward: every candidate scores 0, so the plan is arbitrary.",
     );
     if let SceneSource::Task(name) = &scene.source
-        && let Some(file) = crate::session::compile::mjcf_file(name)
+        && let Some((file, _)) = mjcf_task_file(name)
     {
-        let pose = MjcfTask::task_name(&file, MjcfReward::HoldPose);
+        let pose = MjcfTask::task_name(file, MjcfReward::HoldPose);
         if ui
             .button("Plan to hold its reference pose")
             .on_hover_text(format!(

@@ -5,6 +5,7 @@
 use super::render::{RenderArgs, draw_list, framed_camera};
 use crate::data::Dataset;
 use crate::render::headless::HeadlessRenderer;
+use crate::render::image::encode_apng;
 use crate::sim::{SceneGeometry, Sim};
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -61,50 +62,39 @@ pub fn run(args: &RenderArgs, dataset: &Path) -> anyhow::Result<()> {
     let mut qpos = sim.data().qpos().to_vec();
     let mut scene = SceneGeometry::new(sim.model(), sim.data());
     let mut camera = None;
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, args.width, args.height);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder
-            .set_animated(steps.len() as u32, 0)
-            .context("APNG animation control")?;
-        // Frame delay as a fraction of a second: stride control steps of simulated time.
-        let delay_ms = (stride as f64 * spec.control_dt_secs() * 1000.0).round() as u16;
-        encoder
-            .set_frame_delay(delay_ms.max(1), 1000)
-            .context("APNG frame delay")?;
-        let mut writer = encoder.write_header().context("APNG header")?;
-        for &t in &steps {
-            let obs: Vec<f64> = episode.observation(t).iter().map(|&v| v as f64).collect();
-            qpos = task.pose_from_obs(&obs, &qpos);
-            sim.data_mut().qpos_mut().copy_from_slice(&qpos);
-            sim.forward();
-            scene.update_poses(sim.data());
-            let list = draw_list(&scene);
-            let cam = camera.get_or_insert_with(|| {
-                let mut c = framed_camera(&list, args.azimuth, args.elevation);
-                // About the root, out to the body's reach: in view in any pose (as the window).
-                if let Some(root) = scene.world_from_body_pos.get(1) {
-                    let root = root.map(|v| v as f32);
-                    if let Some(r) = list.radius_about(root) {
-                        c.frame([root[0], root[1], root[2].max(0.2)], r.max(1.2));
-                    }
-                }
-                c
-            });
-            // Follow the root body across the floor, as the window's tracking camera does.
-            if let Some(root) = scene.world_from_body_pos.get(1) {
-                cam.lookat[0] = root[0] as f32;
-                cam.lookat[1] = root[1] as f32;
+    // Frame delay: stride control steps of simulated time.
+    let delay_ms = (stride as f64 * spec.control_dt_secs() * 1000.0).round() as u16;
+    let bytes = encode_apng(args.width, args.height, steps.len(), delay_ms, |i| {
+        let t = steps[i];
+        let obs: Vec<f64> = episode.observation(t).iter().map(|&v| v as f64).collect();
+        qpos = task.pose_from_obs(&obs, &qpos);
+        sim.data_mut().qpos_mut().copy_from_slice(&qpos);
+        sim.forward();
+        scene.update_poses(sim.data());
+        let list = draw_list(&scene);
+        let root = scene
+            .world_from_body_pos
+            .get(1)
+            .map(|p| p.map(|v| v as f32));
+        let cam = camera.get_or_insert_with(|| {
+            let mut c = framed_camera(&list, args.azimuth, args.elevation);
+            // About the root, out to the body's reach (as the window frames it).
+            if let Some((centre, radius)) = root.and_then(|r| list.framing_about(r)) {
+                c.frame(centre, radius);
             }
-            let (_, _, pixels) = gpu.render_to_pixels(&list, cam, [args.width, args.height])?;
-            writer
-                .write_image_data(&pixels)
-                .with_context(|| format!("APNG frame at step {t}"))?;
+            c
+        });
+        // Follow the root body across the floor, as the window's tracking camera does.
+        if let Some(root) = root {
+            cam.lookat[0] = root[0];
+            cam.lookat[1] = root[1];
         }
-        writer.finish().context("APNG end")?;
-    }
+        let (_, _, pixels) = gpu
+            .render_to_pixels(&list, cam, [args.width, args.height])
+            .map_err(|e| format!("frame at step {t}: {e}"))?;
+        Ok(pixels)
+    })
+    .map_err(anyhow::Error::msg)?;
     crate::files::atomic_write(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(

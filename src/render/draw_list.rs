@@ -266,6 +266,14 @@ impl DrawList {
             .reduce(f32::max)
     }
 
+    /// How a camera tracking a body with its root at `root` frames it: centred on the root (at
+    /// least 0.2 m up), out to [`DrawList::radius_about`] the root (at least 1.2 m), so the body
+    /// stays in view as it moves. `None` without body geometry.
+    pub fn framing_about(&self, root: [f32; 3]) -> Option<([f32; 3], f32)> {
+        let radius = self.radius_about(root)?;
+        Some(([root[0], root[1], root[2].max(0.2)], radius.max(1.2)))
+    }
+
     /// Centre and radius of a sphere around the pickable instances (for framing the camera).
     pub fn bounds(&self) -> Option<([f32; 3], f32)> {
         let pts: Vec<Vec3> = self

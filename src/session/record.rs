@@ -6,6 +6,7 @@
 //! left out and counted.
 use super::export::Pixels;
 use crate::files::atomic_write;
+use crate::render::image::{decode_png, encode_apng, encode_png};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Instant;
@@ -127,34 +128,12 @@ fn record(path: &Path, delay_ms: u16, rx: Receiver<Option<Pixels>>) -> Result<St
             other.get_or_insert((w, h));
             continue;
         }
-        frames.push(crate::render::image::encode_png(w, h, &rgba)?);
+        frames.push(encode_png(w, h, &rgba)?);
     }
     let Some((w, h)) = size.filter(|_| !frames.is_empty()) else {
         return Err(format!("{}: no frame was recorded", path.display()));
     };
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, w, h);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder
-            .set_animated(frames.len() as u32, 0)
-            .map_err(|e| e.to_string())?;
-        encoder
-            .set_frame_delay(delay_ms.max(1), 1000)
-            .map_err(|e| e.to_string())?;
-        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-        let mut rgba = Vec::new();
-        for png_bytes in &frames {
-            let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
-                .read_info()
-                .map_err(|e| e.to_string())?;
-            rgba.resize(reader.output_buffer_size().unwrap_or(0), 0);
-            reader.next_frame(&mut rgba).map_err(|e| e.to_string())?;
-            writer.write_image_data(&rgba).map_err(|e| e.to_string())?;
-        }
-        writer.finish().map_err(|e| e.to_string())?;
-    }
+    let bytes = encode_apng(w, h, frames.len(), delay_ms, |i| decode_png(&frames[i]))?;
     atomic_write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!(
         "recorded {} frames ({w}x{h}, {:.1} MB APNG) to {}{}",

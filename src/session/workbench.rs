@@ -355,17 +355,14 @@ impl Workbench {
         // cartpole's pole upright or hanging, a walker standing or fallen), as MuJoCo's
         // tracking camera keeps its body in frame.
         let framing = match root {
-            Some(p) => {
-                let p = p.map(|v| v as f32);
-                list.radius_about(p).map(|r| (p, r))
-            }
-            None => list.bounds(),
+            Some(p) => list.framing_about(p.map(|v| v as f32)),
+            None => list
+                .bounds()
+                .map(|(c, r)| ([c[0], c[1], c[2].max(0.2)], r.max(1.2))),
         };
         if let Some((centre, radius)) = framing {
-            let mut centre = centre;
-            centre[2] = centre[2].max(0.2);
             self.view.camera.elevation_deg = -20.0;
-            self.view.camera.frame(centre, radius.max(1.2));
+            self.view.camera.frame(centre, radius);
         }
         // The root body is tracked on every scene with one (a drag still orbits about it).
         self.view.follow = self.scene.geometry.body_names.len() > 1;

@@ -57,11 +57,7 @@ keep_case() {
 mjcf() { printf '%s' "$2" >"$work/$1.xml"; echo "$work/$1.xml"; }
 
 # --- MJCF files
-starved=""
-for i in $(seq 0 39); do
-  starved+="<body pos=\"$((i % 5 * 5))e-2 $((i / 5 * 5))e-2 0.1\"><freejoint/><geom type=\"box\" size=\"0.03 0.03 0.03\"/></body>"
-done
-f=$(mjcf starved "<mujoco><size memory=\"100K\"/><worldbody><geom type=\"plane\" size=\"5 5 0.1\"/>$starved<body pos=\"3 3 1\"><joint name=\"s\" type=\"slide\"/><geom size=\"0.05\" contype=\"0\" conaffinity=\"0\"/></body></worldbody><actuator><motor joint=\"s\"/></actuator></mujoco>")
+f=tests/data/stack-starved.xml  # compiles, then runs out of stack on the first step
 run_case "mjcf stack out of memory: rollout" "MuJoCo error at t" "$bin" rollout --env "mjcf:$f" --episodes 1
 run_case "mjcf stack out of memory: collect" "MuJoCo error at t" "$bin" collect --env "mjcf:$f" --policy brownian --episodes 2 --max-steps 20 --out "$work/starved-data"
 run_case "mjcf stack out of memory: eval (planner)" "MuJoCo error" "$bin" eval --env "mjcf:$f" --samples 8 --horizon 5 --episodes 1 --max-steps 5

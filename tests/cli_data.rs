@@ -2,7 +2,7 @@
 //! machine's limits, with a message that names the file or the argument.
 
 mod cli_harness;
-use cli_harness::workbench;
+use cli_harness::{collect_brownian, workbench};
 
 /// A fresh folder for one of the hardening tests below.
 fn hardening_dir(name: &str) -> std::path::PathBuf {
@@ -17,20 +17,7 @@ fn data_info_validates_and_training_refuses_what_it_refuses() {
     let dir = hardening_dir("data-info");
     let data = dir.join("data");
     let data_s = data.to_string_lossy().to_string();
-    let (ok, _, stderr) = workbench(&[
-        "collect",
-        "--env",
-        "cartpole-swingup",
-        "--policy",
-        "brownian",
-        "--episodes",
-        "2",
-        "--max-steps",
-        "10",
-        "--out",
-        &data_s,
-    ]);
-    assert!(ok, "{stderr}");
+    collect_brownian(&data, 2, 10);
     let (ok, stdout, stderr) = workbench(&["data", "info", &data_s]);
     assert!(
         ok && stdout.contains("2 episodes, 20 steps"),
@@ -331,20 +318,7 @@ fn render_at_low_quality_draws_the_same_scene_without_multisampling() {
 fn render_video_writes_an_episode_as_an_animated_png() {
     let dir = hardening_dir("video");
     let data = dir.join("data");
-    let (ok, _, stderr) = workbench(&[
-        "collect",
-        "--env",
-        "cartpole-swingup",
-        "--policy",
-        "brownian",
-        "--episodes",
-        "1",
-        "--max-steps",
-        "40",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(ok, "{stderr}");
+    collect_brownian(&data, 1, 40);
     let out = dir.join("ep.png");
     let render = |episode: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_tdm-workbench"))

@@ -3,27 +3,14 @@
 use std::process::Command;
 
 mod cli_harness;
-use cli_harness::workbench;
+use cli_harness::{collect_brownian, workbench};
 
 /// A folder with a tiny Brownian cartpole dataset in `data`.
 fn tiny_training_dir(name: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("tdm-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    collect_brownian(&dir.join("data"), 2, 20);
     let data = dir.join("data").to_string_lossy().to_string();
-    let (ok, _, stderr) = workbench(&[
-        "collect",
-        "--env",
-        "cartpole-swingup",
-        "--policy",
-        "brownian",
-        "--episodes",
-        "2",
-        "--max-steps",
-        "20",
-        "--out",
-        &data,
-    ]);
-    assert!(ok, "{stderr}");
     (dir, data)
 }
 

@@ -369,27 +369,11 @@ fn a_start_preset_wins_over_defaults_and_explicit_options_win_over_it() {
 
 #[test]
 fn a_mujoco_error_while_stepping_stops_the_scene_with_its_message_and_the_window_lives_on() {
-    let dir = temp_dir("mujoco-error");
-    // Compiles, then runs out of stack in the collision stage (as `<size memory="100K"/>`
-    // with falling boxes does).
-    let mut boxes = String::new();
-    for i in 0..40 {
-        boxes.push_str(&format!(
-            r#"<body pos="{} {} 0.1"><freejoint/><geom type="box" size="0.03 0.03 0.03"/></body>"#,
-            (i % 5) as f64 * 0.05,
-            (i / 5) as f64 * 0.05
-        ));
-    }
-    let path = dir.join("starved.xml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"<mujoco><size memory="64K"/><worldbody><geom type="plane" size="5 5 0.1"/>{boxes}
-               <body pos="3 3 1"><joint name="s" type="slide"/><geom size="0.05" contype="0" conaffinity="0"/></body>
-               </worldbody><actuator><motor joint="s"/></actuator></mujoco>"#
-        ),
-    )
-    .unwrap();
+    // Compiles, then runs out of stack in the collision stage (the file says how).
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/stack-starved.xml"
+    ));
     let mut wb = workbench("cartpole-swingup");
     run(&mut wb, [Command::OpenMjcf(path.clone())]);
     run(&mut wb, [Command::Step, Command::Step]);
@@ -410,14 +394,11 @@ fn a_mujoco_error_while_stepping_stops_the_scene_with_its_message_and_the_window
     );
     run(&mut wb, [Command::Step]);
     assert!(wb.scene.env().steps_taken() > 0 || wb.scene.env().sim().time_secs() > 0.0);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn a_large_mjcf_compiles_off_the_ui_thread_while_the_old_scene_keeps_running() {
-    let dir = temp_dir("large-mjcf");
+/// An MJCF file over the 1 MiB threshold (a comment pads it) that compiles in milliseconds.
+fn padded_mjcf(dir: &Path) -> PathBuf {
     let path = dir.join("padded.xml");
-    // Over the 1 MiB threshold (a comment pads it), yet quick to compile.
     let padding = "x".repeat(1 << 20);
     std::fs::write(
         &path,
@@ -427,6 +408,13 @@ fn a_large_mjcf_compiles_off_the_ui_thread_while_the_old_scene_keeps_running() {
         ),
     )
     .unwrap();
+    path
+}
+
+#[test]
+fn a_large_mjcf_compiles_off_the_ui_thread_while_the_old_scene_keeps_running() {
+    let dir = temp_dir("large-mjcf");
+    let path = padded_mjcf(&dir);
     let mut wb = workbench("cartpole-swingup");
     run(&mut wb, [Command::OpenMjcf(path.clone())]);
     assert_eq!(
@@ -532,17 +520,7 @@ fn a_later_choice_wins_over_a_model_still_loading_or_a_file_still_compiling() {
 
     // A scene chosen while a large file compiles: the compiled file must not replace it.
     let dir = temp_dir("compile-cancel");
-    let path = dir.join("padded.xml");
-    let padding = "x".repeat(1 << 20);
-    std::fs::write(
-        &path,
-        format!(
-            r#"<mujoco><!-- {padding} --><worldbody><body><joint name="s" type="slide"/>
-               <geom size="0.1"/></body></worldbody><actuator><motor joint="s"/></actuator></mujoco>"#
-        ),
-    )
-    .unwrap();
-    run(&mut wb, [Command::OpenMjcf(path)]);
+    run(&mut wb, [Command::OpenMjcf(padded_mjcf(&dir))]);
     run(
         &mut wb,
         [Command::LoadScene(SceneSource::Task("walker-stand".into()))],

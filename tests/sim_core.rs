@@ -115,28 +115,8 @@ fn a_divergence_reports_when_it_happened_not_the_time_after_mujocos_reset() {
     assert!(sim.time_secs() < reported, "{}", sim.time_secs());
 }
 
-/// A model that compiles and steps until its falling boxes touch: then the contacts need more
-/// stack than its 64 KiB arena holds ("mj_stackAlloc: out of memory"). One slider far away
-/// carries the actuator a rollout needs.
-fn stack_starved_model() -> std::path::PathBuf {
-    let mut boxes = String::new();
-    for i in 0..40 {
-        let (x, y, z) = (
-            (i % 5) as f64 * 0.05,
-            (i / 5 % 4) as f64 * 0.05,
-            0.06 + 0.04 * (i / 20) as f64,
-        );
-        boxes.push_str(&format!(
-            "<body pos=\"{x} {y} {z}\"><freejoint/><geom type=\"box\" size=\"0.03 0.03 0.03\"/></body>\n"
-        ));
-    }
-    let xml = format!(
-        "<mujoco><size memory=\"64K\"/><worldbody><geom type=\"plane\" size=\"5 5 0.1\"/>\n{boxes}\
-         <body pos=\"3 3 1\"><joint name=\"s\" type=\"slide\" axis=\"1 0 0\"/><geom size=\"0.05\" contype=\"0\" conaffinity=\"0\"/></body>\
-         </worldbody><actuator><motor joint=\"s\"/></actuator></mujoco>"
-    );
-    temp_file("stack-starved.xml", xml.as_bytes())
-}
+/// A model that compiles, then runs out of stack in the collision stage (its file says how).
+const STACK_STARVED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stack-starved.xml");
 
 /// Steps until the first error.
 fn step_to_error(sim: &mut Sim) -> SimError {
@@ -150,8 +130,8 @@ fn step_to_error(sim: &mut Sim) -> SimError {
 
 #[test]
 fn a_mujoco_error_while_stepping_is_an_error_of_that_step_on_any_thread() {
-    let path = stack_starved_model();
-    let model = SimModel::from_file(&path).unwrap();
+    let path = std::path::Path::new(STACK_STARVED);
+    let model = SimModel::from_file(path).unwrap();
     let mut sim = Sim::new(model.clone());
     let start = sim.state();
     let err = step_to_error(&mut sim);

@@ -181,11 +181,6 @@ impl Renderer {
         })
     }
 
-    /// The quality the pipelines and targets were made for.
-    pub fn quality(&self) -> RenderQuality {
-        self.quality
-    }
-
     /// What the last [`Renderer::prepare`] cost.
     pub fn stats(&self) -> FrameStats {
         self.stats

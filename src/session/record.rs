@@ -65,8 +65,7 @@ impl super::workbench::Workbench {
 
 /// A recording in progress.
 pub struct Recording {
-    pub path: PathBuf,
-    pub fps: f64,
+    fps: f64,
     /// Frames handed to the recorder so far.
     pub frames: usize,
     last: Option<Instant>,
@@ -79,15 +78,13 @@ impl Recording {
     pub fn start(path: PathBuf, fps: f64) -> std::io::Result<Self> {
         let (tx, rx) = channel::<Option<Pixels>>();
         let (done_tx, done) = channel();
-        let out = path.clone();
         let delay_ms = (1000.0 / fps.max(0.1)).round() as u16;
         std::thread::Builder::new()
             .name("recorder".into())
             .spawn(move || {
-                let _ = done_tx.send(record(&out, delay_ms, rx));
+                let _ = done_tx.send(record(&path, delay_ms, rx));
             })?;
         Ok(Self {
-            path,
             fps,
             frames: 0,
             last: None,

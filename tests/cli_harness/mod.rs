@@ -13,3 +13,24 @@ pub fn workbench(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `collect` of `episodes` cartpole episodes of at most `max_steps` steps under Brownian noise
+/// into `out` (asserted to succeed).
+#[allow(dead_code)] // not every test binary that includes the harness collects
+pub fn collect_brownian(out: &std::path::Path, episodes: usize, max_steps: usize) {
+    let (episodes, max_steps) = (episodes.to_string(), max_steps.to_string());
+    let (ok, _, stderr) = workbench(&[
+        "collect",
+        "--env",
+        "cartpole-swingup",
+        "--policy",
+        "brownian",
+        "--episodes",
+        &episodes,
+        "--max-steps",
+        &max_steps,
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(ok, "{stderr}");
+}

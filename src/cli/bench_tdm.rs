@@ -36,6 +36,9 @@ pub struct TdmBenchArgs {
     batch: usize,
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Training steps timed (batch x context tokens each).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    train_steps: u64,
     /// Also write the figures as JSON (`plan_ms`, `generated_tokens_per_s`,
     /// `train_tokens_per_s`, `sgemm_gflops` (all cores), `flop_fraction` (the plan's share of
     /// it), and what was measured), so they
@@ -161,7 +164,7 @@ pub fn run(args: &TdmBenchArgs) -> anyhow::Result<()> {
         };
         crate::data::collect(env.as_mut(), &mut policy, &mut ds, &opts, |_| {})?;
     }
-    let train_steps = 10u64;
+    let train_steps = args.train_steps;
     let opts = TrainOptions {
         model: cfg,
         tokenizer: Default::default(),

@@ -2,10 +2,13 @@
 //! (Schubert et al., 2023): the candle model and its training, checkpoints, and the fast
 //! batched decode path the planner uses.
 
+mod attention;
 mod checkpoint;
 mod config;
 mod dynamics;
 mod fastmath;
+mod fused;
+mod gemm;
 mod infer;
 mod model;
 mod sequence;

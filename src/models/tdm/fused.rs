@@ -1,5 +1,5 @@
-//! Fused candle ops of the training graph, each with an analytic backward: GELU, layer norm
-//! and the range-restricted cross-entropy (attention has its own module). Composed of candle's
+//! Fused candle ops of the training graph, each with an analytic backward: GELU, the bias of a
+//! linear layer, layer norm and the range-restricted cross-entropy (attention has its own module). Composed of candle's
 //! generic ops, each of these was a chain of elementwise and reduction passes, each with its
 //! own allocation and backward node; here each is one pass forward and one backward. Tests
 //! check every one, forward and gradients, against the composed chain it replaces.
@@ -13,55 +13,135 @@ use rayon::prelude::*;
 /// Rows per parallel task of the row-wise ops.
 const ROWS_PER_TASK: usize = 64;
 
-/// The tanh-form GELU, as candle's `Tensor::gelu`, through [`GELU`] for f32 on the CPU
-/// (libm's `tanhf`/`powf` in candle's forward and backward were ~11% of a training step).
+/// Elements per parallel task of the elementwise ops.
+const ELEMENTS_PER_TASK: usize = 1 << 14;
+
+/// The tanh-form GELU, as candle's `Tensor::gelu`, as one op for f32 on the CPU: a vectorised
+/// forward (libm's `tanhf`/`powf` in candle's were ~11% of a training step) and a backward that
+/// is one pass `grad * gelu'(x)` too.
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::F32 && x.device().is_cpu() {
-        x.apply_op1(GELU)
+        x.contiguous()?.apply_op1(Gelu)
     } else {
         x.gelu()
     }
 }
 
-/// An elementwise f32 function as a candle op: a vectorisable forward, and where `derivative`
-/// is given a backward `grad * derivative(x)` (the derivative op itself has none: second
-/// derivatives are not used).
-struct Elementwise {
-    name: &'static str,
-    f: fn(f32) -> f32,
-    derivative: Option<&'static Elementwise>,
-}
+struct Gelu;
 
-const GELU: Elementwise = Elementwise {
-    name: "fast-gelu",
-    f: fastmath::gelu,
-    derivative: Some(&GELU_GRAD),
-};
-
-const GELU_GRAD: Elementwise = Elementwise {
-    name: "fast-gelu-grad",
-    f: fastmath::gelu_grad,
-    derivative: None,
-};
-
-impl CustomOp1 for Elementwise {
+impl CustomOp1 for Gelu {
     fn name(&self) -> &'static str {
-        self.name
+        "tdm-gelu"
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(v) = s else {
-            candle_core::bail!("{} takes f32", self.name)
-        };
-        let out = candle_core::cpu_backend::unary_map(v, l, self.f);
-        Ok((CpuStorage::F32(out), l.shape().clone()))
+        let x = f32_values(s, l, self.name())?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(ELEMENTS_PER_TASK)
+            .zip(x.par_chunks(ELEMENTS_PER_TASK))
+            .for_each(|(y, x)| {
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = fastmath::gelu(x);
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        match self.derivative {
-            Some(d) => Ok(Some(grad_res.mul(&arg.apply_op1_no_bwd(d)?)?)),
-            None => candle_core::bail!("{} has no backward", self.name),
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(&grad.contiguous()?, &GeluGrad)?))
+    }
+}
+
+/// `grad * gelu'(x)` from `x` and `grad`.
+struct GeluGrad;
+
+impl CustomOp2 for GeluGrad {
+    fn name(&self) -> &'static str {
+        "tdm-gelu-grad"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, g) = (f32_values(s1, l1, self.name())?, f32_values(s2, l2, self.name())?);
+        if x.len() != g.len() {
+            candle_core::bail!("gelu grad: {} values, {} gradients", x.len(), g.len())
         }
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(ELEMENTS_PER_TASK)
+            .zip(x.par_chunks(ELEMENTS_PER_TASK).zip(g.par_chunks(ELEMENTS_PER_TASK)))
+            .for_each(|(o, (x, g))| {
+                for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
+                    *o = g * fastmath::gelu_grad(x);
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `x W^T + b` for `x` `[N, in]` and a candle linear layer (weight `[out, in]`): candle's matrix
+/// product, and the bias added by [`BiasAdd`], whose backward sums the gradient's columns in
+/// one pass (candle's sum over the rows of a broadcast was ~9% of a training step).
+pub fn linear(layer: &candle_nn::Linear, x: &Tensor) -> Result<Tensor> {
+    let y = x.matmul(&layer.weight().t()?)?;
+    match layer.bias() {
+        Some(b) if y.device().is_cpu() && y.dtype() == DType::F32 => y.apply_op2(b, BiasAdd),
+        Some(b) => y.broadcast_add(b),
+        None => Ok(y),
+    }
+}
+
+struct BiasAdd;
+
+impl CustomOp2 for BiasAdd {
+    fn name(&self) -> &'static str {
+        "tdm-bias-add"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let d = row_width(l1, self.name())?;
+        let (y, b) = (f32_values(s1, l1, self.name())?, f32_values(s2, l2, self.name())?);
+        if b.len() != d {
+            candle_core::bail!("bias of {} for rows of {d}", b.len())
+        }
+        let mut out = y.to_vec();
+        out.par_chunks_mut(ROWS_PER_TASK * d).for_each(|rows| {
+            for row in rows.chunks_exact_mut(d) {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(&self, _y: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(grad.clone()), Some(grad.contiguous()?.apply_op1_no_bwd(&ColumnSum)?)))
+    }
+}
+
+/// The sums of the columns of `[N, d]`: `[d]`.
+struct ColumnSum;
+
+impl CustomOp1 for ColumnSum {
+    fn name(&self) -> &'static str {
+        "tdm-column-sum"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let d = row_width(l, self.name())?;
+        let x = f32_values(s, l, self.name())?;
+        let parts: Vec<Vec<f32>> = x
+            .par_chunks(ROWS_PER_TASK * d)
+            .map(|rows| {
+                let mut acc = vec![0f32; d];
+                for row in rows.chunks_exact(d) {
+                    acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+                }
+                acc
+            })
+            .collect();
+        let mut sum = vec![0f32; d];
+        for p in parts {
+            sum.iter_mut().zip(&p).for_each(|(s, v)| *s += v);
+        }
+        Ok((CpuStorage::F32(sum), Shape::from(d)))
     }
 }
 

@@ -40,6 +40,15 @@ impl Norm {
     }
 }
 
+/// A linear layer on `[rows, in]`: candle's own where `composed`, else with the fused bias.
+fn lin(layer: &Linear, composed: bool, x: &Tensor) -> Result<Tensor> {
+    if composed {
+        layer.forward(x)
+    } else {
+        fused::linear(layer, x)
+    }
+}
+
 struct Block {
     ln1: Norm,
     qkv: Linear,
@@ -67,19 +76,19 @@ impl Block {
     /// `x`: `[B T, d]` (batch rows' tokens one after another); `att`: the fused attention op
     /// for this batch shape.
     fn forward(&self, x: &Tensor, att: &Attention) -> Result<Tensor> {
-        let qkv = self.qkv.forward(&self.ln1.forward(x, false)?)?;
+        let qkv = lin(&self.qkv, false, &self.ln1.forward(x, false)?)?;
         let heads = qkv.apply_op1(att.clone())?;
-        self.residual_mlp(&(x + self.proj.forward(&heads)?)?, false)
+        self.residual_mlp(&(x + lin(&self.proj, false, &heads)?)?, false)
     }
 
     fn residual_mlp(&self, x: &Tensor, composed: bool) -> Result<Tensor> {
-        let h = self.fc1.forward(&self.ln2.forward(x, composed)?)?;
+        let h = lin(&self.fc1, composed, &self.ln2.forward(x, composed)?)?;
         let h = if composed {
             h.gelu()?
         } else {
             fused::gelu(&h)?
         };
-        x + self.fc2.forward(&h)?
+        x + lin(&self.fc2, composed, &h)?
     }
 
     /// The same block composed of candle's own ops (attention through `bias` `[H, T, T]`):
@@ -102,7 +111,7 @@ impl Block {
         let scores = (q.matmul(&k.t()?)? * (1.0 / (dh as f64).sqrt()))?.broadcast_add(bias)?;
         let att = ops::softmax(&scores, D::Minus1)?.matmul(&v)?;
         let att = att.transpose(1, 2)?.reshape((bt, d))?;
-        self.residual_mlp(&(x + self.proj.forward(&att)?)?, true)
+        self.residual_mlp(&(x + lin(&self.proj, true, &att)?)?, true)
     }
 }
 

@@ -87,6 +87,62 @@ impl Attention {
     }
 }
 
+impl Attention {
+    /// One batch row: `out` `[T, d]` from `qkv` `[T, 3 d]`.
+    pub(super) fn forward_row(&self, qkv: &[f32], out: &mut [f32]) {
+        let (t, d, dh) = (self.tokens, self.width, self.head_width());
+        let mut p = vec![0f32; t * t];
+        for h in 0..self.heads() {
+            for r0 in (0..t).step_by(BLOCK) {
+                let r1 = (r0 + BLOCK).min(t);
+                self.probabilities(qkv, h, r0, r1, &mut p);
+                let pv = View::rows(r0, 0, r1 - r0, r1, t);
+                let v = View::rows(0, 2 * d + h * dh, r1, dh, 3 * d);
+                let o = View::rows(r0, h * dh, r1 - r0, dh, d);
+                gemm(1.0, (&p, pv), (qkv, v), 0.0, (out, o));
+            }
+        }
+    }
+
+    /// One batch row's gradient `dqkv` `[T, 3 d]` (overwritten) from `qkv`, the output `out`
+    /// and its gradient `dout` (`[T, d]` each).
+    pub(super) fn backward_row(&self, qkv: &[f32], out: &[f32], dout: &[f32], dqkv: &mut [f32]) {
+        let (t, d, dh) = (self.tokens, self.width, self.head_width());
+        let scale = 1.0 / (dh as f32).sqrt();
+        dqkv.fill(0.0);
+        let (mut p, mut ds) = (vec![0f32; t * t], vec![0f32; t * t]);
+        for h in 0..self.heads() {
+            let (qc, kc, vc) = (h * dh, d + h * dh, 2 * d + h * dh);
+            for r0 in (0..t).step_by(BLOCK) {
+                let (r1, rb) = ((r0 + BLOCK).min(t), (r0 + BLOCK).min(t) - r0);
+                self.probabilities(qkv, h, r0, r1, &mut p);
+                // dP = dO V^T, then dS = P (dP - rowsum(dO * O)).
+                let block = View::rows(r0, 0, rb, r1, t);
+                let g = View::rows(r0, h * dh, rb, dh, d);
+                let v = View::rows(0, vc, r1, dh, 3 * d);
+                gemm(1.0, (dout, g), (qkv, v.t()), 0.0, (&mut ds, block));
+                for i in r0..r1 {
+                    let cols = i * d + h * dh..i * d + (h + 1) * dh;
+                    let di = fastmath::dot(&dout[cols.clone()], &out[cols]);
+                    let (pr, sr) = (&p[i * t..i * t + r1], &mut ds[i * t..i * t + r1]);
+                    for (s, &pp) in sr.iter_mut().zip(pr) {
+                        *s = pp * (*s - di);
+                    }
+                }
+                // dQ = scale dS K, dK += scale dS^T Q, dV += P^T dO.
+                let k = View::rows(0, kc, r1, dh, 3 * d);
+                let dq = View::rows(r0, qc, rb, dh, 3 * d);
+                gemm(scale, (&ds, block), (qkv, k), 0.0, (dqkv, dq));
+                let q = View::rows(r0, qc, rb, dh, 3 * d);
+                let dk = View::rows(0, kc, r1, dh, 3 * d);
+                gemm(scale, (&ds, block.t()), (qkv, q), 1.0, (dqkv, dk));
+                let dv = View::rows(0, vc, r1, dh, 3 * d);
+                gemm(1.0, (&p, block.t()), (dout, g), 1.0, (dqkv, dv));
+            }
+        }
+    }
+}
+
 impl CustomOp1 for Attention {
     fn name(&self) -> &'static str {
         "tdm-attention"
@@ -95,22 +151,11 @@ impl CustomOp1 for Attention {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         self.check(l, 3 * self.width, "qkv")?;
         let qkv = f32_values(s, l, self.name())?;
-        let (t, d, dh) = (self.tokens, self.width, self.head_width());
+        let (t, d) = (self.tokens, self.width);
         let mut out = vec![0f32; self.batch * t * d];
-        out.par_chunks_mut(t * d).enumerate().for_each(|(b, out)| {
-            let qkv = &qkv[b * t * 3 * d..(b + 1) * t * 3 * d];
-            let mut p = vec![0f32; t * t];
-            for h in 0..self.heads() {
-                for r0 in (0..t).step_by(BLOCK) {
-                    let r1 = (r0 + BLOCK).min(t);
-                    self.probabilities(qkv, h, r0, r1, &mut p);
-                    let pv = View::rows(r0, 0, r1 - r0, r1, t);
-                    let v = View::rows(0, 2 * d + h * dh, r1, dh, 3 * d);
-                    let o = View::rows(r0, h * dh, r1 - r0, dh, d);
-                    gemm(1.0, (&p, pv), (qkv, v), 0.0, (out, o));
-                }
-            }
-        });
+        out.par_chunks_mut(t * d)
+            .enumerate()
+            .for_each(|(b, out)| self.forward_row(&qkv[b * t * 3 * d..(b + 1) * t * 3 * d], out));
         Ok((CpuStorage::F32(out), Shape::from((self.batch * t, d))))
     }
 
@@ -151,47 +196,18 @@ impl CustomOp3 for AttentionGrad {
             f32_values(s2, l2, self.name())?,
             f32_values(s3, l3, self.name())?,
         );
-        let (t, d, dh) = (a.tokens, a.width, a.head_width());
-        let scale = 1.0 / (dh as f32).sqrt();
+        let (t, d) = (a.tokens, a.width);
         let mut dqkv = vec![0f32; a.batch * t * 3 * d];
         dqkv.par_chunks_mut(t * 3 * d)
             .enumerate()
             .for_each(|(b, dqkv)| {
-                let qkv = &qkv[b * t * 3 * d..(b + 1) * t * 3 * d];
-                let (out, dout) = (
-                    &out[b * t * d..(b + 1) * t * d],
-                    &dout[b * t * d..(b + 1) * t * d],
+                let rows = b * t * d..(b + 1) * t * d;
+                a.backward_row(
+                    &qkv[b * t * 3 * d..(b + 1) * t * 3 * d],
+                    &out[rows.clone()],
+                    &dout[rows],
+                    dqkv,
                 );
-                let (mut p, mut ds) = (vec![0f32; t * t], vec![0f32; t * t]);
-                for h in 0..a.heads() {
-                    let (qc, kc, vc) = (h * dh, d + h * dh, 2 * d + h * dh);
-                    for r0 in (0..t).step_by(BLOCK) {
-                        let (r1, rb) = ((r0 + BLOCK).min(t), (r0 + BLOCK).min(t) - r0);
-                        a.probabilities(qkv, h, r0, r1, &mut p);
-                        // dP = dO V^T, then dS = P (dP - rowsum(dO * O)).
-                        let block = View::rows(r0, 0, rb, r1, t);
-                        let g = View::rows(r0, h * dh, rb, dh, d);
-                        let v = View::rows(0, vc, r1, dh, 3 * d);
-                        gemm(1.0, (dout, g), (qkv, v.t()), 0.0, (&mut ds, block));
-                        for i in r0..r1 {
-                            let cols = i * d + h * dh..i * d + (h + 1) * dh;
-                            let di = fastmath::dot(&dout[cols.clone()], &out[cols]);
-                            let (pr, sr) = (&p[i * t..i * t + r1], &mut ds[i * t..i * t + r1]);
-                            for (s, &pp) in sr.iter_mut().zip(pr) {
-                                *s = pp * (*s - di);
-                            }
-                        }
-                        // dQ = scale dS K, dK += scale dS^T Q, dV += P^T dO.
-                        let k = View::rows(0, kc, r1, dh, 3 * d);
-                        let dq = View::rows(r0, qc, rb, dh, 3 * d);
-                        gemm(scale, (&ds, block), (qkv, k), 0.0, (dqkv, dq));
-                        let q = View::rows(r0, qc, rb, dh, 3 * d);
-                        let dk = View::rows(0, kc, r1, dh, 3 * d);
-                        gemm(scale, (&ds, block.t()), (qkv, q), 1.0, (dqkv, dk));
-                        let dv = View::rows(0, vc, r1, dh, 3 * d);
-                        gemm(1.0, (&p, block.t()), (dout, g), 1.0, (dqkv, dv));
-                    }
-                }
             });
         Ok((CpuStorage::F32(dqkv), Shape::from((a.batch * t, 3 * d))))
     }

@@ -60,14 +60,26 @@ impl CustomOp2 for GeluGrad {
         "tdm-gelu-grad"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, g) = (f32_values(s1, l1, self.name())?, f32_values(s2, l2, self.name())?);
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, g) = (
+            f32_values(s1, l1, self.name())?,
+            f32_values(s2, l2, self.name())?,
+        );
         if x.len() != g.len() {
             candle_core::bail!("gelu grad: {} values, {} gradients", x.len(), g.len())
         }
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(x.par_chunks(ELEMENTS_PER_TASK).zip(g.par_chunks(ELEMENTS_PER_TASK)))
+            .zip(
+                x.par_chunks(ELEMENTS_PER_TASK)
+                    .zip(g.par_chunks(ELEMENTS_PER_TASK)),
+            )
             .for_each(|(o, (x, g))| {
                 for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
                     *o = g * fastmath::gelu_grad(x);
@@ -96,9 +108,18 @@ impl CustomOp2 for BiasAdd {
         "tdm-bias-add"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let d = row_width(l1, self.name())?;
-        let (y, b) = (f32_values(s1, l1, self.name())?, f32_values(s2, l2, self.name())?);
+        let (y, b) = (
+            f32_values(s1, l1, self.name())?,
+            f32_values(s2, l2, self.name())?,
+        );
         if b.len() != d {
             candle_core::bail!("bias of {} for rows of {d}", b.len())
         }
@@ -111,8 +132,17 @@ impl CustomOp2 for BiasAdd {
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
-    fn bwd(&self, _y: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(grad.clone()), Some(grad.contiguous()?.apply_op1_no_bwd(&ColumnSum)?)))
+    fn bwd(
+        &self,
+        _y: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((
+            Some(grad.clone()),
+            Some(grad.contiguous()?.apply_op1_no_bwd(&ColumnSum)?),
+        ))
     }
 }
 
@@ -163,6 +193,49 @@ fn moments(row: &[f32], eps: f32) -> (f32, f32) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
+/// One row of layer norm: `y = (x - mean) / std * w + b`.
+pub(super) fn layer_norm_row(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+    let (mean, rstd) = moments(x, eps);
+    for j in 0..x.len() {
+        y[j] = (x[j] - mean) * rstd * w[j] + b[j];
+    }
+}
+
+/// One row of layer norm's backward: `dx` (overwritten) from the input `x`, the weight and the
+/// output's gradient `g`; the weight's and bias's gradients added to `dw`, `db`. `gw` is
+/// scratch of the row's width.
+pub(super) struct LayerNormBackward<'a> {
+    pub dx: &'a mut [f32],
+    pub dw: &'a mut [f32],
+    pub db: &'a mut [f32],
+}
+
+pub(super) fn layer_norm_row_backward(
+    x: &[f32],
+    w: &[f32],
+    g: &[f32],
+    eps: f32,
+    out: LayerNormBackward,
+    gw: &mut [f32],
+) {
+    let d = x.len();
+    let (mean, rstd) = moments(x, eps);
+    let (mut a, mut c) = (0f32, 0f32);
+    for j in 0..d {
+        let xhat = (x[j] - mean) * rstd;
+        gw[j] = g[j] * w[j];
+        a += gw[j];
+        c += gw[j] * xhat;
+        out.dw[j] += g[j] * xhat;
+        out.db[j] += g[j];
+    }
+    let (a, c) = (a / d as f32, c / d as f32);
+    for j in 0..d {
+        let xhat = (x[j] - mean) * rstd;
+        out.dx[j] = rstd * (gw[j] - a - xhat * c);
+    }
+}
+
 fn row_width(l: &Layout, op: &str) -> Result<usize> {
     match l.shape().dims() {
         [_, d] => Ok(*d),
@@ -202,10 +275,7 @@ impl CustomOp3 for LayerNorm {
             .zip(x.par_chunks(ROWS_PER_TASK * d))
             .for_each(|(y, x)| {
                 for (yr, xr) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-                    let (mean, rstd) = moments(xr, self.eps);
-                    for j in 0..d {
-                        yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
-                    }
+                    layer_norm_row(xr, w, b, self.eps, yr);
                 }
             });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
@@ -272,21 +342,9 @@ impl CustomOp3 for LayerNormGrad {
                     .zip(x.chunks_exact(d))
                     .zip(g.chunks_exact(d))
                 {
-                    let (mean, rstd) = moments(xr, self.eps);
-                    let (mut a, mut c) = (0f32, 0f32);
-                    for j in 0..d {
-                        let xhat = (xr[j] - mean) * rstd;
-                        gw[j] = gr[j] * w[j];
-                        a += gw[j];
-                        c += gw[j] * xhat;
-                        dwb[j] += gr[j] * xhat;
-                        dwb[d + j] += gr[j];
-                    }
-                    let (a, c) = (a / d as f32, c / d as f32);
-                    for j in 0..d {
-                        let xhat = (xr[j] - mean) * rstd;
-                        dxr[j] = rstd * (gw[j] - a - xhat * c);
-                    }
+                    let (dw, db) = dwb.split_at_mut(d);
+                    let out = LayerNormBackward { dx: dxr, dw, db };
+                    layer_norm_row_backward(xr, w, gr, self.eps, out, &mut gw);
                 }
                 dwb
             })

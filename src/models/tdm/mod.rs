@@ -3,6 +3,7 @@
 //! batched decode path the planner uses.
 
 mod attention;
+mod block;
 mod checkpoint;
 mod config;
 mod dynamics;

@@ -9,6 +9,7 @@
 //! This is the training graph (candle, with every op differentiable); `infer` has the fast
 //! batched decode path over the same weights.
 use super::attention::Attention;
+use super::block::BlockOp;
 use super::config::TdmConfig;
 use super::fused;
 use candle_core::{D, DType, Device, Module, Result, Tensor};
@@ -57,6 +58,7 @@ struct Block {
     fc1: Linear,
     fc2: Linear,
     heads: usize,
+    mlp_width: usize,
 }
 
 impl Block {
@@ -70,15 +72,38 @@ impl Block {
             fc1: linear(d, cfg.mlp_width, vb.pp("fc1"))?,
             fc2: linear(cfg.mlp_width, d, vb.pp("fc2"))?,
             heads: cfg.heads,
+            mlp_width: cfg.mlp_width,
         })
     }
 
-    /// `x`: `[B T, d]` (batch rows' tokens one after another); `att`: the fused attention op
-    /// for this batch shape.
+    /// `x`: `[B T, d]` (batch rows' tokens one after another); `att`: the attention of this
+    /// batch shape. The whole block is one fused op ([`BlockOp`]) over the packed parameters.
     fn forward(&self, x: &Tensor, att: &Attention) -> Result<Tensor> {
-        let qkv = lin(&self.qkv, false, &self.ln1.forward(x, false)?)?;
-        let heads = qkv.apply_op1(att.clone())?;
-        self.residual_mlp(&(x + lin(&self.proj, false, &heads)?)?, false)
+        let flat = |t: &Tensor| t.flatten_all();
+        let bias = |l: &Linear| -> Result<Tensor> {
+            l.bias()
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("a block's linear layer has no bias".into()))
+        };
+        let params = Tensor::cat(
+            &[
+                self.ln1.weight.clone(),
+                self.ln1.bias.clone(),
+                flat(self.qkv.weight())?,
+                bias(&self.qkv)?,
+                flat(self.proj.weight())?,
+                bias(&self.proj)?,
+                self.ln2.weight.clone(),
+                self.ln2.bias.clone(),
+                flat(self.fc1.weight())?,
+                bias(&self.fc1)?,
+                flat(self.fc2.weight())?,
+                bias(&self.fc2)?,
+            ],
+            0,
+        )?;
+        x.contiguous()?
+            .apply_op2(&params, BlockOp::new(att.clone(), self.mlp_width, LN_EPS))
     }
 
     fn residual_mlp(&self, x: &Tensor, composed: bool) -> Result<Tensor> {

@@ -72,14 +72,15 @@ impl Attention {
             0.0,
             (p, View::rows(r0, 0, r1 - r0, r1, t)),
         );
+        // ramp[t - 1 - k] = -slope k: row i's keys lo..=i add ramp[t - 1 - (i - lo)..].
         let slope = self.slopes[h];
+        let ramp: Vec<f32> = (0..t).map(|j| -slope * (t - 1 - j) as f32).collect();
         for i in r0..r1 {
             let row = &mut p[i * t..i * t + r1];
             let lo = (i + 1).saturating_sub(self.context);
             let seen = &mut row[lo..=i];
-            for (j, s) in seen.iter_mut().enumerate() {
-                *s -= slope * (i - lo - j) as f32;
-            }
+            let bias = &ramp[t - 1 - (i - lo)..];
+            seen.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
             fastmath::softmax_in_place(seen);
             row[..lo].fill(0.0);
             row[i + 1..].fill(0.0);

@@ -5,8 +5,8 @@
 //! Built of candle ops, a block was ~40 graph nodes, and candle's backward pass allocates,
 //! zeroes and adds a gradient tensor for each; with the matrix products themselves taking ~40%
 //! of a step, the rest went to those passes and to thread hand-offs. Here each batch row of a
-//! block is one task (rayon, over the rows), its products are `matrixmultiply` sgemm on
-//! `[T, width]` panels, and the activations the backward pass needs are kept by the op itself
+//! block is done in a few tasks of whole batch rows (rayon), its products are `matrixmultiply` sgemm on
+//! `[G T, width]` panels, and the activations the backward pass needs are kept by the op itself
 //! between the two passes. The parameters arrive packed in one vector ([`Packed`]), so the op
 //! has two inputs (the block's input and its parameters).
 use super::attention::{Attention, f32_values};
@@ -64,7 +64,7 @@ impl Packed {
     }
 }
 
-/// What one batch row's forward pass keeps for its backward pass, `[T, width]` each.
+/// What one group's forward pass keeps for its backward pass, `[G T, width]` each.
 #[derive(Default)]
 struct Activations {
     /// ln1's output, the packed projection, the heads' output, the residual after attention,
@@ -146,9 +146,10 @@ impl BlockOp {
         }
     }
 
-    /// One batch row: `y` from `x` (`[T, d]` each).
-    fn forward_row(&self, p: &[f32], x: &[f32], y: &mut [f32]) -> Activations {
-        let (t, d, f) = (self.att.tokens, self.packed.d, self.packed.f);
+    /// A group of whole batch rows: `y` from `x` (`[G T, d]` each).
+    fn forward_group(&self, p: &[f32], x: &[f32], y: &mut [f32]) -> Activations {
+        let (d, f) = (self.packed.d, self.packed.f);
+        let t = x.len() / d;
         let [
             ln1w,
             ln1b,
@@ -176,7 +177,10 @@ impl BlockOp {
             layer_norm_row(xr, ln1w, ln1b, self.eps, hr);
         }
         dense(&s.h1, t, qkvw, qkvb, &mut s.qkv);
-        self.att.forward_row(&s.qkv, &mut s.att);
+        let tt = self.att.tokens;
+        for (qkv, att) in s.qkv.chunks_exact(tt * 3 * d).zip(s.att.chunks_exact_mut(tt * d)) {
+            self.att.forward_row(qkv, att);
+        }
         dense(&s.att, t, projw, projb, &mut s.x1);
         s.x1.iter_mut().zip(x).for_each(|(a, b)| *a += b);
         for (xr, hr) in s.x1.chunks_exact(d).zip(s.h2.chunks_exact_mut(d)) {
@@ -191,9 +195,9 @@ impl BlockOp {
         s
     }
 
-    /// One batch row's backward: `dx` (overwritten) from `dy`, the parameters' gradients added
-    /// to `dp`.
-    fn backward_row(
+    /// A group's backward: `dx` (overwritten) from `dy`, the parameters' gradients added to
+    /// `dp`.
+    fn backward_group(
         &self,
         p: &[f32],
         x: &[f32],
@@ -202,7 +206,8 @@ impl BlockOp {
         dx: &mut [f32],
         dp: &mut [f32],
     ) {
-        let (t, d, f) = (self.att.tokens, self.packed.d, self.packed.f);
+        let (d, f) = (self.packed.d, self.packed.f);
+        let t = x.len() / d;
         let [ln1w, _, qkvw, _, projw, _, ln2w, _, fc1w, _, fc2w, _] = self.packed.split(p);
         let [
             dln1w,
@@ -249,7 +254,16 @@ impl BlockOp {
         let mut datt = vec![0f32; t * d];
         dense_backward(&s.att, &dx1, t, projw, dprojw, dprojb, Some(&mut datt));
         let mut dqkv = vec![0f32; t * 3 * d];
-        self.att.backward_row(&s.qkv, &s.att, &datt, &mut dqkv);
+        let tt = self.att.tokens;
+        for (((qkv, att), datt), dqkv) in s
+            .qkv
+            .chunks_exact(tt * 3 * d)
+            .zip(s.att.chunks_exact(tt * d))
+            .zip(datt.chunks_exact(tt * d))
+            .zip(dqkv.chunks_exact_mut(tt * 3 * d))
+        {
+            self.att.backward_row(qkv, att, datt, dqkv);
+        }
         dense_backward(&s.h1, &dqkv, t, qkvw, dqkvw, dqkvb, Some(&mut dh));
         for i in 0..t {
             let r = i * d..(i + 1) * d;
@@ -263,13 +277,21 @@ impl BlockOp {
         dx.iter_mut().zip(&dx1).for_each(|(a, b)| *a += b);
     }
 
+    /// Values per task: whole batch rows, enough of them that a task's matrix products are
+    /// tall (the weights are packed once per product), few enough that every thread gets two.
+    fn group_len(&self) -> usize {
+        let tasks = 2 * rayon::current_num_threads();
+        let rows = self.att.batch.div_ceil(tasks).max(1);
+        rows * self.att.tokens * self.att.width
+    }
+
     fn forward_all(&self, x: &[f32], p: &[f32]) -> (Vec<f32>, Vec<Activations>) {
-        let (t, d) = (self.att.tokens, self.att.width);
+        let n = self.group_len();
         let mut y = vec![0f32; x.len()];
         let saved = y
-            .par_chunks_mut(t * d)
-            .zip(x.par_chunks(t * d))
-            .map(|(y, x)| self.forward_row(p, x, y))
+            .par_chunks_mut(n)
+            .zip(x.par_chunks(n))
+            .map(|(y, x)| self.forward_group(p, x, y))
             .collect();
         (y, saved)
     }
@@ -322,8 +344,8 @@ impl CustomOp2 for BlockOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (t, d) = (self.att.tokens, self.att.width);
         let (xv, pv, dy) = (values(x)?, values(p)?, values(grad)?);
+        let g = self.group_len();
         let kept = self
             .saved
             .lock()
@@ -336,13 +358,13 @@ impl CustomOp2 for BlockOp {
         let n = self.packed.len();
         let mut dx = vec![0f32; xv.len()];
         let dp = dx
-            .par_chunks_mut(t * d)
-            .zip(xv.par_chunks(t * d).zip(dy.par_chunks(t * d)))
+            .par_chunks_mut(g)
+            .zip(xv.par_chunks(g).zip(dy.par_chunks(g)))
             .zip(saved.par_iter())
             .fold(
                 || vec![0f32; n],
                 |mut dp, ((dx, (x, dy)), s)| {
-                    self.backward_row(&pv, x, s, dy, dx, &mut dp);
+                    self.backward_group(&pv, x, s, dy, dx, &mut dp);
                     dp
                 },
             )

@@ -178,7 +178,11 @@ impl BlockOp {
         }
         dense(&s.h1, t, qkvw, qkvb, &mut s.qkv);
         let tt = self.att.tokens;
-        for (qkv, att) in s.qkv.chunks_exact(tt * 3 * d).zip(s.att.chunks_exact_mut(tt * d)) {
+        for (qkv, att) in s
+            .qkv
+            .chunks_exact(tt * 3 * d)
+            .zip(s.att.chunks_exact_mut(tt * d))
+        {
             self.att.forward_row(qkv, att);
         }
         dense(&s.att, t, projw, projb, &mut s.x1);

@@ -10,6 +10,7 @@ mod dynamics;
 mod fastmath;
 mod fused;
 mod gemm;
+mod head;
 mod infer;
 mod model;
 mod sequence;

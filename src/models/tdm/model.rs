@@ -12,6 +12,7 @@ use super::attention::Attention;
 use super::block::BlockOp;
 use super::config::TdmConfig;
 use super::fused;
+use super::head::{HeadGroup, RangeHead, Targets};
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder, VarMap, embedding, linear, ops};
 
@@ -304,6 +305,27 @@ impl Tdm {
     ) -> Result<Tensor> {
         let flat = self.hidden_rows(tokens, local_positions)?;
         let (w, bias) = (self.head.weight(), self.head.bias());
+        if let (false, true, Some(bias)) = (self.composed, flat.device().is_cpu(), bias) {
+            let groups = groups
+                .iter()
+                .map(|g| -> Result<HeadGroup> {
+                    Ok(HeadGroup {
+                        rows: g.indices.to_vec1()?,
+                        targets: match &g.soft {
+                            Some(soft) => Targets::Soft(soft.flatten_all()?.to_vec1()?),
+                            None => Targets::Hard(g.targets.to_vec1()?),
+                        },
+                        start: g.range.start,
+                        bins: g.range.len(),
+                        weight: g.weight,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if groups.iter().all(|g| g.rows.is_empty() || g.weight <= 0.0) {
+                return Tensor::new(0f32, tokens.device());
+            }
+            return flat.apply_op3(w, bias, RangeHead::new(groups));
+        }
         let mut total: Option<Tensor> = None;
         let mut weight_sum = 0f64;
         for g in groups.iter().filter(|g| g.count > 0 && g.weight > 0.0) {
@@ -391,13 +413,25 @@ mod tests {
             let idx: Vec<u32> = (0..n as u32).step_by(step).collect();
             let tgt: Vec<u32> = idx.iter().map(|i| (i * 31 + offset) % 24).collect();
             let count = idx.len();
+            // The reward group with soft targets: a distribution peaked at the target.
+            let soft = (offset > 0)
+                .then(|| {
+                    let rows: Vec<f32> = tgt
+                        .iter()
+                        .flat_map(|&k| {
+                            (0..24u32).map(move |j| if j == k { 0.7 } else { 0.3 / 23.0 })
+                        })
+                        .collect();
+                    Tensor::from_vec(rows, (count, 24), &dev)
+                })
+                .transpose()?;
             Ok(TargetGroup {
                 indices: Tensor::from_vec(idx, count, &dev)?,
                 targets: Tensor::from_vec(tgt, count, &dev)?,
                 count,
                 range: offset as usize..offset as usize + 24,
                 weight,
-                soft: None,
+                soft,
             })
         };
         let groups = vec![group(0, 1.0, 1)?, group(48, 0.5, 3)?];
@@ -425,10 +459,11 @@ mod tests {
         Ok((loss.to_scalar()?, per_var))
     }
 
-    /// The fused ops (attention, layer norm, GELU, cross-entropy) give the composed graph's loss
-    /// and the gradient of every variable, also for windows longer than the context (where the
-    /// attention's sliding window cuts keys off) and lengths that are not a multiple of the
-    /// attention's row blocks.
+    /// The fused ops (the blocks, the final layer norm, the range head with hard and soft
+    /// targets) give the composed graph's loss and the gradient of every variable, also for
+    /// windows longer than the context (where the attention's sliding window cuts keys off),
+    /// lengths that are not a multiple of the attention's row blocks, and a batch that does not
+    /// split evenly into the blocks' tasks.
     #[test]
     fn the_fused_graph_matches_the_composed_one_in_loss_and_every_gradient() -> Result<()> {
         for (t, context) in [(70, 128), (150, 40)] {
@@ -441,7 +476,7 @@ mod tests {
                 context_tokens: context,
                 max_step_tokens: 8,
             };
-            let (mut model, varmap, x, p, groups) = setup(cfg, 3, t)?;
+            let (mut model, varmap, x, p, groups) = setup(cfg, 9, t)?;
             let vars = varmap.all_vars();
             let (fused_loss, fused) = loss_and_grads(&model, &vars, &x, &p, &groups)?;
             model.set_composed(true);

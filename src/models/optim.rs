@@ -3,6 +3,7 @@
 //! warm-up + cosine learning-rate schedule.
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Why saved optimizer moments do not fit the variables being optimised.
@@ -10,6 +11,8 @@ use std::collections::HashMap;
 pub enum OptimStateError {
     #[error("optimizer state has no {0}")]
     Missing(String),
+    #[error("optimizer state {name} cannot be read: {message}")]
+    Unreadable { name: String, message: String },
     #[error("optimizer state {name} has shape {found:?}, the variable {expected:?}")]
     Shape {
         name: String,
@@ -52,23 +55,29 @@ pub fn learning_rate(step: u64, peak: f64, warmup: u64, total: u64) -> f64 {
 pub struct AdamW {
     cfg: AdamWConfig,
     vars: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    /// The first and second moments of each variable, its values in order.
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
     step: u64,
+}
+
+/// Values per parallel task of the update.
+const CHUNK: usize = 1 << 14;
+
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1::<f32>()
 }
 
 impl AdamW {
     /// Optimises `vars` (name, variable); 1-D variables (norms, biases) get no weight decay.
     pub fn new(mut vars: Vec<(String, Var)>, cfg: AdamWConfig) -> Result<Self> {
         vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let m = vars
-            .iter()
-            .map(|(_, v)| v.as_tensor().zeros_like())
-            .collect::<Result<_>>()?;
-        let v = vars
-            .iter()
-            .map(|(_, v)| v.as_tensor().zeros_like())
-            .collect::<Result<_>>()?;
+        let zeros = || -> Vec<Vec<f32>> {
+            vars.iter()
+                .map(|(_, v)| vec![0f32; v.as_tensor().elem_count()])
+                .collect()
+        };
+        let (m, v) = (zeros(), zeros());
         Ok(Self {
             cfg,
             vars,
@@ -86,15 +95,20 @@ impl AdamW {
     /// Returns the gradient norm before clipping. A non-finite norm changes nothing (neither
     /// the variables nor the moments nor the step count): the caller decides what to do.
     pub fn step(&mut self, grads: &GradStore, lr: f64, clip: f64) -> Result<f64> {
-        let mut sq = 0.0f64;
-        let gs: Vec<Option<Tensor>> = self
+        let gs: Vec<Option<Vec<f32>>> = self
             .vars
             .iter()
-            .map(|(_, v)| grads.get(v.as_tensor()).cloned())
-            .collect();
-        for g in gs.iter().flatten() {
-            sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
-        }
+            .map(|(_, v)| grads.get(v.as_tensor()).map(values).transpose())
+            .collect::<Result<_>>()?;
+        let sq: f64 = gs
+            .iter()
+            .flatten()
+            .map(|g| {
+                g.par_chunks(CHUNK)
+                    .map(|c| f64::from(c.iter().map(|x| x * x).sum::<f32>()))
+                    .sum::<f64>()
+            })
+            .sum();
         let norm = sq.sqrt();
         if !norm.is_finite() {
             return Ok(norm);
@@ -110,21 +124,33 @@ impl AdamW {
         let bc2 = 1.0 - b2.powi(self.step as i32);
         for (i, g) in gs.into_iter().enumerate() {
             let Some(g) = g else { continue };
-            let g = (g * scale)?;
             let var = &self.vars[i].1;
-            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
-            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
-            let m_hat = (&self.m[i] / bc1)?;
-            let v_hat = (&self.v[i] / bc2)?;
-            let update = (m_hat / (v_hat.sqrt()? + self.cfg.eps)?)?;
             let theta = var.as_tensor();
             let decay = if theta.rank() > 1 {
                 self.cfg.weight_decay
             } else {
                 0.0
             };
-            let next = ((theta * (1.0 - lr * decay))? - (update * lr)?)?;
-            var.set(&next)?;
+            let mut values = values(theta)?;
+            // In f32, as the candle ops this replaces: one pass per variable.
+            let (scale, b1, b2, eps) = (scale as f32, b1 as f32, b2 as f32, self.cfg.eps as f32);
+            let (inv1, inv2) = ((1.0 / bc1) as f32, (1.0 / bc2) as f32);
+            let (keep, lr) = ((1.0 - lr * decay) as f32, lr as f32);
+            values
+                .par_chunks_mut(CHUNK)
+                .zip(self.m[i].par_chunks_mut(CHUNK))
+                .zip(self.v[i].par_chunks_mut(CHUNK))
+                .zip(g.par_chunks(CHUNK))
+                .for_each(|(((th, m), v), g)| {
+                    for j in 0..th.len() {
+                        let g = g[j] * scale;
+                        m[j] = m[j] * b1 + g * (1.0 - b1);
+                        v[j] = v[j] * b2 + g * g * (1.0 - b2);
+                        let update = (m[j] * inv1) / ((v[j] * inv2).sqrt() + eps);
+                        th[j] = th[j] * keep - update * lr;
+                    }
+                });
+            var.set(&Tensor::from_vec(values, theta.shape(), theta.device())?)?;
         }
         Ok(norm)
     }
@@ -133,8 +159,12 @@ impl AdamW {
     pub fn state(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::new();
         for (i, (name, _)) in self.vars.iter().enumerate() {
-            out.insert(format!("m.{name}"), self.m[i].clone());
-            out.insert(format!("v.{name}"), self.v[i].clone());
+            let t = self.vars[i].1.as_tensor();
+            for (kind, moment) in [("m", &self.m[i]), ("v", &self.v[i])] {
+                let saved = Tensor::from_vec(moment.clone(), t.shape(), t.device())
+                    .expect("a moment holds its variable's element count");
+                out.insert(format!("{kind}.{name}"), saved);
+            }
         }
         out
     }
@@ -158,7 +188,10 @@ impl AdamW {
                         expected: var.as_tensor().dims().to_vec(),
                     });
                 }
-                *slot = t.clone();
+                *slot = values(t).map_err(|e| OptimStateError::Unreadable {
+                    name: key.clone(),
+                    message: e.to_string(),
+                })?;
             }
         }
         self.step = step;

@@ -1,18 +1,17 @@
-//! Causal multi-head attention with ALiBi as one candle op for training: from the packed
-//! projection `qkv` `[B T, 3 d]` (per row: the heads' queries, then keys, then values) to the
-//! heads' outputs `[B T, d]`, with an analytic backward.
+//! Causal multi-head attention with ALiBi for training, forward and backward, on one batch row:
+//! from the packed projection `qkv` `[T, 3 d]` (per row: the heads' queries, then keys, then
+//! values) to the heads' outputs `[T, d]`; used by the fused block.
 //!
 //! Composed of candle ops, attention held several `[B, H, T, T]` tensors per layer (scores,
 //! bias, softmax and their gradients) and most of a training step went to elementwise passes
-//! over them. Here each batch row's heads are done in blocks of query rows: the scores of a block
+//! over them. Here a row's heads are done in blocks of query rows: the scores of a block
 //! live in one `T x T` scratch buffer, only the keys a block can see are multiplied (causal), and
 //! the backward pass recomputes the probabilities instead of keeping them (as flash attention
 //! does). The visibility rule is `Tdm::attention_bias`'s: key `j` is seen from query `i` when
 //! `i - context < j <= i`, biased by `-slope_h (i - j)`.
 use super::fastmath;
 use super::gemm::{View, gemm};
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
+use candle_core::{CpuStorage, Layout, Result};
 
 /// Query rows per block: a block multiplies only the keys up to its last row.
 const BLOCK: usize = 64;
@@ -47,17 +46,6 @@ impl Attention {
         self.width / self.heads()
     }
 
-    fn check(&self, l: &Layout, cols: usize, what: &str) -> Result<()> {
-        let want = [self.batch * self.tokens, cols];
-        if l.shape().dims() != want {
-            candle_core::bail!(
-                "attention: {what} is {:?}, expected {want:?}",
-                l.shape().dims()
-            )
-        }
-        Ok(())
-    }
-
     /// Rows `r0..r1` of head `h`'s attention probabilities into `p` (`T x T`, row-major),
     /// columns `0..r1`; keys a row cannot see are exactly 0. `qkv`: one batch row's `[T, 3 d]`.
     fn probabilities(&self, qkv: &[f32], h: usize, r0: usize, r1: usize, p: &mut [f32]) {
@@ -72,19 +60,33 @@ impl Attention {
             0.0,
             (p, View::rows(r0, 0, r1 - r0, r1, t)),
         );
-        // ramp[t - 1 - k] = -slope k: row i's keys lo..=i add ramp[t - 1 - (i - lo)..].
-        let slope = self.slopes[h];
-        let ramp: Vec<f32> = (0..t).map(|j| -slope * (t - 1 - j) as f32).collect();
-        for i in r0..r1 {
-            let row = &mut p[i * t..i * t + r1];
-            let lo = (i + 1).saturating_sub(self.context);
-            let seen = &mut row[lo..=i];
-            let bias = &ramp[t - 1 - (i - lo)..];
-            seen.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
-            fastmath::softmax_in_place(seen);
-            row[..lo].fill(0.0);
-            row[i + 1..].fill(0.0);
-        }
+        window_softmax(p, t, r0..r1, self.context, self.slopes[h]);
+    }
+}
+
+/// Rows `rows` of the scores `p` (`T` wide, columns up to the last row filled) into
+/// probabilities: the ALiBi bias `-slope (i - j)` added over the keys a row sees, softmax there,
+/// 0 elsewhere. Compiled for AVX2 + FMA too, picked at run time.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn window_softmax(
+    p: &mut [f32],
+    t: usize,
+    rows: std::ops::Range<usize>,
+    context: usize,
+    slope: f32,
+) {
+    // ramp[t - 1 - k] = -slope k: row i's keys lo..=i add ramp[t - 1 - (i - lo)..].
+    let ramp: Vec<f32> = (0..t).map(|j| -slope * (t - 1 - j) as f32).collect();
+    let end = rows.end;
+    for i in rows {
+        let row = &mut p[i * t..i * t + end];
+        let lo = (i + 1).saturating_sub(context);
+        let seen = &mut row[lo..=i];
+        let bias = &ramp[t - 1 - (i - lo)..];
+        seen.iter_mut().zip(bias).for_each(|(s, b)| *s += b);
+        fastmath::softmax_in_place(seen);
+        row[..lo].fill(0.0);
+        row[i + 1..].fill(0.0);
     }
 }
 
@@ -141,75 +143,5 @@ impl Attention {
                 gemm(1.0, (&p, block.t()), (dout, g), 1.0, (dqkv, dv));
             }
         }
-    }
-}
-
-impl CustomOp1 for Attention {
-    fn name(&self) -> &'static str {
-        "tdm-attention"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        self.check(l, 3 * self.width, "qkv")?;
-        let qkv = f32_values(s, l, self.name())?;
-        let (t, d) = (self.tokens, self.width);
-        let mut out = vec![0f32; self.batch * t * d];
-        out.par_chunks_mut(t * d)
-            .enumerate()
-            .for_each(|(b, out)| self.forward_row(&qkv[b * t * 3 * d..(b + 1) * t * 3 * d], out));
-        Ok((CpuStorage::F32(out), Shape::from((self.batch * t, d))))
-    }
-
-    fn bwd(&self, qkv: &Tensor, out: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let grad = grad.contiguous()?;
-        Ok(Some(qkv.apply_op3_no_bwd(
-            out,
-            &grad,
-            &AttentionGrad(self.clone()),
-        )?))
-    }
-}
-
-/// The gradient of [`Attention`] with respect to `qkv`, from `qkv`, the op's output and the
-/// output's gradient.
-struct AttentionGrad(Attention);
-
-impl CustomOp3 for AttentionGrad {
-    fn name(&self) -> &'static str {
-        "tdm-attention-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let a = &self.0;
-        a.check(l1, 3 * a.width, "qkv")?;
-        a.check(l2, a.width, "the output")?;
-        a.check(l3, a.width, "the output's gradient")?;
-        let (qkv, out, dout) = (
-            f32_values(s1, l1, self.name())?,
-            f32_values(s2, l2, self.name())?,
-            f32_values(s3, l3, self.name())?,
-        );
-        let (t, d) = (a.tokens, a.width);
-        let mut dqkv = vec![0f32; a.batch * t * 3 * d];
-        dqkv.par_chunks_mut(t * 3 * d)
-            .enumerate()
-            .for_each(|(b, dqkv)| {
-                let rows = b * t * d..(b + 1) * t * d;
-                a.backward_row(
-                    &qkv[b * t * 3 * d..(b + 1) * t * 3 * d],
-                    &out[rows.clone()],
-                    &dout[rows],
-                    dqkv,
-                );
-            });
-        Ok((CpuStorage::F32(dqkv), Shape::from((a.batch * t, 3 * d))))
     }
 }

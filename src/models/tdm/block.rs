@@ -10,8 +10,7 @@
 //! between the two passes. The parameters arrive packed in one vector ([`Packed`]), so the op
 //! has two inputs (the block's input and its parameters).
 use super::attention::{Attention, f32_values};
-use super::fastmath;
-use super::fused::{LayerNormBackward, layer_norm_row, layer_norm_row_backward};
+use super::fused::{gelu_grad_rows, gelu_rows, layer_norm_rows, layer_norm_rows_backward};
 use super::gemm::{View, gemm};
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -173,9 +172,7 @@ impl BlockOp {
             f: vec![0.0; t * f],
             g: vec![0.0; t * f],
         };
-        for (xr, hr) in x.chunks_exact(d).zip(s.h1.chunks_exact_mut(d)) {
-            layer_norm_row(xr, ln1w, ln1b, self.eps, hr);
-        }
+        layer_norm_rows(x, ln1w, ln1b, self.eps, &mut s.h1);
         dense(&s.h1, t, qkvw, qkvb, &mut s.qkv);
         let tt = self.att.tokens;
         for (qkv, att) in s
@@ -187,13 +184,9 @@ impl BlockOp {
         }
         dense(&s.att, t, projw, projb, &mut s.x1);
         s.x1.iter_mut().zip(x).for_each(|(a, b)| *a += b);
-        for (xr, hr) in s.x1.chunks_exact(d).zip(s.h2.chunks_exact_mut(d)) {
-            layer_norm_row(xr, ln2w, ln2b, self.eps, hr);
-        }
+        layer_norm_rows(&s.x1, ln2w, ln2b, self.eps, &mut s.h2);
         dense(&s.h2, t, fc1w, fc1b, &mut s.f);
-        s.g.iter_mut()
-            .zip(&s.f)
-            .for_each(|(g, &v)| *g = fastmath::gelu(v));
+        gelu_rows(&s.f, &mut s.g);
         dense(&s.g, t, fc2w, fc2b, y);
         y.iter_mut().zip(&s.x1).for_each(|(a, b)| *a += b);
         s
@@ -227,32 +220,14 @@ impl BlockOp {
             dfc2w,
             dfc2b,
         ] = self.packed.split_mut(dp);
-        let mut gw = vec![0f32; d];
         // The MLP: y = x1 + gelu(h2 W1^T + b1) W2^T + b2.
         let mut df = vec![0f32; t * f];
         dense_backward(&s.g, dy, t, fc2w, dfc2w, dfc2b, Some(&mut df));
-        df.iter_mut()
-            .zip(&s.f)
-            .for_each(|(g, &v)| *g *= fastmath::gelu_grad(v));
+        gelu_grad_rows(&s.f, &mut df);
         let mut dh = vec![0f32; t * d];
         dense_backward(&s.h2, &df, t, fc1w, dfc1w, dfc1b, Some(&mut dh));
         let mut dx1 = vec![0f32; t * d];
-        for i in 0..t {
-            let r = i * d..(i + 1) * d;
-            let out = LayerNormBackward {
-                dx: &mut dx1[r.clone()],
-                dw: dln2w,
-                db: dln2b,
-            };
-            layer_norm_row_backward(
-                &s.x1[r.clone()],
-                ln2w,
-                &dh[r.clone()],
-                self.eps,
-                out,
-                &mut gw,
-            );
-        }
+        layer_norm_rows_backward(&s.x1, ln2w, &dh, self.eps, &mut dx1, dln2w, dln2b);
         dx1.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
         // Attention: x1 = x + att(h1 Wqkv^T + bqkv) Wp^T + bp.
         let mut datt = vec![0f32; t * d];
@@ -269,15 +244,7 @@ impl BlockOp {
             self.att.backward_row(qkv, att, datt, dqkv);
         }
         dense_backward(&s.h1, &dqkv, t, qkvw, dqkvw, dqkvb, Some(&mut dh));
-        for i in 0..t {
-            let r = i * d..(i + 1) * d;
-            let out = LayerNormBackward {
-                dx: &mut dx[r.clone()],
-                dw: dln1w,
-                db: dln1b,
-            };
-            layer_norm_row_backward(&x[r.clone()], ln1w, &dh[r.clone()], self.eps, out, &mut gw);
-        }
+        layer_norm_rows_backward(x, ln1w, &dh, self.eps, dx, dln1w, dln1b);
         dx.iter_mut().zip(&dx1).for_each(|(a, b)| *a += b);
     }
 

@@ -59,7 +59,7 @@ pub fn gelu_in_place(v: &mut [f32]) {
 /// Turns `v` into its softmax and returns nothing; an all `-inf` row becomes uniform.
 #[inline(always)]
 pub fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let max = max(v);
     let max = if max.is_finite() { max } else { 0.0 };
     v.iter_mut().for_each(|x| *x = exp(*x - max));
     let sum = sum(v);
@@ -75,6 +75,23 @@ pub fn softmax_in_place(v: &mut [f32]) {
 pub fn softmax_mean(logits: &mut [f32], values: &[f32]) -> f32 {
     softmax_in_place(logits);
     dot(logits, values)
+}
+
+/// The largest value (NaNs skipped; `-inf` for none), in a form that vectorises.
+#[inline(always)]
+pub fn max(v: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = v.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+        }
+    }
+    acc.iter().fold(tail, |a, &b| if b > a { b } else { a })
 }
 
 /// Sum with eight lanes (vectorises, and is more accurate than one running sum).

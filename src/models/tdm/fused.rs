@@ -1,179 +1,14 @@
-//! Fused candle ops of the training graph, each with an analytic backward: GELU, the bias of a
-//! linear layer, layer norm and the range-restricted cross-entropy (attention has its own module). Composed of candle's
-//! generic ops, each of these was a chain of elementwise and reduction passes, each with its
-//! own allocation and backward node; here each is one pass forward and one backward. Tests
-//! check every one, forward and gradients, against the composed chain it replaces.
+//! Layer norm as one candle op with an analytic backward (the model's final norm; candle's own
+//! fused layer norm has no backward pass and its composed one is a chain of elementwise and
+//! reduction passes), and the row functions the fused block uses for its two norms. Checked,
+//! forward and gradients, against the composed chain by the model's tests.
 use super::attention::f32_values;
 use super::fastmath;
-use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor,
-};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// Rows per parallel task of the row-wise ops.
 const ROWS_PER_TASK: usize = 64;
-
-/// Elements per parallel task of the elementwise ops.
-const ELEMENTS_PER_TASK: usize = 1 << 14;
-
-/// The tanh-form GELU, as candle's `Tensor::gelu`, as one op for f32 on the CPU: a vectorised
-/// forward (libm's `tanhf`/`powf` in candle's were ~11% of a training step) and a backward that
-/// is one pass `grad * gelu'(x)` too.
-pub fn gelu(x: &Tensor) -> Result<Tensor> {
-    if x.dtype() == DType::F32 && x.device().is_cpu() {
-        x.contiguous()?.apply_op1(Gelu)
-    } else {
-        x.gelu()
-    }
-}
-
-struct Gelu;
-
-impl CustomOp1 for Gelu {
-    fn name(&self) -> &'static str {
-        "tdm-gelu"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32_values(s, l, self.name())?;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(x.par_chunks(ELEMENTS_PER_TASK))
-            .for_each(|(y, x)| {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = fastmath::gelu(x);
-                }
-            });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(x.apply_op2_no_bwd(&grad.contiguous()?, &GeluGrad)?))
-    }
-}
-
-/// `grad * gelu'(x)` from `x` and `grad`.
-struct GeluGrad;
-
-impl CustomOp2 for GeluGrad {
-    fn name(&self) -> &'static str {
-        "tdm-gelu-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (x, g) = (
-            f32_values(s1, l1, self.name())?,
-            f32_values(s2, l2, self.name())?,
-        );
-        if x.len() != g.len() {
-            candle_core::bail!("gelu grad: {} values, {} gradients", x.len(), g.len())
-        }
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(ELEMENTS_PER_TASK)
-            .zip(
-                x.par_chunks(ELEMENTS_PER_TASK)
-                    .zip(g.par_chunks(ELEMENTS_PER_TASK)),
-            )
-            .for_each(|(o, (x, g))| {
-                for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
-                    *o = g * fastmath::gelu_grad(x);
-                }
-            });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-}
-
-/// `x W^T + b` for `x` `[N, in]` and a candle linear layer (weight `[out, in]`): candle's matrix
-/// product, and the bias added by [`BiasAdd`], whose backward sums the gradient's columns in
-/// one pass (candle's sum over the rows of a broadcast was ~9% of a training step).
-pub fn linear(layer: &candle_nn::Linear, x: &Tensor) -> Result<Tensor> {
-    let y = x.matmul(&layer.weight().t()?)?;
-    match layer.bias() {
-        Some(b) if y.device().is_cpu() && y.dtype() == DType::F32 => y.apply_op2(b, BiasAdd),
-        Some(b) => y.broadcast_add(b),
-        None => Ok(y),
-    }
-}
-
-struct BiasAdd;
-
-impl CustomOp2 for BiasAdd {
-    fn name(&self) -> &'static str {
-        "tdm-bias-add"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = row_width(l1, self.name())?;
-        let (y, b) = (
-            f32_values(s1, l1, self.name())?,
-            f32_values(s2, l2, self.name())?,
-        );
-        if b.len() != d {
-            candle_core::bail!("bias of {} for rows of {d}", b.len())
-        }
-        let mut out = y.to_vec();
-        out.par_chunks_mut(ROWS_PER_TASK * d).for_each(|rows| {
-            for row in rows.chunks_exact_mut(d) {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        _y: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((
-            Some(grad.clone()),
-            Some(grad.contiguous()?.apply_op1_no_bwd(&ColumnSum)?),
-        ))
-    }
-}
-
-/// The sums of the columns of `[N, d]`: `[d]`.
-struct ColumnSum;
-
-impl CustomOp1 for ColumnSum {
-    fn name(&self) -> &'static str {
-        "tdm-column-sum"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let d = row_width(l, self.name())?;
-        let x = f32_values(s, l, self.name())?;
-        let parts: Vec<Vec<f32>> = x
-            .par_chunks(ROWS_PER_TASK * d)
-            .map(|rows| {
-                let mut acc = vec![0f32; d];
-                for row in rows.chunks_exact(d) {
-                    acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-                }
-                acc
-            })
-            .collect();
-        let mut sum = vec![0f32; d];
-        for p in parts {
-            sum.iter_mut().zip(&p).for_each(|(s, v)| *s += v);
-        }
-        Ok((CpuStorage::F32(sum), Shape::from(d)))
-    }
-}
 
 /// Layer norm over the last dimension of `x` `[N, d]` with weight and bias `[d]`.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f32) -> Result<Tensor> {
@@ -186,6 +21,7 @@ struct LayerNorm {
 }
 
 /// Mean and 1 / standard deviation of one row.
+#[inline(always)]
 fn moments(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len() as f32;
     let mean = fastmath::sum(row) / n;
@@ -194,6 +30,7 @@ fn moments(row: &[f32], eps: f32) -> (f32, f32) {
 }
 
 /// One row of layer norm: `y = (x - mean) / std * w + b`.
+#[inline(always)]
 pub(super) fn layer_norm_row(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
     let (mean, rstd) = moments(x, eps);
     for j in 0..x.len() {
@@ -210,6 +47,7 @@ pub(super) struct LayerNormBackward<'a> {
     pub db: &'a mut [f32],
 }
 
+#[inline(always)]
 pub(super) fn layer_norm_row_backward(
     x: &[f32],
     w: &[f32],
@@ -234,6 +72,58 @@ pub(super) fn layer_norm_row_backward(
         let xhat = (x[j] - mean) * rstd;
         out.dx[j] = rstd * (gw[j] - a - xhat * c);
     }
+}
+
+/// Layer norm of every `w.len()`-wide row of `x` into `y`. Compiled for AVX2 + FMA too.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+pub(super) fn layer_norm_rows(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+    let d = w.len();
+    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        layer_norm_row(xr, w, b, eps, yr);
+    }
+}
+
+/// Layer norm's backward over every row: `dx` (overwritten), `dw` and `db` added to.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+pub(super) fn layer_norm_rows_backward(
+    x: &[f32],
+    w: &[f32],
+    g: &[f32],
+    eps: f32,
+    dx: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    let d = w.len();
+    let mut gw = vec![0f32; d];
+    for ((xr, gr), dxr) in x
+        .chunks_exact(d)
+        .zip(g.chunks_exact(d))
+        .zip(dx.chunks_exact_mut(d))
+    {
+        let out = LayerNormBackward {
+            dx: dxr,
+            dw: &mut *dw,
+            db: &mut *db,
+        };
+        layer_norm_row_backward(xr, w, gr, eps, out, &mut gw);
+    }
+}
+
+/// `g = gelu(f)`, elementwise. Compiled for AVX2 + FMA too.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+pub(super) fn gelu_rows(f: &[f32], g: &mut [f32]) {
+    g.iter_mut()
+        .zip(f)
+        .for_each(|(g, &v)| *g = fastmath::gelu(v));
+}
+
+/// `df *= gelu'(f)`, elementwise. Compiled for AVX2 + FMA too.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+pub(super) fn gelu_grad_rows(f: &[f32], df: &mut [f32]) {
+    df.iter_mut()
+        .zip(f)
+        .for_each(|(g, &v)| *g *= fastmath::gelu_grad(v));
 }
 
 fn row_width(l: &Layout, op: &str) -> Result<usize> {
@@ -353,110 +243,5 @@ impl CustomOp3 for LayerNormGrad {
             dwb.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
         }
         Ok((CpuStorage::F32(out), Shape::from((n + 2, d))))
-    }
-}
-
-/// The summed negative log-likelihood of `targets` `[N]` (u32, each `< R`) under the softmax of
-/// `logits` `[N, R]`: a scalar, with the gradient `softmax - onehot` to the logits.
-pub fn cross_entropy_sum(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    logits
-        .contiguous()?
-        .apply_op2(&targets.contiguous()?, CrossEntropy)
-}
-
-struct CrossEntropy;
-
-fn targets_of<'a>(s: &'a CpuStorage, l: &Layout, rows: usize, range: usize) -> Result<&'a [u32]> {
-    let CpuStorage::U32(v) = s else {
-        candle_core::bail!("cross-entropy targets must be u32")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("cross-entropy targets must be contiguous")
-    };
-    let t = &v[a..b];
-    if t.len() != rows || t.iter().any(|&x| x as usize >= range) {
-        candle_core::bail!(
-            "cross-entropy: {} targets for {rows} rows of {range}",
-            t.len()
-        )
-    }
-    Ok(t)
-}
-
-/// `ln sum_j e^(x_j)`, stable.
-fn log_sum_exp(row: &[f32]) -> f32 {
-    let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = row.iter().map(|&x| fastmath::exp(x - max)).sum();
-    max + sum.ln()
-}
-
-impl CustomOp2 for CrossEntropy {
-    fn name(&self) -> &'static str {
-        "tdm-cross-entropy"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let r = row_width(l1, self.name())?;
-        let x = f32_values(s1, l1, self.name())?;
-        let t = targets_of(s2, l2, x.len() / r, r)?;
-        let total: f64 = x
-            .par_chunks(ROWS_PER_TASK * r)
-            .zip(t.par_chunks(ROWS_PER_TASK))
-            .map(|(x, t)| {
-                x.chunks_exact(r)
-                    .zip(t)
-                    .map(|(row, &k)| f64::from(log_sum_exp(row) - row[k as usize]))
-                    .sum::<f64>()
-            })
-            .sum();
-        Ok((CpuStorage::F32(vec![total as f32]), Shape::from(())))
-    }
-
-    fn bwd(
-        &self,
-        logits: &Tensor,
-        targets: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = logits.apply_op2_no_bwd(targets, &CrossEntropyGrad)?;
-        Ok((Some(g.broadcast_mul(grad)?), None))
-    }
-}
-
-/// `softmax(logits) - onehot(targets)`, `[N, R]`.
-struct CrossEntropyGrad;
-
-impl CustomOp2 for CrossEntropyGrad {
-    fn name(&self) -> &'static str {
-        "tdm-cross-entropy-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let r = row_width(l1, self.name())?;
-        let x = f32_values(s1, l1, self.name())?;
-        let t = targets_of(s2, l2, x.len() / r, r)?;
-        let mut g = x.to_vec();
-        g.par_chunks_mut(ROWS_PER_TASK * r)
-            .zip(t.par_chunks(ROWS_PER_TASK))
-            .for_each(|(g, t)| {
-                for (row, &k) in g.chunks_exact_mut(r).zip(t) {
-                    fastmath::softmax_in_place(row);
-                    row[k as usize] -= 1.0;
-                }
-            });
-        Ok((CpuStorage::F32(g), l1.shape().clone()))
     }
 }

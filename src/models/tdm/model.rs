@@ -42,15 +42,6 @@ impl Norm {
     }
 }
 
-/// A linear layer on `[rows, in]`: candle's own where `composed`, else with the fused bias.
-fn lin(layer: &Linear, composed: bool, x: &Tensor) -> Result<Tensor> {
-    if composed {
-        layer.forward(x)
-    } else {
-        fused::linear(layer, x)
-    }
-}
-
 struct Block {
     ln1: Norm,
     qkv: Linear,
@@ -107,14 +98,9 @@ impl Block {
             .apply_op2(&params, BlockOp::new(att.clone(), self.mlp_width, LN_EPS))
     }
 
-    fn residual_mlp(&self, x: &Tensor, composed: bool) -> Result<Tensor> {
-        let h = lin(&self.fc1, composed, &self.ln2.forward(x, composed)?)?;
-        let h = if composed {
-            h.gelu()?
-        } else {
-            fused::gelu(&h)?
-        };
-        x + lin(&self.fc2, composed, &h)?
+    fn residual_mlp(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.fc1.forward(&self.ln2.forward(x, true)?)?.gelu()?;
+        x + self.fc2.forward(&h)?
     }
 
     /// The same block composed of candle's own ops (attention through `bias` `[H, T, T]`):
@@ -137,7 +123,7 @@ impl Block {
         let scores = (q.matmul(&k.t()?)? * (1.0 / (dh as f64).sqrt()))?.broadcast_add(bias)?;
         let att = ops::softmax(&scores, D::Minus1)?.matmul(&v)?;
         let att = att.transpose(1, 2)?.reshape((bt, d))?;
-        self.residual_mlp(&(x + lin(&self.proj, true, &att)?)?, true)
+        self.residual_mlp(&(x + self.proj.forward(&att)?)?)
     }
 }
 
@@ -339,13 +325,10 @@ impl Tdm {
                 Some(soft) => (ops::log_softmax(&logits, D::Minus1)? * soft)?
                     .sum_all()?
                     .neg()?,
-                None if self.composed || !logits.device().is_cpu() => {
-                    ops::log_softmax(&logits, D::Minus1)?
-                        .gather(&g.targets.unsqueeze(1)?, 1)?
-                        .sum_all()?
-                        .neg()?
-                }
-                None => fused::cross_entropy_sum(&logits, &g.targets)?,
+                None => ops::log_softmax(&logits, D::Minus1)?
+                    .gather(&g.targets.unsqueeze(1)?, 1)?
+                    .sum_all()?
+                    .neg()?,
             };
             let term = (nll * f64::from(g.weight))?;
             weight_sum += g.weight as f64 * g.count as f64;

@@ -31,7 +31,7 @@ fn moments(row: &[f32], eps: f32) -> (f32, f32) {
 
 /// One row of layer norm: `y = (x - mean) / std * w + b`.
 #[inline(always)]
-pub(super) fn layer_norm_row(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
+fn layer_norm_row(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
     let (mean, rstd) = moments(x, eps);
     for j in 0..x.len() {
         y[j] = (x[j] - mean) * rstd * w[j] + b[j];
@@ -41,14 +41,14 @@ pub(super) fn layer_norm_row(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut 
 /// One row of layer norm's backward: `dx` (overwritten) from the input `x`, the weight and the
 /// output's gradient `g`; the weight's and bias's gradients added to `dw`, `db`. `gw` is
 /// scratch of the row's width.
-pub(super) struct LayerNormBackward<'a> {
-    pub dx: &'a mut [f32],
-    pub dw: &'a mut [f32],
-    pub db: &'a mut [f32],
+struct LayerNormBackward<'a> {
+    dx: &'a mut [f32],
+    dw: &'a mut [f32],
+    db: &'a mut [f32],
 }
 
 #[inline(always)]
-pub(super) fn layer_norm_row_backward(
+fn layer_norm_row_backward(
     x: &[f32],
     w: &[f32],
     g: &[f32],
@@ -163,11 +163,7 @@ impl CustomOp3 for LayerNorm {
         let mut y = vec![0f32; x.len()];
         y.par_chunks_mut(ROWS_PER_TASK * d)
             .zip(x.par_chunks(ROWS_PER_TASK * d))
-            .for_each(|(y, x)| {
-                for (yr, xr) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-                    layer_norm_row(xr, w, b, self.eps, yr);
-                }
-            });
+            .for_each(|(y, x)| layer_norm_rows(x, w, b, self.eps, y));
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -226,16 +222,8 @@ impl CustomOp3 for LayerNormGrad {
             )
             .map(|(dx, (x, g))| {
                 let mut dwb = vec![0f32; 2 * d];
-                let mut gw = vec![0f32; d];
-                for ((dxr, xr), gr) in dx
-                    .chunks_exact_mut(d)
-                    .zip(x.chunks_exact(d))
-                    .zip(g.chunks_exact(d))
-                {
-                    let (dw, db) = dwb.split_at_mut(d);
-                    let out = LayerNormBackward { dx: dxr, dw, db };
-                    layer_norm_row_backward(xr, w, gr, self.eps, out, &mut gw);
-                }
+                let (dw, db) = dwb.split_at_mut(d);
+                layer_norm_rows_backward(x, w, g, self.eps, dx, dw, db);
                 dwb
             })
             .collect();

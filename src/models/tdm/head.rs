@@ -86,22 +86,32 @@ impl RangeHead {
             1.0,
             (probs, View::rows(0, 0, n, g.bins, g.bins)),
         );
-        let mut nll = 0f64;
-        for (i, row) in probs.chunks_exact_mut(g.bins).enumerate() {
-            let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-            let sum: f32 = row.iter().map(|&x| fastmath::exp(x - max)).sum();
-            let lse = max + sum.ln();
-            nll += f64::from(match &g.targets {
-                Targets::Hard(t) => lse - row[t[r0 + i] as usize],
-                Targets::Soft(s) => {
-                    let s = &s[(r0 + i) * g.bins..(r0 + i + 1) * g.bins];
-                    lse * fastmath::sum(s) - fastmath::dot(s, row)
-                }
-            });
-            fastmath::softmax_in_place(row);
-        }
-        nll
+        softmax_rows(probs, g.bins, &g.targets, r0)
     }
+}
+
+/// Each `bins`-wide row of `logits` (positions `r0..` of a group) into its softmax; returns
+/// the rows' summed negative log-likelihood of `targets`. Compiled for AVX2 + FMA too.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn softmax_rows(logits: &mut [f32], bins: usize, targets: &Targets, r0: usize) -> f64 {
+    let mut nll = 0f64;
+    for (i, row) in logits.chunks_exact_mut(bins).enumerate() {
+        let max = fastmath::max(row);
+        // The target's share, read before the row turns into probabilities.
+        let (mass, picked) = match targets {
+            Targets::Hard(t) => (1.0, row[t[r0 + i] as usize]),
+            Targets::Soft(s) => {
+                let s = &s[(r0 + i) * bins..(r0 + i + 1) * bins];
+                (fastmath::sum(s), fastmath::dot(s, row))
+            }
+        };
+        row.iter_mut().for_each(|x| *x = fastmath::exp(*x - max));
+        let sum = fastmath::sum(row);
+        let inv = 1.0 / sum;
+        row.iter_mut().for_each(|x| *x *= inv);
+        nll += f64::from((max + sum.ln()) * mass - picked);
+    }
+    nll
 }
 
 fn check_shapes(h: &Layout, w: &Layout, b: &Layout) -> Result<usize> {

@@ -223,7 +223,12 @@ impl TdmModel {
         let proposing = job.proposed.iter().any(|&p| p);
         let tok = &self.tokenizer;
         let bins = tok.bins() as usize;
-        let mut caches = vec![KvCache::new(self.meta.model.layers); k];
+        let own_tokens = 1 + n_steps * Tokenizer::step_len(n, m);
+        let mut caches: Vec<KvCache> = (0..k)
+            .map(|_| {
+                KvCache::with_capacity(self.meta.model.layers, own_tokens, self.meta.model.width)
+            })
+            .collect();
         let mut s = Scratch::default();
         let mut logits = Vec::new();
         let mut rng = StdRng::seed_from_u64(job.seed);

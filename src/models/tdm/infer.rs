@@ -4,7 +4,8 @@
 //! attention over a sliding window of `context_tokens` (ALiBi needs no re-encoding when the
 //! window moves). Produces the same logits as the candle graph in `model.rs` (tested).
 use super::config::TdmConfig;
-use super::fastmath::{dot, gelu_in_place, softmax_in_place};
+use super::fastmath::{gelu_in_place, softmax_in_place, sum};
+use super::gemm::{View, gemm};
 use candle_nn::VarMap;
 use std::ops::Range;
 
@@ -149,6 +150,22 @@ impl KvCache {
         }
     }
 
+    /// An empty cache with room for `tokens` tokens of width `width` per layer, so appending
+    /// never moves it.
+    pub fn with_capacity(layers: usize, tokens: usize, width: usize) -> Self {
+        // (`vec![v; n]` clones, and a clone does not keep the capacity.)
+        let room = || {
+            (0..layers)
+                .map(|_| Vec::with_capacity(tokens * width))
+                .collect()
+        };
+        Self {
+            keys: room(),
+            values: room(),
+            len: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -234,6 +251,8 @@ pub struct Scratch {
     tmp: Vec<f32>,
     mlp: Vec<f32>,
     scores: Vec<f32>,
+    /// One row of the model's width.
+    lane: Vec<f32>,
 }
 
 /// [`Weights::step_portable`] compiled for AVX2 + FMA as well as for the baseline, the best the
@@ -308,52 +327,97 @@ impl Weights {
                 let row = &s.qkv[i * 3 * d..(i + 1) * 3 * d];
                 cache.keys[l].extend_from_slice(&row[d..2 * d]);
                 cache.values[l].extend_from_slice(&row[2 * d..3 * d]);
-                let own = cache.keys[l].len() / d;
-                let total = prefix.len + own;
-                let p = total - 1;
-                let first = (p + 1).saturating_sub(cfg.context_tokens);
-                let span = total - first;
-                // Scores for every head in one pass over each key row, then a softmax per head,
-                // then one pass over each value row: rows are streamed once, not once per head.
-                s.scores.clear();
-                s.scores.resize(heads * span, 0.0);
-                let key_row = |j: usize| -> &[f32] {
-                    if j < prefix.len {
-                        &prefix.keys[l][j * d..(j + 1) * d]
-                    } else {
-                        &cache.keys[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
-                    }
-                };
-                for jj in 0..span {
-                    let j = first + jj;
-                    let key = key_row(j);
-                    let dist = (p - j) as f32;
+            }
+            // The sequences advance in lockstep, so all see the same window: keys
+            // `first..prefix.len` of the shared prefix, then their own from `own_first`.
+            let own = caches.first().map_or(0, |c| c.keys[l].len() / d);
+            debug_assert!(caches.iter().all(|c| c.keys[l].len() == own * d));
+            let total = prefix.len + own;
+            let p = total - 1;
+            let first = (p + 1).saturating_sub(cfg.context_tokens);
+            let span = total - first;
+            let pre_first = first.min(prefix.len);
+            let pre_span = prefix.len - pre_first;
+            let own_first = first.saturating_sub(prefix.len);
+            // scores `[k][heads][span]`: the prefix part for all sequences at once (one product
+            // per head), then each sequence's own keys.
+            s.scores.clear();
+            s.scores.resize(k * heads * span, 0.0);
+            let score_view = |hd: usize, cols: usize| View {
+                offset: hd * span,
+                rows: k,
+                cols,
+                rs: heads * span,
+                cs: 1,
+            };
+            if pre_span > 0 {
+                for hd in 0..heads {
+                    let q = View::rows(0, hd * dh, k, dh, 3 * d);
+                    let keys = View::rows(pre_first, hd * dh, pre_span, dh, d).t();
+                    let out = score_view(hd, pre_span);
+                    gemm(
+                        scale,
+                        (&s.qkv, q),
+                        (&prefix.keys[l], keys),
+                        0.0,
+                        (&mut s.scores, out),
+                    );
+                }
+            }
+            s.lane.clear();
+            s.lane.resize(d, 0.0);
+            for (i, cache) in caches.iter().enumerate() {
+                let q = &s.qkv[i * 3 * d..i * 3 * d + d];
+                let sc = &mut s.scores[i * heads * span..(i + 1) * heads * span];
+                // q * key over the whole width (full-width vector ops), then a sum per head.
+                for (jj, key) in cache.keys[l][own_first * d..].chunks_exact(d).enumerate() {
+                    s.lane
+                        .iter_mut()
+                        .zip(q)
+                        .zip(key)
+                        .for_each(|((o, a), b)| *o = a * b);
                     for hd in 0..heads {
-                        let q = &row[hd * dh..(hd + 1) * dh];
-                        s.scores[hd * span + jj] =
-                            dot(q, &key[hd * dh..(hd + 1) * dh]) * scale - self.slopes[hd] * dist;
+                        sc[hd * span + pre_span + jj] =
+                            sum(&s.lane[hd * dh..(hd + 1) * dh]) * scale;
                     }
                 }
                 for hd in 0..heads {
-                    softmax_in_place(&mut s.scores[hd * span..(hd + 1) * span]);
+                    let r = &mut sc[hd * span..(hd + 1) * span];
+                    let slope = self.slopes[hd];
+                    r.iter_mut()
+                        .enumerate()
+                        .for_each(|(jj, x)| *x -= slope * (p - first - jj) as f32);
+                    softmax_in_place(r);
                 }
+            }
+            s.att.clear();
+            s.att.resize(k * d, 0.0);
+            if pre_span > 0 {
+                for hd in 0..heads {
+                    let probs = score_view(hd, pre_span);
+                    let values = View::rows(pre_first, hd * dh, pre_span, dh, d);
+                    let out = View::rows(0, hd * dh, k, dh, d);
+                    gemm(
+                        1.0,
+                        (&s.scores, probs),
+                        (&prefix.values[l], values),
+                        0.0,
+                        (&mut s.att, out),
+                    );
+                }
+            }
+            for (i, cache) in caches.iter().enumerate() {
+                let sc = &s.scores[i * heads * span..(i + 1) * heads * span];
                 let dst = &mut s.att[i * d..(i + 1) * d];
-                for jj in 0..span {
-                    let j = first + jj;
-                    let val = if j < prefix.len {
-                        &prefix.values[l][j * d..(j + 1) * d]
-                    } else {
-                        &cache.values[l][(j - prefix.len) * d..(j - prefix.len + 1) * d]
-                    };
+                // Each head's weight spread over its columns, then one full-width pass.
+                for (jj, val) in cache.values[l][own_first * d..].chunks_exact(d).enumerate() {
                     for hd in 0..heads {
-                        let w = s.scores[hd * span + jj];
-                        for (o, v) in dst[hd * dh..(hd + 1) * dh]
-                            .iter_mut()
-                            .zip(&val[hd * dh..(hd + 1) * dh])
-                        {
-                            *o += w * v;
-                        }
+                        s.lane[hd * dh..(hd + 1) * dh].fill(sc[hd * span + pre_span + jj]);
                     }
+                    dst.iter_mut()
+                        .zip(&s.lane)
+                        .zip(val)
+                        .for_each(|((o, w), v)| *o += w * v);
                 }
             }
             linear(&b.proj, &s.att, k, &mut s.tmp);

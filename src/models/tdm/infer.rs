@@ -328,6 +328,11 @@ impl Weights {
                 cache.keys[l].extend_from_slice(&row[d..2 * d]);
                 cache.values[l].extend_from_slice(&row[2 * d..3 * d]);
             }
+            // A token whose logits nobody reads needs only its keys and values from the last
+            // layer: that layer's attention and MLP would only feed the head.
+            if logits.is_none() && l + 1 == self.blocks.len() {
+                break;
+            }
             // The sequences advance in lockstep, so all see the same window: keys
             // `first..prefix.len` of the shared prefix, then their own from `own_first`.
             let own = caches.first().map_or(0, |c| c.keys[l].len() / d);
@@ -514,6 +519,56 @@ mod tests {
             }
         }
         assert!(worst < 1e-4, "max |simd - portable| = {worst}");
+        Ok(())
+    }
+
+    /// Steps whose logits are not asked for skip the last layer's attention and MLP; what they
+    /// leave in the cache is the same, so later logits do not change.
+    #[test]
+    fn skipping_unread_logits_changes_no_later_logits() -> Result<(), String> {
+        let cfg = TdmConfig {
+            context_tokens: 16,
+            ..TdmConfig::preset("tiny", 3073).ok_or("no tiny preset")?
+        };
+        let varmap = VarMap::new();
+        Tdm::new(
+            cfg,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .map_err(|e| e.to_string())?;
+        let w = Weights::from_varmap(cfg, &varmap).map_err(|e| e.to_string())?;
+        let prefix = KvCache::new(cfg.layers);
+        let (mut all, mut some) = (
+            vec![KvCache::new(cfg.layers); 2],
+            vec![KvCache::new(cfg.layers); 2],
+        );
+        let mut s = Scratch::default();
+        let (mut out_all, mut out_some) = (Vec::new(), Vec::new());
+        for t in 0..24u32 {
+            let toks: Vec<u32> = (0..2).map(|c| (t * 211 + c * 97 + 3) % 3073).collect();
+            w.step(
+                &prefix,
+                &mut all,
+                &toks,
+                t % 8,
+                Some(0..3073),
+                &mut s,
+                &mut out_all,
+            );
+            let want = (t % 3 == 2).then_some(0..3073);
+            w.step(
+                &prefix,
+                &mut some,
+                &toks,
+                t % 8,
+                want.clone(),
+                &mut s,
+                &mut out_some,
+            );
+            if want.is_some() {
+                assert_eq!(out_all, out_some, "logits differ at token {t}");
+            }
+        }
         Ok(())
     }
 }

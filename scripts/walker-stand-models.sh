@@ -4,7 +4,8 @@
 # zero action. Every stage resumes from its files (collections skip finished episodes, training
 # continues with --resume, evaluations with --resume), so an interrupted run is simply started
 # again. Outputs under runs/walker-stand/ (git-ignored); the figures it produced are in
-# docs/results/walker-stand.md. Stages can be picked: scripts/walker-stand-models.sh collect train-tdm
+# docs/results/walker-stand.md. Stages (collect train-tdm train-mlp ranking eval) can be picked:
+# scripts/walker-stand-models.sh collect train-tdm
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=${TDM_BIN:-./target/release/tdm-workbench}
@@ -12,7 +13,7 @@ out=runs/walker-stand
 data=$out/data
 mkdir -p "$data"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(collect train-tdm train-mlp eval)
+[ ${#stages[@]} -eq 0 ] && stages=(collect train-tdm train-mlp ranking eval)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 
@@ -51,12 +52,24 @@ if want train-mlp; then
     --eval-every 500 --save-every 500 "${resume[@]}"
 fi
 
+if want ranking; then
+  # The fast signal: how well each model ranks the planner's K 64 x N 25 candidates against
+  # their real returns, at 40 states of two 500-step ground-truth expert episodes.
+  log "ranking"
+  $bin ranking --env walker-stand \
+    --model "gt,$out/mlp-tokenized-delta.safetensors,$out/tdm.safetensors" --samples 64 \
+    --horizon 25 --probe-samples 64 --probe-horizon 25 --episodes 2 --steps 500 --every 25 \
+    --seed 0 --json "$out/ranking-n25.json"
+fi
+
 if want eval; then
-  # K 64, N 25, 4 episodes of 1000 steps, seeds 0-3: the same for every agent.
+  # K 64, N 25, EVAL_EPISODES (4) episodes of 1000 steps, seeds from 0: the same for every
+  # agent. --resume adds episodes to an earlier, shorter run.
   for m in gt "$out/mlp-tokenized-delta.safetensors" "$out/tdm.safetensors"; do
     name=$(basename "$m" .safetensors)
     log "eval: $name"
-    $bin eval --env walker-stand --model "$m" --samples 64 --horizon 25 --episodes 4 --seed 0 \
+    $bin eval --env walker-stand --model "$m" --samples 64 --horizon 25 \
+      --episodes "${EVAL_EPISODES:-4}" --seed 0 \
       --json "$out/eval-$name-n25.json" --resume
   done
   # Baselines over the same seeds: collect prints the return (mean, 68% CI) of its episodes.

@@ -11,7 +11,6 @@
 //! `i - context < j <= i`, biased by `-slope_h (i - j)`.
 use super::fastmath;
 use super::gemm::{View, gemm};
-use candle_core::{CpuStorage, Layout, Result};
 
 /// Query rows per block: a block multiplies only the keys up to its last row.
 const BLOCK: usize = 64;
@@ -24,17 +23,6 @@ pub struct Attention {
     pub context: usize,
     /// One ALiBi slope per head.
     pub slopes: Vec<f32>,
-}
-
-/// The contiguous f32 values of a storage, or an error naming the op.
-pub(super) fn f32_values<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("{op} takes f32")
-    };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("{op} takes contiguous tensors"),
-    }
 }
 
 impl Attention {

@@ -9,12 +9,12 @@
 //! `[G T, width]` panels, and the activations the backward pass needs are kept by the op itself
 //! between the two passes. The parameters arrive packed in one vector ([`Packed`]), so the op
 //! has two inputs (the block's input and its parameters).
-use super::attention::{Attention, f32_values};
+use super::attention::Attention;
 use super::fused::{gelu_grad_rows, gelu_rows, layer_norm_rows, layer_norm_rows_backward};
 use super::gemm::{View, gemm};
+use super::op_state::{Kept, f32_values, values};
 use candle_core::{CpuStorage, CustomOp2, Device, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
-use std::sync::Mutex;
 
 /// Where each parameter of a block sits in the packed vector, in the order
 /// `ln1.{weight,bias}`, `qkv.{weight,bias}`, `proj.*`, `ln2.*`, `fc1.*`, `fc2.*` (weights
@@ -82,7 +82,7 @@ pub struct BlockOp {
     packed: Packed,
     eps: f32,
     /// Set by the forward pass, taken by the backward pass (recomputed if missing).
-    saved: Mutex<Option<Vec<Activations>>>,
+    saved: Kept<Vec<Activations>>,
 }
 
 /// `y [rows, out] = x [rows, inp] W^T + b` for `w` `[out, inp]`.
@@ -141,7 +141,7 @@ impl BlockOp {
             att,
             packed,
             eps,
-            saved: Mutex::new(None),
+            saved: Kept::new(),
         }
     }
 
@@ -268,11 +268,6 @@ impl BlockOp {
     }
 }
 
-/// A tensor's values (a copy; contiguous or not).
-fn values(t: &Tensor) -> Result<Vec<f32>> {
-    t.flatten_all()?.to_vec1::<f32>()
-}
-
 impl CustomOp2 for BlockOp {
     fn name(&self) -> &'static str {
         "tdm-block"
@@ -301,10 +296,7 @@ impl CustomOp2 for BlockOp {
             f32_values(s2, l2, self.name())?,
         );
         let (y, saved) = self.forward_all(x, p);
-        *self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("block: poisoned".into()))? = Some(saved);
+        self.saved.put(saved);
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -317,15 +309,7 @@ impl CustomOp2 for BlockOp {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (xv, pv, dy) = (values(x)?, values(p)?, values(grad)?);
         let g = self.group_len();
-        let kept = self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("block: poisoned".into()))?
-            .take();
-        let saved = match kept {
-            Some(s) => s,
-            None => self.forward_all(&xv, &pv).1,
-        };
+        let saved = self.saved.take_or(|| self.forward_all(&xv, &pv).1);
         let n = self.packed.len();
         let mut dx = vec![0f32; xv.len()];
         let dp = dx

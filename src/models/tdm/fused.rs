@@ -2,8 +2,8 @@
 //! fused layer norm has no backward pass and its composed one is a chain of elementwise and
 //! reduction passes), and the row functions the fused block uses for its two norms. Checked,
 //! forward and gradients, against the composed chain by the model's tests.
-use super::attention::f32_values;
 use super::fastmath;
+use super::op_state::f32_values;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 

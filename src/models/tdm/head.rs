@@ -5,12 +5,11 @@
 //! narrowed weight, a product, a log-softmax and a gather per target kind, each with its own
 //! backward node (and zeroed, full-size gradient buffers for the gather and the narrow). The
 //! op keeps each position's probabilities between the forward and the backward pass.
-use super::attention::f32_values;
 use super::fastmath;
 use super::gemm::{View, gemm};
+use super::op_state::{Kept, f32_values, values};
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
-use std::sync::Mutex;
 
 /// Positions scored per parallel task.
 const ROWS_PER_TASK: usize = 128;
@@ -36,7 +35,7 @@ pub struct HeadGroup {
 pub struct RangeHead {
     groups: Vec<HeadGroup>,
     /// Per group, `[rows, bins]`: the softmax of each position's logits.
-    saved: Mutex<Option<Vec<Vec<f32>>>>,
+    saved: Kept<Vec<Vec<f32>>>,
 }
 
 impl RangeHead {
@@ -46,7 +45,7 @@ impl RangeHead {
                 .into_iter()
                 .filter(|g| !g.rows.is_empty() && g.weight > 0.0)
                 .collect(),
-            saved: Mutex::new(None),
+            saved: Kept::new(),
         }
     }
 
@@ -172,10 +171,7 @@ impl CustomOp3 for RangeHead {
                 * f64::from(g.weight);
             saved.push(probs);
         }
-        *self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("range head: poisoned".into()))? = Some(saved);
+        self.saved.put(saved);
         let loss = (total / self.weight_sum()) as f32;
         Ok((CpuStorage::F32(vec![loss]), Shape::from(())))
     }
@@ -190,28 +186,18 @@ impl CustomOp3 for RangeHead {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (n_rows, d) = h.dims2()?;
         let vocab = b.dims1()?;
-        let hv = h.flatten_all()?.to_vec1::<f32>()?;
-        let wv = w.flatten_all()?.to_vec1::<f32>()?;
+        let (hv, wv, bv) = (values(h)?, values(w)?, values(b)?);
         let gs = f64::from(grad.to_scalar::<f32>()?);
-        let kept = self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("range head: poisoned".into()))?
-            .take();
-        let saved = match kept {
-            Some(s) => s,
-            None => {
-                let bv = b.flatten_all()?.to_vec1::<f32>()?;
-                self.groups
-                    .iter()
-                    .map(|g| {
-                        let mut p = vec![0f32; g.rows.len() * g.bins];
-                        self.score(g, 0, &hv, &wv, &bv, d, &mut p);
-                        p
-                    })
-                    .collect()
-            }
-        };
+        let saved = self.saved.take_or(|| {
+            self.groups
+                .iter()
+                .map(|g| {
+                    let mut p = vec![0f32; g.rows.len() * g.bins];
+                    self.score(g, 0, &hv, &wv, &bv, d, &mut p);
+                    p
+                })
+                .collect()
+        });
         let (mut dh, mut dw, mut db) = (
             vec![0f32; n_rows * d],
             vec![0f32; vocab * d],

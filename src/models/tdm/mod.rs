@@ -13,6 +13,7 @@ mod gemm;
 mod head;
 mod infer;
 mod model;
+mod op_state;
 mod sequence;
 mod train;
 

@@ -60,7 +60,6 @@ impl RangeHead {
     /// Group `g`'s rows `r0..r0 + n` as logits (`[n, bins]`, then turned into probabilities
     /// in place) and their summed negative log-likelihood.
     fn score(
-        &self,
         g: &HeadGroup,
         r0: usize,
         h: &[f32],
@@ -166,7 +165,7 @@ impl CustomOp3 for RangeHead {
             total += probs
                 .par_chunks_mut(ROWS_PER_TASK * g.bins)
                 .enumerate()
-                .map(|(c, p)| self.score(&self.groups[gi], c * ROWS_PER_TASK, h, w, b, d, p))
+                .map(|(c, p)| Self::score(&self.groups[gi], c * ROWS_PER_TASK, h, w, b, d, p))
                 .sum::<f64>()
                 * f64::from(g.weight);
             saved.push(probs);
@@ -193,7 +192,7 @@ impl CustomOp3 for RangeHead {
                 .iter()
                 .map(|g| {
                     let mut p = vec![0f32; g.rows.len() * g.bins];
-                    self.score(g, 0, &hv, &wv, &bv, d, &mut p);
+                    Self::score(g, 0, &hv, &wv, &bv, d, &mut p);
                     p
                 })
                 .collect()
